@@ -1,0 +1,32 @@
+# Set-up and everyday tasks. Each target creates .venv and installs what it needs.
+# make demo | make test | make test-quick | make bench | make lint
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-quick bench bench-quick lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=25.1"
+	$(PY) -m pip install --quiet -e ".[demo]" --group test --group dev
+	@touch $@
+
+demo: $(STAMP)  ## the main job: the example chain with lineage on, then trace the figure
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/chain.sh
+
+test: $(STAMP)  ## the whole suite, end-to-end tests included
+	$(PY) -m pytest
+
+test-quick: $(STAMP)  ## the quick local loop: no real snakemake / validator runs
+	$(PY) -m pytest -m "not e2e"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

@@ -1,0 +1,303 @@
+"""Core commands: fingerprint, record, trace, impact, verify, runs, show."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from iscc_lineage import render
+from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, cli
+from iscc_lineage.errors import FingerprintError, LineageError, NotFoundError
+from iscc_lineage.fingerprint import fingerprint_many
+from iscc_lineage.lineage import identify, similar, walk
+from iscc_lineage.model import Fingerprint, Lineage
+from iscc_lineage.recorder import Recorder, location
+from iscc_lineage.store import Store, now, open_store
+from iscc_lineage.verify import verify
+
+__all__ = ["open_from_context"]
+
+OPTION_JSON = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+OPTION_DEPTH = click.option("--depth", type=click.IntRange(min=1), default=None,
+                            help="Follow at most N steps.  [default: all]")
+OPTION_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+PATH_ANY = click.Path(path_type=Path, exists=False)
+
+
+def open_from_context(ctx: click.Context, *, create: bool = False) -> Store:
+    """Open the store named by ``--store`` / ``$ISCC_LINEAGE_STORE`` / the default."""
+    return open_store(ctx.obj.get("store") if ctx.obj else None, create=create)
+
+
+def _total_size(paths: list[Path]) -> int:
+    total = 0
+    for p in paths:
+        try:
+            if p.is_dir():
+                total += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+            else:
+                total += p.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=PATH_ANY)
+@click.option("--units", is_flag=True, help="Also print the 256-bit Data- and Instance-Code.")
+@click.option("--no-cache", is_flag=True, help="Hash every file; skip the store's stat cache.")
+@OPTION_JSON
+@OPTION_QUIET
+@click.pass_context
+def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cache: bool,
+                as_json: bool, quiet: bool) -> None:
+    """Print the ISCC-SUM (ISO 24138, narrow) of files and directories.
+
+    Lines read like `iscc-sum --narrow`: `ISCC:KUA… *path`. A directory gets a manifest
+    fingerprint (member paths and contents). The stat cache of an existing store is used
+    unless --no-cache; nothing is recorded.
+
+    \b
+    Examples:
+      iscc-lineage fingerprint raw/*.tif
+      iscc-lineage fingerprint --json results/zarr/s01.ome.zarr
+    """
+    cache = None
+    if not no_cache:
+        try:
+            cache = open_from_context(ctx)
+        except LineageError:
+            cache = None  # no store yet: fingerprinting needs none
+    plist = list(paths)
+    with render.progress(_total_size(plist), "fingerprint", quiet=quiet) as on_bytes:
+        results = fingerprint_many(plist, cache=cache, on_bytes=on_bytes)
+    good = [(os.fsdecode(p), fp) for p, fp in zip(plist, results, strict=True)
+            if isinstance(fp, Fingerprint)]
+    if as_json:
+        render.dump_json([{"path": p.encode("utf-8", "backslashreplace").decode(),
+                           **fp.to_dict()} for p, fp in good])
+    else:
+        render.fingerprint_lines(good, units=units)
+    errors = [fp for fp in results if isinstance(fp, FingerprintError)]
+    for e in errors:
+        click.echo(f"Error: {e}", err=True)
+    if errors:
+        ctx.exit(EXIT_ERROR)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("-i", "--input", "inputs", multiple=True, type=PATH_ANY, help="A file it used.")
+@click.option("-o", "--output", "outputs", multiple=True, type=PATH_ANY,
+              help="A file it generated.")
+@click.option("-n", "--name", help="Step name.  [default: the command's program name]")
+@click.option("--run", "run_ref", help="Add the step to this run id (created if new).")
+@click.option("--code", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="The script or macro the step ran (its content is fingerprinted).")
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter of the step.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ...],
+           name: str | None, run_ref: str | None, code: Path | None, params: tuple[str, ...],
+           command: tuple[str, ...]) -> None:
+    """Record one step: fingerprint inputs, run COMMAND, fingerprint outputs.
+
+    Without a COMMAND it records a manual step (a Fiji macro, an export from a GUI tool).
+    The command's exit status is recorded and passed on; a failed step's outputs are kept
+    as partial, never traced as results.
+
+    \b
+    Examples:
+      iscc-lineage record -i raw.tif -o mask.tif -- python segment.py raw.tif mask.tif
+      iscc-lineage record -i mask.tif -o figure.png --name "Fiji export"
+    """
+    param_map = dict(_split_param(p) for p in params)
+    store = open_from_context(ctx, create=True)
+    rec = Recorder(store)
+    used = rec.artifacts(list(inputs))  # before running: bad input writes nothing
+    for out in outputs:
+        location(out)  # reject non-UTF-8 names before the command runs
+    started = now()
+    status = 0
+    if command:
+        try:
+            status = subprocess.call(list(command))
+        except OSError as exc:
+            raise LineageError(f"{command[0]}: cannot run: {exc.strerror}") from None
+    existing = [o for o in outputs if status == 0 or o.exists()]
+    made = rec.artifacts(existing)
+    run_id = _ensure_run(store, rec, run_ref, "iscc-lineage record")
+    step_name = name or (Path(command[0]).name if command else "manual step")
+    rec.record_step(run_id, step_name, inputs=used, outputs=made, started=started,
+                    command=shlex.join(command) if command else None, code=code,
+                    params=param_map, exit_status=status if command else None,
+                    status="finished" if status == 0 else "failed")
+    rec.finish_run(run_id, "finished" if status == 0 else "failed")
+    ctx.exit(status)
+
+
+def _split_param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r} is not KEY=VALUE", param_hint="--param")
+    return key, value
+
+
+def _ensure_run(store: Store, rec: Recorder, ref: str | None, workflow: str | None) -> str:
+    if ref:
+        try:
+            return store.run(ref).id
+        except NotFoundError:
+            pass
+    return rec.begin_run(run_id=ref, workflow=workflow, command=shlex.join(sys.argv))
+
+
+def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
+    end_key = "sources" if lin.direction == "trace" else "derived"
+    return {
+        "direction": lin.direction,
+        "target": {"path": location(path), "iscc": fp.iscc, "datahash": fp.datahash},
+        "steps": [s.to_dict() for s in lin.steps],
+        "contents": {h: c.to_dict() for h, c in sorted(lin.contents.items())},
+        end_key: [c.to_dict() for c in lin.ends],
+    }
+
+
+def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
+                  direction: str, max_distance: int | None = None) -> None:
+    store = open_from_context(ctx)
+    fp, content = identify(store, file, cache=store)
+    if content is None:
+        matches = similar(store, fp, max_distance) if max_distance is not None else []
+        if not matches:
+            if as_json:
+                render.dump_json({"target": {"path": location(file), "iscc": fp.iscc,
+                                             "datahash": fp.datahash}, "known": False})
+            click.echo(f"{file}: content {fp.iscc} is not in the lineage store", err=True)
+            ctx.exit(EXIT_NEGATIVE)
+        click.echo(f"{file}: not recorded; nearest by Data-Code:", err=True)
+        for c, d in matches[:5]:
+            click.echo(f"  {d:>2}/64 bits  {c.iscc}  {c.paths[0] if c.paths else ''}", err=True)
+        content = matches[0][0]
+    lin = walk(store, content.datahash, "trace" if direction == "trace" else "impact", depth)
+    if as_json:
+        render.dump_json(_lineage_json(lin, file, fp))
+    else:
+        render.lineage_tree(lin, location(file))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True))
+@OPTION_DEPTH
+@click.option("--similar", "max_distance", type=click.IntRange(0, 64), is_flag=False,
+              flag_value=12, default=None,
+              help="If the exact content is unknown, follow the nearest recorded content "
+                   "within N of 64 Data-Code bits.  [flag default: 12]")
+@OPTION_JSON
+@click.pass_context
+def trace(ctx: click.Context, file: Path, depth: int | None, max_distance: int | None,
+          as_json: bool) -> None:
+    """Identify FILE by content and walk back through every step to the raw sources.
+
+    Works across runs: a content produced or used in many runs is one node.
+    Exit status 1 when the content is not in the store.
+
+    \b
+    Examples:
+      iscc-lineage trace results/figures/summary.png
+      iscc-lineage trace --json --depth 2 figure.png
+    """
+    _walk_command(ctx, file, depth, as_json, "trace", max_distance)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True))
+@OPTION_DEPTH
+@OPTION_JSON
+@click.pass_context
+def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool) -> None:
+    """Identify FILE by content and walk forward to everything derived from it.
+
+    \b
+    Example:
+      iscc-lineage impact raw/s01.tif
+    """
+    _walk_command(ctx, file, depth, as_json, "impact")
+
+
+@cli.command(name="verify")
+@click.argument("paths", nargs=-1, type=PATH_ANY)
+@click.option("--run", "run_ref", help="Verify what this run used and generated.")
+@OPTION_JSON
+@OPTION_QUIET
+@click.pass_context
+def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | None,
+                   as_json: bool, quiet: bool) -> None:
+    """Re-fingerprint recorded files and report ok / changed / missing.
+
+    Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
+    "3 bits of 64" (an edit) reads apart from "unrelated". Exit status 1 if anything changed
+    or is missing.
+
+    \b
+    Examples:
+      iscc-lineage verify                    # every recorded location
+      iscc-lineage verify --run 3f2a results/figures/summary.png
+    """
+    store = open_from_context(ctx)
+    run_id = store.run(run_ref).id if run_ref else None
+    wanted = [location(p) for p in paths] or None
+    results = verify(store, run_id=run_id, paths=wanted)
+    if wanted:
+        known = {c.path for c in results}
+        for p in wanted:
+            if p not in known:
+                raise NotFoundError(f"{p}: no recorded content at this path")
+    if as_json:
+        render.dump_json([c.to_dict() for c in results])
+    else:
+        render.checks(results)
+    if any(c.status != "ok" for c in results):
+        ctx.exit(EXIT_NEGATIVE)
+
+
+@cli.command()
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="Newest N runs.")
+@OPTION_JSON
+@click.pass_context
+def runs(ctx: click.Context, limit: int | None, as_json: bool) -> None:
+    """List recorded runs, newest first."""
+    found = open_from_context(ctx).runs(limit)
+    if as_json:
+        render.dump_json([r.to_dict() for r in found])
+    else:
+        render.runs_table(found)
+
+
+@cli.command()
+@click.argument("ref")
+@OPTION_JSON
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Show a run or a step by id (a unique prefix is enough)."""
+    store = open_from_context(ctx)
+    try:
+        run = store.run(ref)
+    except NotFoundError:
+        step = store.step(ref)
+        if as_json:
+            render.dump_json({"step": step.to_dict()})
+        else:
+            render.step_detail(step)
+        return
+    steps = store.steps_of_run(run.id)
+    if as_json:
+        render.dump_json({"run": run.to_dict(), "steps": [s.to_dict() for s in steps]})
+    else:
+        render.run_detail(run, steps)

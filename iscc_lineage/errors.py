@@ -1,0 +1,34 @@
+"""The exception tree for user-fixable conditions; the library raises, the CLI reports."""
+
+__all__ = [
+    "ExportError",
+    "FingerprintError",
+    "LineageError",
+    "NotFoundError",
+    "SchemaVersionError",
+    "StoreError",
+]
+
+
+class LineageError(Exception):
+    """Base class for all iscc-lineage errors."""
+
+
+class FingerprintError(LineageError):
+    """A path cannot be fingerprinted (missing, unreadable, not a regular file, a loop)."""
+
+
+class StoreError(LineageError):
+    """The lineage store cannot be opened, read or written."""
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a newer iscc-lineage than this one."""
+
+
+class NotFoundError(LineageError):
+    """No recorded content, run or step matches the query."""
+
+
+class ExportError(LineageError):
+    """An export cannot be written as asked."""

@@ -1,0 +1,96 @@
+"""Lineage queries: identify a file by content, trace it back to sources, walk its impact.
+
+Works on a :class:`~iscc_lineage.store.Store` and returns :class:`~iscc_lineage.model.Lineage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from iscc_lineage.errors import NotFoundError
+from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path
+from iscc_lineage.model import Content, Fingerprint, Lineage, Step
+from iscc_lineage.store import Store
+
+__all__ = ["identify", "impact", "links", "similar", "trace", "walk"]
+
+
+def identify(store: Store, path: Path, *, cache: FingerprintCache | None = None
+             ) -> tuple[Fingerprint, Content | None]:
+    """Fingerprint ``path`` and look its content up (by full datahash, never a prefix)."""
+    fp = fingerprint_path(path, cache=cache)
+    return fp, store.content(fp.datahash)
+
+
+def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
+         depth: int | None = None) -> Lineage:
+    """Everything upstream (``trace``) or downstream (``impact``) of a content, across runs.
+
+    :raises NotFoundError: the content is not in the store.
+    """
+    target = store.content(datahash)
+    if target is None:
+        raise NotFoundError(f"content {datahash} is not in the store")
+    steps = _nearest_first(store.steps_by_id(store.walk(datahash, direction, depth)),
+                           datahash, direction)
+    hashes = {target.datahash}
+    for s in steps:
+        hashes.update(e.datahash for e in (*s.inputs, *s.outputs) if e.datahash)
+    contents = store.contents(hashes)
+    far = {e.datahash for s in steps
+           for e in (s.inputs if direction == "trace" else s.outputs) if e.datahash}
+    if not steps:
+        far = {target.datahash}
+    ends = store.never(far, "generated" if direction == "trace" else "used")
+    return Lineage(direction, target, tuple(steps), contents,
+                   tuple(sorted((contents[h] for h in ends), key=lambda c: c.paths)))
+
+
+def trace(store: Store, datahash: str, depth: int | None = None) -> Lineage:
+    """Walk back from a content through every step that led to it, to the raw sources."""
+    return walk(store, datahash, "trace", depth)
+
+
+def impact(store: Store, datahash: str, depth: int | None = None) -> Lineage:
+    """Walk forward from a content to everything derived from it."""
+    return walk(store, datahash, "impact", depth)
+
+
+def similar(store: Store, fp: Fingerprint, max_distance: int = 12
+            ) -> list[tuple[Content, int]]:
+    """Recorded contents whose Data-Code is within ``max_distance`` of 64 bits, nearest first."""
+    return [(c, d) for c, d in store.similar(fp.data_code, max_distance)
+            if c.datahash != fp.datahash]
+
+
+def links(steps: Iterable[Step], direction: str) -> dict[str, list[Step]]:
+    """Content datahash -> the steps that generated it (trace) or used it (impact).
+
+    Pass-through edges (a step that used and generated the same content) are left out.
+    """
+    near, far = ("outputs", "inputs") if direction == "trace" else ("inputs", "outputs")
+    by_near: dict[str, list[Step]] = {}
+    for s in steps:
+        other = {e.datahash for e in getattr(s, far)}
+        for e in getattr(s, near):
+            if e.datahash and e.datahash not in other:
+                by_near.setdefault(e.datahash, []).append(s)
+    return by_near
+
+
+def _nearest_first(steps: list[Step], start: str, direction: str) -> list[Step]:
+    """Order steps by their distance from the start content (BFS), ties by end time."""
+    far = "inputs" if direction == "trace" else "outputs"
+    by_near = links(steps, direction)
+    order: list[Step] = []
+    placed: set[str] = set()
+    frontier = {start}
+    while frontier:
+        level = {s.id: s for h in frontier for s in by_near.get(h, ()) if s.id not in placed}
+        ranked = sorted(level.values(), key=lambda s: (s.ended or "", s.id), reverse=True)
+        order.extend(ranked)
+        placed.update(level)
+        frontier = {e.datahash for s in ranked for e in getattr(s, far) if e.datahash}
+    return order + [s for s in steps if s.id not in placed]

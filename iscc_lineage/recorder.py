@@ -1,0 +1,133 @@
+"""Recording API: begin a run, record steps with what they used and generated, finish the run.
+
+The one write path shared by ``iscc-lineage record``, the Snakemake plugin and the importer.
+It takes neutral model objects and paths, never Snakemake events.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from iscc_lineage.errors import FingerprintError
+from iscc_lineage.fingerprint import fingerprint_many, fingerprint_path
+from iscc_lineage.model import Artifact, Fingerprint, Run, Step
+from iscc_lineage.store import Store, now
+
+__all__ = ["Recorder", "location"]
+
+PathLike = str | os.PathLike[str]
+
+
+def location(path: PathLike, base: Path | None = None) -> str:
+    """The store's form of a path: absolute, POSIX, not resolved through symlinks.
+
+    :raises FingerprintError: the name is not valid UTF-8 (the store keeps UTF-8 paths).
+    """
+    text = os.path.abspath(os.path.join(base or os.getcwd(), os.fspath(path)))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "backslashreplace").decode()
+        raise FingerprintError(f"{shown}: file name is not valid UTF-8") from None
+    return Path(text).as_posix()
+
+
+class Recorder:
+    """Writes runs and steps into a :class:`Store`, fingerprinting paths through its cache."""
+
+    def __init__(self, store: Store, *, use_cache: bool = True, workers: int | None = None,
+                 on_bytes: Callable[[int], None] | None = None) -> None:
+        self.store = store
+        self.cache = store if use_cache else None
+        self.workers = workers
+        self.on_bytes = on_bytes
+
+    def begin_run(self, *, workdir: PathLike | None = None, workflow: str | None = None,
+                  command: str | None = None, info: dict[str, Any] | None = None,
+                  run_id: str | None = None, started: str | None = None,
+                  host: str | None = None, user: str | None = None) -> str:
+        """Open a run (status ``running`` until :meth:`finish_run`); return its id."""
+        rid = run_id or uuid.uuid4().hex
+        self.store.insert_run(Run(
+            rid, workflow, location(workdir or os.getcwd()), started or now(), None, "running",
+            host or platform.node(), user or _user(), command, info or {}))
+        return rid
+
+    def finish_run(self, run_id: str, status: str = "finished",
+                   info: dict[str, Any] | None = None) -> None:
+        self.store.update_run(run_id, status=status, ended=now(), info=info)
+
+    def artifacts(self, paths: Sequence[PathLike], *, base: Path | None = None
+                  ) -> list[Artifact]:
+        """Fingerprint paths (in parallel, through the stat cache) into artifacts.
+
+        :raises FingerprintError: the first path that cannot be fingerprinted.
+        """
+        locs = [location(p, base) for p in paths]
+        results = fingerprint_many([Path(p) for p in locs], cache=self.cache,
+                                   on_bytes=self.on_bytes, workers=self.workers)
+        out = []
+        for loc, fp in zip(locs, results, strict=True):
+            if isinstance(fp, FingerprintError):
+                raise fp
+            out.append(Artifact(loc, fp))
+        return out
+
+    def fingerprint(self, path: PathLike) -> Fingerprint:
+        return fingerprint_path(Path(path), cache=self.cache, on_bytes=self.on_bytes)
+
+    def record_step(
+        self, run_id: str, name: str, *,
+        inputs: Sequence[Artifact | PathLike] = (),
+        outputs: Sequence[Artifact | PathLike] = (),
+        process: str | None = None, command: str | None = None,
+        code: PathLike | None = None, params: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None, started: str | None = None,
+        ended: str | None = None, exit_status: int | None = None, status: str = "finished",
+        info: dict[str, Any] | None = None, step_id: str | None = None,
+    ) -> Step:
+        """Record one step in one transaction; paths are fingerprinted first.
+
+        A failed step's outputs are stored as *partial*: kept for inspection, never traced.
+        """
+        used = self._resolve(inputs)
+        made = self._resolve(outputs)
+        code_fp = self.fingerprint(code) if code is not None else None
+        step = Step(
+            step_id or uuid.uuid4().hex, run_id, name, process, command,
+            location(code) if code is not None else None,
+            code_fp.datahash if code_fp else None, params or {}, environment or {},
+            started, ended or now(), exit_status, status, info or {})
+        role = "generated" if status == "finished" else "partial" if status == "failed" else "seen"
+        self.store.insert_step(step, used, made, code_fp, output_role=role)
+        return step
+
+    def observe(self, run_id: str | None, paths: Sequence[PathLike]) -> list[Artifact]:
+        """Record that contents were seen at paths, outside any step."""
+        arts = self.artifacts(paths)
+        self.store.insert_observations(run_id, arts)
+        return arts
+
+    def _resolve(self, items: Sequence[Artifact | PathLike]) -> list[Artifact]:
+        paths = [p for p in items if not isinstance(p, Artifact)]
+        done = iter(self.artifacts(paths)) if paths else iter(())
+        out = []
+        for item in items:
+            if isinstance(item, Artifact):
+                out.append(Artifact(location(item.path), item.fingerprint, item.note))
+            else:
+                out.append(next(done))
+        return out
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # pragma: no cover - no passwd entry (some containers)
+        return None

@@ -1,0 +1,190 @@
+"""Human output: rich trees, tables and progress bars; JSON output. The only rich importer.
+
+stdout carries results; progress and warnings go to stderr, drawn only on a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+from iscc_lineage.lineage import links
+from iscc_lineage.model import Content, Fingerprint, Lineage, Run, Step
+from iscc_lineage.verify import Check
+
+__all__ = [
+    "checks",
+    "dump_json",
+    "fingerprint_lines",
+    "lineage_tree",
+    "progress",
+    "run_detail",
+    "runs_table",
+    "step_detail",
+]
+
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def dump_json(value: Any) -> None:
+    """Write one JSON document to stdout (UTF-8, stable key order)."""
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def progress(total: int, label: str, *, quiet: bool = False
+             ) -> Iterator[Callable[[int], None] | None]:
+    """A transient byte-progress bar on stderr, or ``None`` when stderr is not a terminal."""
+    if quiet or total <= 0 or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def fingerprint_lines(items: Sequence[tuple[str, Fingerprint]], *, units: bool) -> None:
+    """``ISCC:KUA… *path`` lines, as ``iscc-sum --narrow`` writes them (``--units`` too)."""
+    for path, fp in items:
+        shown = path + "/" if fp.kind == "tree" and not path.endswith("/") else path
+        sys.stdout.write(f"{fp.iscc} *{shown}\n")
+        if units:
+            sys.stdout.write(f"  {fp.data_code}\n  {fp.instance_code}\n")
+
+
+def _content_label(c: Content, *, focus: str | None = None) -> str:
+    where = focus or (c.paths[0] if c.paths else "(no known path)")
+    more = f" [dim](+{len(c.paths) - 1} paths)[/]" if len(c.paths) > 1 and not focus else ""
+    return f"[bold]{escape(_rel(where))}[/] [dim]{c.iscc}[/]{more}"
+
+
+def _rel(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return path
+    return rel if not rel.startswith("../../") else path
+
+
+def lineage_tree(lin: Lineage, target_path: str) -> None:
+    """Draw a trace (back to sources) or impact (forward to derivations) as a tree."""
+    by_near = links(lin.steps, lin.direction)
+    ends = {c.datahash for c in lin.ends}
+    root = Tree(_content_label(lin.target, focus=target_path))
+    expanded: set[str] = set()
+
+    def grow(node: Tree, datahash: str) -> None:
+        for s in by_near.get(datahash, ()):
+            label = (f"[cyan]{escape(s.name)}[/] [dim]step {s.id[:8]} · run {s.run[:8]}"
+                     f"{' · ' + s.status if s.status != 'finished' else ''}[/]")
+            branch = node.add(label)
+            if s.id in expanded:
+                branch.add("[dim]… (shown above)[/]")
+                continue
+            expanded.add(s.id)
+            for e in (s.inputs if lin.direction == "trace" else s.outputs):
+                c = lin.contents.get(e.datahash or "")
+                if c is None:
+                    note = escape(e.note or "no content")
+                    branch.add(f"{escape(_rel(e.path))} [yellow]({note})[/]")
+                    continue
+                tag = (" [green]← source[/]" if lin.direction == "trace" else " [green]→ end[/]"
+                       ) if c.datahash in ends else ""
+                grow(branch.add(_content_label(c, focus=e.path) + tag), c.datahash)
+
+    grow(root, lin.target.datahash)
+    out.print(root)
+    what = "source" if lin.direction == "trace" else "derived end"
+    out.print(f"[dim]{len(lin.steps)} steps, {len(lin.ends)} {what}"
+              f"{'s' if len(lin.ends) != 1 else ''}[/]")
+
+
+def runs_table(runs: Sequence[Run]) -> None:
+    t = Table(box=None, header_style="bold")
+    for col in ("run", "started", "status", "steps", "workflow", "workdir"):
+        t.add_column(col)
+    for r in runs:
+        t.add_row(r.id[:12], r.started[:19].replace("T", " "), _status(r.status), str(r.steps),
+                  escape(r.workflow or ""), escape(_rel(r.workdir)))
+    out.print(t)
+
+
+def _status(status: str) -> str:
+    colour = {"finished": "green", "failed": "red", "running": "yellow",
+              "incomplete": "yellow"}.get(status, "white")
+    return f"[{colour}]{status}[/]"
+
+
+def run_detail(run: Run, steps: Sequence[Step]) -> None:
+    out.print(f"[bold]run {run.id}[/] {_status(run.status)}")
+    for k in ("workflow", "workdir", "command", "started", "ended", "host", "user"):
+        v = getattr(run, k)
+        if v:
+            out.print(f"  {k:<9} {escape(str(v))}")
+    t = Table(box=None, header_style="bold", title=f"{len(steps)} steps", title_justify="left")
+    for col in ("step", "name", "status", "in", "out", "ended"):
+        t.add_column(col)
+    for s in steps:
+        t.add_row(s.id[:12], escape(s.name), _status(s.status), str(len(s.inputs)),
+                  str(len(s.outputs)), (s.ended or "")[:19].replace("T", " "))
+    out.print(t)
+
+
+def step_detail(step: Step) -> None:
+    out.print(f"[bold]step {step.id}[/] {escape(step.name)} {_status(step.status)}"
+              f" [dim]run {step.run}[/]")
+    for k in ("process", "command", "code", "code_datahash", "started", "ended", "exit_status"):
+        v = getattr(step, k)
+        if v is not None:
+            out.print(f"  {k:<13} {escape(str(v))}")
+    for k in ("params", "environment"):
+        if getattr(step, k):
+            out.print(f"  {k:<13} {escape(json.dumps(getattr(step, k), sort_keys=True))}")
+    for title, edges in (("used", step.inputs), ("generated", step.outputs)):
+        out.print(f"  [bold]{title}[/]")
+        for e in edges:
+            out.print(f"    {escape(_rel(e.path))} [dim]{e.datahash or e.note or ''}[/]")
+
+
+def checks(results: Sequence[Check]) -> None:
+    """One line per location: OK / CHANGED (how much, where) / MISSING / ERROR."""
+    for c in results:
+        path = escape(_rel(c.path))
+        if c.status == "ok":
+            out.print(f"[green]OK[/]       {path}")
+        elif c.status == "changed":
+            size = f"{c.size_before} → {c.size_now} bytes"
+            out.print(f"[red]CHANGED[/]  {path}: Data-Code {c.data_distance} bits of"
+                      f" {c.data_bits} ({c.similarity}), {size}")
+            for k, names in c.members.items():
+                if names:
+                    more = f" … (+{len(names) - 5})" if len(names) > 5 else ""
+                    shown = ", ".join(names[:5]) + more
+                    out.print(f"           {k}: {escape(shown)}")
+        elif c.status == "missing":
+            out.print(f"[red]MISSING[/]  {path}")
+        else:
+            out.print(f"[red]ERROR[/]    {path}: {escape(c.detail or '')}")
+    bad = sum(c.status != "ok" for c in results)
+    out.print(f"[dim]{len(results)} checked, {bad} not ok[/]")

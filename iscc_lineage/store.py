@@ -1,0 +1,453 @@
+"""The lineage store: all SQL, transactions, migrations and the stat cache.
+
+SQLite by default (one file, WAL). Callers use :class:`Store` methods only and never see SQL,
+so a server backend can later be added behind :func:`open_store` without touching them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import iscc_lib as il
+
+from iscc_lineage.errors import NotFoundError, SchemaVersionError, StoreError
+from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
+from iscc_lineage.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["DEFAULT_STORE", "STORE_ENV", "Store", "default_store_path", "now", "open_store"]
+
+DEFAULT_STORE = Path(".iscc-lineage") / "lineage.db"
+STORE_ENV = "ISCC_LINEAGE_STORE"
+BUSY_TIMEOUT_MS = 60_000  #: two Snakemake runs may record into one store at once
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--store`` if given, else ``$ISCC_LINEAGE_STORE``, else ``.iscc-lineage/lineage.db``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(STORE_ENV)
+    return Path(env) if env else DEFAULT_STORE
+
+
+def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """Open the store at ``location`` (a path, ``:memory:``, or later a server URL)."""
+    text = os.fspath(location) if location is not None else os.fspath(default_store_path())
+    if "://" in text:
+        raise StoreError(f"{text}: only SQLite stores (a file path) are supported so far")
+    return Store(text, create=create)
+
+
+def _data64(data_code: str) -> int:
+    """The first 64 bits of a Data-Code body as a signed integer (for bucketed similarity)."""
+    body = il.iscc_decode(data_code)[4]
+    return int.from_bytes(body[:8], "big", signed=True)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
+
+
+class Store:
+    """An open lineage store. Thread-safe: one connection, serialised by a lock."""
+
+    def __init__(self, location: str, *, create: bool = True) -> None:
+        self.location = location
+        memory = location == ":memory:"
+        if not memory:
+            path = Path(location)
+            if path.is_dir():
+                raise StoreError(f"{location}: is a directory, not a lineage store")
+            if not path.exists():
+                if not create:
+                    raise StoreError(
+                        f"{location}: no lineage store here (record a run first, or pass --store)"
+                    )
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"{location}: cannot create store: {exc.strerror}") from None
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(
+                location, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._migrate()
+            if not memory:
+                self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as exc:
+            self._close_quietly()
+            raise StoreError(f"{location}: not a readable iscc-lineage store ({exc})") from None
+        except StoreError:
+            self._close_quietly()
+            raise
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _close_quietly(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        db = self._db
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        empty = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        if not empty and app_id != APPLICATION_ID:
+            raise StoreError(f"{self.location}: a SQLite file, but not an iscc-lineage store")
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.location}: store schema v{version} is newer than this iscc-lineage "
+                f"(v{SCHEMA_VERSION}); upgrade iscc-lineage"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[target]:
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {target}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``): all of it is committed or none."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            cur = self._db.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    # -- contents ----------------------------------------------------------------------------
+
+    def _content_id(self, db: sqlite3.Connection, fp: Fingerprint) -> int:
+        row = db.execute("SELECT id FROM content WHERE datahash = ?", (fp.datahash,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur = db.execute(
+            "INSERT INTO content (datahash, iscc, size, data_code, instance_code, kind, data64,"
+            " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (fp.datahash, fp.iscc, fp.size, fp.data_code, fp.instance_code, fp.kind,
+             _data64(fp.data_code), now()),
+        )
+        cid = int(cur.lastrowid or 0)
+        for m in fp.members:
+            mid = None
+            if m.datahash is not None:
+                r = db.execute("SELECT id FROM content WHERE datahash = ?", (m.datahash,))
+                found = r.fetchone()
+                mid = int(found[0]) if found else None
+            db.execute(
+                "INSERT INTO member (tree_id, path, content_id, datahash, size, link)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (cid, m.path, mid, m.datahash, m.size, m.link),
+            )
+        return cid
+
+    def add_code(self, datahash: str, scheme: str, value: str) -> None:
+        """Attach a further code to a content (an Image-Code, a pixel-level code, …)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM content WHERE datahash = ?", (datahash,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no content {datahash}")
+            db.execute(
+                "INSERT OR REPLACE INTO content_code (content_id, scheme, value) VALUES (?, ?, ?)",
+                (row[0], scheme, value),
+            )
+
+    def codes(self, datahash: str) -> dict[str, str]:
+        rows = self._query(
+            "SELECT scheme, value FROM content_code JOIN content ON content.id = content_id"
+            " WHERE datahash = ?", (datahash,))
+        return {r["scheme"]: r["value"] for r in rows}
+
+    def content(self, datahash: str) -> Content | None:
+        """The content with this datahash and every path it was seen at, or None."""
+        found = self.contents_by_id(self._ids_for([datahash]))
+        return next(iter(found.values()), None)
+
+    def contents(self, datahashes: Iterable[str]) -> dict[str, Content]:
+        """Contents by datahash (unknown ones are left out), each with its known paths."""
+        found = self.contents_by_id(self._ids_for(datahashes))
+        return {c.datahash: c for c in found.values()}
+
+    def _ids_for(self, datahashes: Iterable[str]) -> list[int]:
+        rows = self._query(
+            "SELECT id FROM content WHERE datahash IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(datahashes)),))
+        return [r[0] for r in rows]
+
+    def contents_by_id(self, ids: Iterable[int]) -> dict[int, Content]:
+        """Contents by row id, each with its known paths (sorted), in one pass."""
+        ids_json = json.dumps(sorted(set(ids)))
+        paths: dict[int, list[str]] = {}
+        for r in self._query(
+            "SELECT DISTINCT content_id, path FROM observation"
+            " WHERE content_id IN (SELECT value FROM json_each(?)) ORDER BY path", (ids_json,)):
+            paths.setdefault(r[0], []).append(r[1])
+        out = {}
+        for r in self._query(
+            "SELECT * FROM content WHERE id IN (SELECT value FROM json_each(?))", (ids_json,)):
+            out[r["id"]] = Content(
+                r["id"], r["iscc"], r["datahash"], r["size"], r["data_code"],
+                r["instance_code"], r["kind"], tuple(paths.get(r["id"], ())))
+        return out
+
+    def members(self, datahash: str) -> dict[str, str | None]:
+        """The recorded manifest of a directory content: member path -> datahash."""
+        rows = self._query("SELECT m.path, m.datahash FROM member m JOIN content c"
+                           " ON c.id = m.tree_id WHERE c.datahash = ?", (datahash,))
+        return {r[0]: r[1] for r in rows}
+
+    def similar(self, data_code: str, max_distance: int) -> list[tuple[Content, int]]:
+        """Contents whose 64-bit Data-Code prefix is within ``max_distance`` bits, nearest first."""
+        probe = _data64(data_code) & 0xFFFFFFFFFFFFFFFF
+        hits = []
+        for r in self._query("SELECT id, data64 FROM content"):
+            d = ((r[1] & 0xFFFFFFFFFFFFFFFF) ^ probe).bit_count()
+            if d <= max_distance:
+                hits.append((r[0], d))
+        found = self.contents_by_id(i for i, _ in hits)
+        return sorted(((found[i], d) for i, d in hits), key=lambda t: (t[1], t[0].datahash))
+
+    # -- stat cache (implements fingerprint.FingerprintCache) -------------------------------
+
+    def cache_get(self, key: str) -> Fingerprint | None:
+        rows = self._query("SELECT fingerprint FROM stat_cache WHERE key = ?", (key,))
+        return Fingerprint.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
+        stamp = now()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO stat_cache (key, fingerprint, stored) VALUES (?, ?, ?)",
+                [(k, json.dumps(fp.to_dict()), stamp) for k, fp in entries])
+
+    # -- runs and steps (writes) -------------------------------------------------------------
+
+    def insert_run(self, run: Run) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO run (uid, workflow, workdir, started, ended, status, host, user,"
+                " command, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run.id, run.workflow, run.workdir, run.started, run.ended, run.status,
+                 run.host, run.user, run.command, _dumps(run.info)))
+
+    def update_run(self, run_id: str, *, status: str, ended: str | None,
+                   info: dict[str, Any] | None = None) -> None:
+        with self.transaction() as db:
+            cur = db.execute("UPDATE run SET status = ?, ended = ? WHERE uid = ?",
+                             (status, ended, run_id))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no run {run_id}")
+            if info:
+                old = json.loads(db.execute("SELECT info FROM run WHERE uid = ?",
+                                            (run_id,)).fetchone()[0])
+                db.execute("UPDATE run SET info = ? WHERE uid = ?",
+                           (_dumps({**old, **info}), run_id))
+
+    def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
+                    code: Fingerprint | None = None, output_role: str = "generated") -> None:
+        """Record a step with its used and generated artifacts in one transaction."""
+        stamp = step.ended or now()
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM run WHERE uid = ?", (step.run,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no run {step.run}")
+            run_pk = row[0]
+            code_id = self._content_id(db, code) if code is not None else None
+            cur = db.execute(
+                "INSERT INTO step (uid, run_id, name, process, command, code, code_content_id,"
+                " params, environment, started, ended, exit_status, status, info)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (step.id, run_pk, step.name, step.process, step.command, step.code, code_id,
+                 _dumps(step.params), _dumps(step.environment), step.started, step.ended,
+                 step.exit_status, step.status, _dumps(step.info)))
+            step_pk = cur.lastrowid
+            rows = []
+            for role, arts in (("used", inputs), (output_role, outputs)):
+                for a in arts:
+                    cid = self._content_id(db, a.fingerprint) if a.fingerprint else None
+                    rows.append((run_pk, step_pk, cid, a.path, role, stamp, a.note))
+            db.executemany(
+                "INSERT INTO observation (run_id, step_id, content_id, path, role, seen_at, note)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def insert_observations(self, run_id: str | None, artifacts: Sequence[Artifact]) -> None:
+        """Record contents seen at paths outside any step (role ``seen``)."""
+        stamp = now()
+        with self.transaction() as db:
+            run_pk = None
+            if run_id is not None:
+                run_pk = db.execute("SELECT id FROM run WHERE uid = ?", (run_id,)).fetchone()[0]
+            db.executemany(
+                "INSERT INTO observation (run_id, step_id, content_id, path, role, seen_at, note)"
+                " VALUES (?, NULL, ?, ?, 'seen', ?, ?)",
+                [(run_pk, self._content_id(db, a.fingerprint) if a.fingerprint else None,
+                  a.path, stamp, a.note) for a in artifacts])
+
+    # -- runs and steps (reads) --------------------------------------------------------------
+
+    def _run_from_row(self, r: sqlite3.Row) -> Run:
+        return Run(r["uid"], r["workflow"], r["workdir"], r["started"], r["ended"], r["status"],
+                   r["host"], r["user"], r["command"], json.loads(r["info"]), r["steps"])
+
+    _RUN_SELECT = ("SELECT run.*, (SELECT count(*) FROM step WHERE step.run_id = run.id) AS steps"
+                   " FROM run")
+
+    def runs(self, limit: int | None = None) -> list[Run]:
+        """Runs, newest first."""
+        sql = self._RUN_SELECT + " ORDER BY started DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [self._run_from_row(r) for r in self._query(sql)]
+
+    def run(self, ref: str) -> Run:
+        """A run by id or unique id prefix (as git takes commits)."""
+        rows = self._query(self._RUN_SELECT + " WHERE uid LIKE ? || '%' LIMIT 2", (ref,))
+        return self._run_from_row(self._one(rows, "run", ref))
+
+    @staticmethod
+    def _one(rows: list[sqlite3.Row], what: str, ref: str) -> sqlite3.Row:
+        if not rows or not ref:
+            raise NotFoundError(f"no {what} matches {ref!r}")
+        if len(rows) > 1:
+            raise NotFoundError(f"{ref!r} matches several {what}s; give more characters")
+        return rows[0]
+
+    def step(self, ref: str) -> Step:
+        rows = self._query("SELECT id FROM step WHERE uid LIKE ? || '%' LIMIT 2", (ref,))
+        return self.steps_by_id([self._one(rows, "step", ref)[0]])[0]
+
+    def steps_of_run(self, run_id: str) -> list[Step]:
+        rows = self._query("SELECT step.id FROM step JOIN run ON run.id = step.run_id"
+                           " WHERE run.uid = ? ORDER BY step.id", (run_id,))
+        return self.steps_by_id([r[0] for r in rows])
+
+    def steps_by_id(self, ids: Sequence[int]) -> list[Step]:
+        """Steps with their edges, in the order of ``ids``."""
+        ids_json = json.dumps(list(ids))
+        edges: dict[int, list[tuple[str, Edge]]] = {}
+        for r in self._query(
+            "SELECT o.step_id, s.uid, o.role, o.path, c.datahash, o.note FROM observation o"
+            " JOIN step s ON s.id = o.step_id LEFT JOIN content c ON c.id = o.content_id"
+            " WHERE o.step_id IN (SELECT value FROM json_each(?)) ORDER BY o.id", (ids_json,)):
+            edges.setdefault(r[0], []).append(
+                (r[2], Edge(r[1], "used" if r[2] == "used" else "generated", r[3], r[4], r[5])))
+        by_id = {}
+        for r in self._query(
+            "SELECT s.*, run.uid AS run_uid, c.datahash AS code_datahash FROM step s"
+            " JOIN run ON run.id = s.run_id LEFT JOIN content c ON c.id = s.code_content_id"
+            " WHERE s.id IN (SELECT value FROM json_each(?))", (ids_json,)):
+            es = edges.get(r["id"], [])
+            info = json.loads(r["info"])
+            partial = [e.path for role, e in es if role == "partial"]
+            if partial:
+                info = {**info, "partial_outputs": partial}
+            by_id[r["id"]] = Step(
+                r["uid"], r["run_uid"], r["name"], r["process"], r["command"], r["code"],
+                r["code_datahash"], json.loads(r["params"]), json.loads(r["environment"]),
+                r["started"], r["ended"], r["exit_status"], r["status"], info,
+                tuple(e for role, e in es if role == "used"),
+                tuple(e for role, e in es if role == "generated"))
+        return [by_id[i] for i in ids if i in by_id]
+
+    # -- graph walks -------------------------------------------------------------------------
+
+    def walk(self, datahash: str, direction: str, depth: int | None = None) -> list[int]:
+        """Row ids of the steps upstream (``trace``) or downstream (``impact``) of a content.
+
+        One recursive query over the ``observation`` indexes; ``UNION`` makes it terminate on
+        cycles (a step that regenerates its own input).
+        """
+        near, far = ("generated", "used") if direction == "trace" else ("used", "generated")
+        limit = "" if depth is None else f"AND w.depth < {int(depth)}"
+        step_depth = "w.depth + 1" if depth is not None else "1"
+        # A step that used and generated the same content (a copy) passed it through: skip.
+        through = (f"NOT EXISTS (SELECT 1 FROM observation x WHERE x.step_id = {{o}}.step_id"
+                   f" AND x.content_id = {{o}}.content_id AND x.role = '{far}')")
+        sql = f"""
+        WITH RECURSIVE w(step_id, depth) AS (
+          SELECT o.step_id, 1 FROM observation o JOIN content c ON c.id = o.content_id
+           WHERE c.datahash = ? AND o.role = '{near}' AND o.step_id IS NOT NULL
+             AND {through.format(o="o")}
+          UNION
+          SELECT n.step_id, {step_depth} FROM w
+            JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
+            JOIN observation n ON n.content_id = f.content_id AND n.role = '{near}'
+           WHERE n.step_id IS NOT NULL AND {through.format(o="n")} {limit}
+        )
+        SELECT step_id, min(depth) FROM w GROUP BY step_id ORDER BY min(depth), step_id
+        """
+        return [r[0] for r in self._query(sql, (datahash,))]
+
+    def never(self, datahashes: Iterable[str], role: str) -> set[str]:
+        """Those of ``datahashes`` that no recorded step ever had in ``role``.
+
+        A step that had the content in both roles (a copy) does not count.
+        """
+        rows = self._query(
+            "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
+            " AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.content_id = c.id"
+            " AND o.role = ? AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+            " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?))",
+            (json.dumps(list(datahashes)), role, "used" if role == "generated" else "generated"))
+        return {r[0] for r in rows}
+
+    def observations(self, *, run_id: str | None = None, paths: Sequence[str] | None = None
+                     ) -> list[tuple[str, str | None]]:
+        """The latest recorded (path, datahash) per path, for a run, some paths, or all."""
+        where, params = [], []
+        if run_id is not None:
+            where.append("o.run_id = (SELECT id FROM run WHERE uid = ?)")
+            params.append(run_id)
+        if paths is not None:
+            where.append("o.path IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(paths)))
+        where.append("o.content_id IS NOT NULL")
+        sql = ("SELECT o.path, c.datahash FROM observation o JOIN content c ON c.id = o.content_id"
+               " WHERE o.id IN (SELECT max(o.id) FROM observation o WHERE "
+               + " AND ".join(where) + " GROUP BY o.path) ORDER BY o.path")
+        return [(r[0], r[1]) for r in self._query(sql, params)]
+
+    def stats(self) -> dict[str, int]:
+        tables = ("content", "run", "step", "observation")
+        return {t: self._query(f"SELECT count(*) FROM {t}")[0][0] for t in tables}
