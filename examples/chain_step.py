@@ -40,7 +40,8 @@ def measure(src: str, out: str) -> None:
 
 
 def plot(src: str, out: str) -> None:
-    rows = [line.split(",") for line in open(src).read().splitlines()[1:]]
+    with open(src) as f:
+        rows = [line.split(",") for line in f.read().splitlines()[1:]]
     values = [float(v) for _, v in rows]
     top = max(values) or 1.0
     bars = "".join(f'<rect x="{4 * i}" y="{100 - 100 * v / top:.1f}" width="3" '
