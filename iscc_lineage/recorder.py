@@ -17,6 +17,7 @@ from typing import Any
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.fingerprint import fingerprint_many, fingerprint_path
 from iscc_lineage.model import Artifact, Fingerprint, Run, Step
+from iscc_lineage.similarity import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.store import Store, now
 
 __all__ = ["Recorder", "location"]
@@ -106,7 +107,21 @@ class Recorder:
             started, ended or now(), exit_status, status, info or {})
         role = "generated" if status == "finished" else "partial" if status == "failed" else "seen"
         self.store.insert_step(step, used, made, code_fp, output_role=role)
+        self._add_image_codes([*used, *made])
         return step
+
+    def _add_image_codes(self, artifacts: Sequence[Artifact]) -> None:
+        """Give pictures an Image-Code (once per content) so edited copies can be found."""
+        pics = {a.fingerprint.datahash: a.path for a in artifacts
+                if a.fingerprint and a.fingerprint.kind == "file"
+                and is_image(Path(a.path), a.fingerprint.size)}
+        if not pics:
+            return
+        todo = pics.keys() - self.store.has_code(pics, IMAGE_CODE_SCHEME)
+        rows = [(h, IMAGE_CODE_SCHEME, code) for h in sorted(todo)
+                if (code := image_code(Path(pics[h]))) is not None]
+        if rows:
+            self.store.add_codes(rows)
 
     def observe(self, run_id: str | None, paths: Sequence[PathLike]) -> list[Artifact]:
         """Record that contents were seen at paths, outside any step."""

@@ -193,6 +193,36 @@ class Store:
                 (row[0], scheme, value),
             )
 
+    def add_codes(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Attach (datahash, scheme, value) codes in one transaction; unknown contents skipped."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO content_code (content_id, scheme, value)"
+                " SELECT id, ?, ? FROM content WHERE datahash = ?",
+                [(scheme, value, h) for h, scheme, value in rows])
+
+    def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
+        """Those of ``datahashes`` that already carry a code of ``scheme``."""
+        rows = self._query(
+            "SELECT c.datahash FROM content c JOIN content_code k ON k.content_id = c.id"
+            " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
+            (scheme, json.dumps(list(datahashes))))
+        return {r[0] for r in rows}
+
+    def nearest_by_code(self, scheme: str, code: str, limit: int = 10
+                        ) -> list[tuple[Content, int]]:
+        """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""
+        probe = int.from_bytes(il.iscc_decode(code)[4][:8], "big")
+        scored = []
+        for r in self._query("SELECT content_id, value FROM content_code WHERE scheme = ?",
+                             (scheme,)):
+            other = int.from_bytes(il.iscc_decode(r[1])[4][:8], "big")
+            scored.append(((probe ^ other).bit_count(), r[0]))
+        scored.sort()
+        best = scored[:limit]
+        found = self.contents_by_id(i for _, i in best)
+        return [(found[i], d) for d, i in best if i in found]
+
     def codes(self, datahash: str) -> dict[str, str]:
         rows = self._query(
             "SELECT scheme, value FROM content_code JOIN content ON content.id = content_id"
@@ -237,16 +267,15 @@ class Store:
                            " ON c.id = m.tree_id WHERE c.datahash = ?", (datahash,))
         return {r[0]: r[1] for r in rows}
 
-    def similar(self, data_code: str, max_distance: int) -> list[tuple[Content, int]]:
-        """Contents whose 64-bit Data-Code prefix is within ``max_distance`` bits, nearest first."""
+    def nearest_by_data_code(self, data_code: str, limit: int = 10
+                             ) -> list[tuple[Content, int]]:
+        """Contents nearest by 64-bit Data-Code prefix (a scan of one integer column)."""
         probe = _data64(data_code) & 0xFFFFFFFFFFFFFFFF
-        hits = []
-        for r in self._query("SELECT id, data64 FROM content"):
-            d = ((r[1] & 0xFFFFFFFFFFFFFFFF) ^ probe).bit_count()
-            if d <= max_distance:
-                hits.append((r[0], d))
-        found = self.contents_by_id(i for i, _ in hits)
-        return sorted(((found[i], d) for i, d in hits), key=lambda t: (t[1], t[0].datahash))
+        scored = sorted(
+            (((r[1] & 0xFFFFFFFFFFFFFFFF) ^ probe).bit_count(), r[0])
+            for r in self._query("SELECT id, data64 FROM content WHERE kind = 'file'"))[:limit]
+        found = self.contents_by_id(i for _, i in scored)
+        return [(found[i], d) for d, i in scored if i in found]
 
     # -- stat cache (implements fingerprint.FingerprintCache) -------------------------------
 

@@ -15,9 +15,11 @@ from iscc_lineage import render
 from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, cli
 from iscc_lineage.errors import FingerprintError, LineageError, NotFoundError
 from iscc_lineage.fingerprint import fingerprint_many
-from iscc_lineage.lineage import identify, similar, walk
+from iscc_lineage.lineage import Match, identify, walk
+from iscc_lineage.lineage import similar as find_similar
 from iscc_lineage.model import Fingerprint, Lineage
 from iscc_lineage.recorder import Recorder, location
+from iscc_lineage.similarity import SAME_FIGURE_BITS
 from iscc_lineage.store import Store, now, open_store
 from iscc_lineage.verify import verify
 
@@ -173,35 +175,57 @@ def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bo
                   direction: str, max_distance: int | None = None) -> None:
     store = open_from_context(ctx)
     fp, content = identify(store, file, cache=store)
+    match = None
     if content is None:
-        matches = similar(store, fp, max_distance) if max_distance is not None else []
-        if not matches:
-            if as_json:
-                render.dump_json({"target": {"path": location(file), "iscc": fp.iscc,
-                                             "datahash": fp.datahash}, "known": False})
-            click.echo(f"{file}: content {fp.iscc} is not in the lineage store", err=True)
-            ctx.exit(EXIT_NEGATIVE)
-        click.echo(f"{file}: not recorded; nearest by Data-Code:", err=True)
-        for c, d in matches[:5]:
-            click.echo(f"  {d:>2}/64 bits  {c.iscc}  {c.paths[0] if c.paths else ''}", err=True)
-        content = matches[0][0]
+        match = _similar_or_exit(ctx, store, file, fp, max_distance, as_json)
+        content = match.content
     lin = walk(store, content.datahash, "trace" if direction == "trace" else "impact", depth)
     if as_json:
-        render.dump_json(_lineage_json(lin, file, fp))
+        doc = _lineage_json(lin, file, fp)
+        if match is not None:
+            doc["match"] = match.to_dict()
+        render.dump_json(doc)
     else:
         render.lineage_tree(lin, location(file))
+
+
+def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,
+                     max_distance: int | None, as_json: bool) -> Match:
+    """The nearest recorded content within ``max_distance``, or a negative answer (exit 1)."""
+    matches = find_similar(store, file, fp) if max_distance is not None else []
+    if matches and matches[0].distance <= (max_distance or 0):
+        best = matches[0]
+        click.echo(f"{file}: not recorded; following the nearest by {best.method}: "
+                   f"{best.distance}/{best.bits} bits", err=True)
+        return best
+    if as_json:
+        render.dump_json({"target": {"path": location(file), "iscc": fp.iscc,
+                                     "datahash": fp.datahash}, "known": False,
+                          "candidates": [m.to_dict() for m in matches]})
+    click.echo(f"{file}: content {fp.iscc} is not in the lineage store", err=True)
+    if matches:
+        click.echo(f"nearest recorded contents (none within {max_distance} of 64 bits):",
+                   err=True)
+        for m in matches:
+            where = m.content.paths[0] if m.content.paths else m.content.iscc
+            click.echo(f"  {m.distance:>2}/64 bits by {m.method}  {where}", err=True)
+    elif max_distance is None:
+        click.echo("(try --similar to look for a re-saved, resized or edited copy)", err=True)
+    ctx.exit(EXIT_NEGATIVE)
 
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, exists=True))
 @OPTION_DEPTH
-@click.option("--similar", "max_distance", type=click.IntRange(0, 64), is_flag=False,
-              flag_value=12, default=None,
-              help="If the exact content is unknown, follow the nearest recorded content "
-                   "within N of 64 Data-Code bits.  [flag default: 12]")
+@click.option("--similar", is_flag=True,
+              help="If FILE itself is not recorded, follow the nearest recorded content: by "
+                   "Image-Code for pictures (re-saved, re-encoded, resized, annotated), else by "
+                   "Data-Code.")
+@click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
+              show_default=True, help="With --similar: the largest distance, in bits of 64.")
 @OPTION_JSON
 @click.pass_context
-def trace(ctx: click.Context, file: Path, depth: int | None, max_distance: int | None,
+def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, threshold: int,
           as_json: bool) -> None:
     """Identify FILE by content and walk back through every step to the raw sources.
 
@@ -212,8 +236,10 @@ def trace(ctx: click.Context, file: Path, depth: int | None, max_distance: int |
     Examples:
       iscc-lineage trace results/figures/summary.png
       iscc-lineage trace --json --depth 2 figure.png
+      iscc-lineage trace --similar paper/fig2-panel-b.jpg
+      iscc-lineage trace --similar --threshold 20 annotated-figure.png
     """
-    _walk_command(ctx, file, depth, as_json, "trace", max_distance)
+    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None)
 
 
 @cli.command()
