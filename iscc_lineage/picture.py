@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 
 from iscc_lineage.lineage import links
-from iscc_lineage.model import Content, Lineage, Step
+from iscc_lineage.model import Content, Edge, Lineage, Step
 
 __all__ = ["to_dot", "to_html", "to_mermaid", "to_svg"]
 
@@ -90,8 +90,8 @@ def _longest_path_layers(nodes: dict[str, _Node], edges: list[tuple[str, str]],
             break
 
 
-def _far(s: Step, direction: str) -> tuple[object, ...]:
-    return s.inputs if direction == "trace" else s.outputs  # type: ignore[return-value]
+def _far(s: Step, direction: str) -> tuple[Edge, ...]:
+    return s.inputs if direction == "trace" else s.outputs
 
 
 def to_mermaid(lin: Lineage) -> str:

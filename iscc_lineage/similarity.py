@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import iscc_lib as il
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = [
     "IMAGE_CODE_SCHEME",
@@ -69,13 +73,10 @@ def image_code(path: Path) -> str | None:
     return code
 
 
-def _rescale(img: object) -> object:
+def _rescale(img: Image.Image) -> Image.Image:
     """Min-max rescale a float ("F") image to 0..255 so the conversion to "L" does not clip."""
-    from PIL import Image
-
-    assert isinstance(img, Image.Image)
-    lo, hi = img.getextrema()
-    span = float(hi) - float(lo)  # type: ignore[arg-type]
+    lo, hi = (float(v) for v in img.getextrema())  # type: ignore[arg-type]
+    span = hi - lo
     if span <= 0:
         return img.point(lambda _: 0)
-    return img.point(lambda v: (v - lo) * 255.0 / span)  # type: ignore[operator]
+    return img.point(lambda v: (v - lo) * 255.0 / span)
