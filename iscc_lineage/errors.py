@@ -1,6 +1,8 @@
 """The exception tree for user-fixable conditions; the library raises, the CLI reports."""
 
 __all__ = [
+    "AmbiguousError",
+    "EmptyContentError",
     "ExportError",
     "FingerprintError",
     "LineageError",
@@ -28,6 +30,14 @@ class SchemaVersionError(StoreError):
 
 class NotFoundError(LineageError):
     """No recorded content, run or step matches the query."""
+
+
+class AmbiguousError(NotFoundError):
+    """An id prefix matches more than one run or step."""
+
+
+class EmptyContentError(LineageError):
+    """An empty content names no lineage: every empty file (log, marker) shares it."""
 
 
 class ExportError(LineageError):

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from iscc_lineage.errors import NotFoundError
+from iscc_lineage.errors import EmptyContentError, NotFoundError
 from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path
-from iscc_lineage.model import Content, Fingerprint, Lineage, Step
+from iscc_lineage.model import Content, Edge, Fingerprint, Lineage, Step
 from iscc_lineage.similarity import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.store import Store
 
-__all__ = ["Match", "identify", "impact", "links", "similar", "trace", "walk"]
+__all__ = ["Match", "identify", "impact", "links", "node_key", "similar", "trace", "walk"]
 
 
 def identify(store: Store, path: Path, *, cache: FingerprintCache | None = None
@@ -31,10 +31,14 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     """Everything upstream (``trace``) or downstream (``impact``) of a content, across runs.
 
     :raises NotFoundError: the content is not in the store.
+    :raises EmptyContentError: the content is empty (shared by every empty file).
     """
     target = store.content(datahash)
     if target is None:
         raise NotFoundError(f"content {datahash} is not in the store")
+    if target.size == 0:
+        raise EmptyContentError(f"content {datahash} is empty; every empty file shares it, "
+                                "so it names no lineage")
     steps = _nearest_first(store.steps_by_id(store.walk(datahash, direction, depth)),
                            datahash, direction)
     hashes = {target.datahash}
@@ -93,18 +97,26 @@ def similar(store: Store, path: Path, fp: Fingerprint, limit: int = 5) -> list[M
     return sorted(matches, key=lambda m: (m.distance, m.method != "image-code"))[:limit]
 
 
+def node_key(step: Step, edge: Edge) -> str:
+    """The graph node an edge of ``step`` touches: its content's datahash, or for a location
+    without content (a temp file gone before hashing, a pipe) the path within the step's run.
+    """
+    return edge.datahash or f"{step.run}\x00{edge.path}"
+
+
 def links(steps: Iterable[Step], direction: str) -> dict[str, list[Step]]:
-    """Content datahash -> the steps that generated it (trace) or used it (impact).
+    """Node (see :func:`node_key`) -> the steps that generated it (trace) or used it (impact).
 
     Pass-through edges (a step that used and generated the same content) are left out.
     """
     near, far = ("outputs", "inputs") if direction == "trace" else ("inputs", "outputs")
     by_near: dict[str, list[Step]] = {}
     for s in steps:
-        other = {e.datahash for e in getattr(s, far)}
+        other = {node_key(s, e) for e in getattr(s, far)}
         for e in getattr(s, near):
-            if e.datahash and e.datahash not in other:
-                by_near.setdefault(e.datahash, []).append(s)
+            key = node_key(s, e)
+            if key not in other:
+                by_near.setdefault(key, []).append(s)
     return by_near
 
 
@@ -120,5 +132,5 @@ def _nearest_first(steps: list[Step], start: str, direction: str) -> list[Step]:
         ranked = sorted(level.values(), key=lambda s: (s.ended or "", s.id), reverse=True)
         order.extend(ranked)
         placed.update(level)
-        frontier = {e.datahash for s in ranked for e in getattr(s, far) if e.datahash}
+        frontier = {node_key(s, e) for s in ranked for e in getattr(s, far)}
     return order + [s for s in steps if s.id not in placed]

@@ -11,14 +11,14 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import iscc_lib as il
 
-from iscc_lineage.errors import NotFoundError, SchemaVersionError, StoreError
+from iscc_lineage.errors import AmbiguousError, NotFoundError, SchemaVersionError, StoreError
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
 from iscc_lineage.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
@@ -50,10 +50,27 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
     return Store(text, create=create)
 
 
+#: ``uid`` starts with the parameter (given twice): a range, so the unique index serves it
+#: (``LIKE`` would scan, and reads ``_`` and ``%`` in a prefix as wildcards)
+_PREFIX = "uid >= ? AND uid < ? || char(1114111)"
+
+
 def _data64(data_code: str) -> int:
     """The first 64 bits of a Data-Code body as a signed integer (for bucketed similarity)."""
     body = il.iscc_decode(data_code)[4]
     return int.from_bytes(body[:8], "big", signed=True)
+
+
+def _make_parent(path: Path) -> None:
+    """Create the store's folder, or say in one line why it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        why = f"{blocker} is not a directory" if blocker else exc.strerror
+        raise StoreError(f"{path}: cannot create store: {why}") from None
+    if not os.access(path.parent, os.W_OK):
+        raise StoreError(f"{path}: cannot create store: {path.parent} is not writable")
 
 
 def _dumps(value: Any) -> str:
@@ -75,10 +92,8 @@ class Store:
                     raise StoreError(
                         f"{location}: no lineage store here (record a run first, or pass --store)"
                     )
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"{location}: cannot create store: {exc.strerror}") from None
+                _make_parent(path)
+        self._create = create
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(
@@ -93,7 +108,9 @@ class Store:
             self._db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
-            raise StoreError(f"{location}: not a readable iscc-lineage store ({exc})") from None
+            what = ("cannot open store" if "unable to open" in str(exc) or "readonly" in str(exc)
+                    else "not a readable iscc-lineage store")
+            raise StoreError(f"{location}: {what} ({exc})") from None
         except StoreError:
             self._close_quietly()
             raise
@@ -106,6 +123,7 @@ class Store:
             db.close()
 
     def close(self) -> None:
+        """Close the connection (again is harmless); the last one out removes -wal and -shm."""
         with self._lock:
             self._db.close()
 
@@ -122,11 +140,15 @@ class Store:
         empty = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
         if not empty and app_id != APPLICATION_ID:
             raise StoreError(f"{self.location}: a SQLite file, but not an iscc-lineage store")
+        if empty and not self._create and self.location != ":memory:":
+            raise StoreError(f"{self.location}: an empty file, not a lineage store yet")
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.location}: store schema v{version} is newer than this iscc-lineage "
                 f"(v{SCHEMA_VERSION}); upgrade iscc-lineage"
             )
+        if not empty:
+            self._probe()
         if version == SCHEMA_VERSION:
             return
         with self.transaction():
@@ -137,24 +159,46 @@ class Store:
                 db.execute(f"PRAGMA user_version = {target}")
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
+    def _probe(self) -> None:
+        """Read the root and first leaf of every table and index: O(depth) each, so a damaged
+        store (garbage pages, a truncated file) fails on open, before anything is written."""
+        db = self._db
+        for kind, name, table in db.execute(
+                "SELECT type, name, tbl_name FROM sqlite_master WHERE rootpage > 0").fetchall():
+            how = f'INDEXED BY "{name}"' if kind == "index" else "NOT INDEXED"
+            db.execute(f'SELECT 1 FROM "{table}" {how} LIMIT 1').fetchall()
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``): all of it is committed or none."""
+        """One write transaction (``BEGIN IMMEDIATE``): all of it is committed or none.
+
+        :raises StoreError: SQLite could not write (read-only, locked past the timeout, damaged).
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.location}: cannot write to the store ({exc})") from None
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            else:
                 self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with suppress(sqlite3.DatabaseError):  # a damaged page can fail it too
+                        self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError):
+                    raise StoreError(
+                        f"{self.location}: cannot write to the store ({exc})") from None
+                raise
 
     def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            cur = self._db.execute(sql, params)
-            cur.row_factory = sqlite3.Row
-            return cur.fetchall()
+            try:
+                cur = self._db.execute(sql, params)
+                cur.row_factory = sqlite3.Row
+                return cur.fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.location}: cannot read the store ({exc})") from None
 
     # -- contents ----------------------------------------------------------------------------
 
@@ -313,6 +357,28 @@ class Store:
                 db.execute("UPDATE run SET info = ? WHERE uid = ?",
                            (_dumps({**old, **info}), run_id))
 
+    def mark_stale_runs(self, *, workdir: str, host: str | None, keep: str | None = None,
+                        engine: str | None = None, reason: str | None = None) -> list[str]:
+        """Mark runs left ``running`` in ``workdir`` on ``host`` as ``incomplete``; their ids.
+
+        A run stays ``running`` when its process died before ``finish_run`` (kill -9, power
+        loss, a crash). Call this when a new run starts in a working directory that Snakemake
+        has locked: no other run of that ``engine`` (``info.engine``) there on this host can
+        be alive. ``keep`` (the new run) is left alone; ``reason`` goes to ``info.settled``.
+        ``ended`` becomes the last step's end, or the start when no step was recorded.
+        """
+        with self.transaction() as db:
+            rows = db.execute(
+                "SELECT uid FROM run WHERE status = 'running' AND workdir = ? AND host IS ?"
+                " AND uid IS NOT ? AND (? IS NULL OR json_extract(info, '$.engine') = ?)"
+                " ORDER BY id", (workdir, host, keep, engine, engine)).fetchall()
+            db.executemany(
+                "UPDATE run SET status = 'incomplete', ended = coalesce((SELECT max(s.ended)"
+                " FROM step s WHERE s.run_id = run.id), started), info = CASE WHEN ? IS NULL"
+                " THEN info ELSE json_set(info, '$.settled', ?) END WHERE uid = ?",
+                [(reason, reason, r[0]) for r in rows])
+        return [r[0] for r in rows]
+
     def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
                     code: Fingerprint | None = None, output_role: str = "generated") -> None:
         """Record a step with its used and generated artifacts in one transaction."""
@@ -371,7 +437,7 @@ class Store:
 
     def run(self, ref: str) -> Run:
         """A run by id or unique id prefix (as git takes commits)."""
-        rows = self._query(self._RUN_SELECT + " WHERE uid LIKE ? || '%' LIMIT 2", (ref,))
+        rows = self._query(self._RUN_SELECT + f" WHERE {_PREFIX} LIMIT 2", (ref, ref))
         return self._run_from_row(self._one(rows, "run", ref))
 
     @staticmethod
@@ -379,11 +445,11 @@ class Store:
         if not rows or not ref:
             raise NotFoundError(f"no {what} matches {ref!r}")
         if len(rows) > 1:
-            raise NotFoundError(f"{ref!r} matches several {what}s; give more characters")
+            raise AmbiguousError(f"{ref!r} matches several {what}s; give more characters")
         return rows[0]
 
     def step(self, ref: str) -> Step:
-        rows = self._query("SELECT id FROM step WHERE uid LIKE ? || '%' LIMIT 2", (ref,))
+        rows = self._query(f"SELECT id FROM step WHERE {_PREFIX} LIMIT 2", (ref, ref))
         return self.steps_by_id([self._one(rows, "step", ref)[0]])[0]
 
     def steps_of_run(self, run_id: str) -> list[Step]:
@@ -425,24 +491,36 @@ class Store:
         """Row ids of the steps upstream (``trace``) or downstream (``impact``) of a content.
 
         One recursive query over the ``observation`` indexes; ``UNION`` makes it terminate on
-        cycles (a step that regenerates its own input).
+        cycles (a step that regenerates its own input). It never passes through an empty
+        content: every empty log or marker file shares that identity, so following it would
+        join unrelated lineages (an empty start content gives no steps).
         """
         near, far = ("generated", "used") if direction == "trace" else ("used", "generated")
         limit = "" if depth is None else f"AND w.depth < {int(depth)}"
         step_depth = "w.depth + 1" if depth is not None else "1"
         # A step that used and generated the same content (a copy) passed it through: skip.
+        # A location without content (a temp file gone before hashing, a pipe) links the
+        # steps of one run by path (second recursive term): the DAG made it both ends' file.
         through = (f"NOT EXISTS (SELECT 1 FROM observation x WHERE x.step_id = {{o}}.step_id"
                    f" AND x.content_id = {{o}}.content_id AND x.role = '{far}')")
         sql = f"""
         WITH RECURSIVE w(step_id, depth) AS (
-          SELECT o.step_id, 1 FROM observation o JOIN content c ON c.id = o.content_id
-           WHERE c.datahash = ? AND o.role = '{near}' AND o.step_id IS NOT NULL
+          SELECT o.step_id, 1 FROM content c JOIN observation o ON o.content_id = c.id
+           WHERE c.datahash = ? AND c.size > 0 AND o.role = '{near}' AND o.step_id IS NOT NULL
              AND {through.format(o="o")}
           UNION
           SELECT n.step_id, {step_depth} FROM w
             JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
+            JOIN content fc ON fc.id = f.content_id AND fc.size > 0
             JOIN observation n ON n.content_id = f.content_id AND n.role = '{near}'
            WHERE n.step_id IS NOT NULL AND {through.format(o="n")} {limit}
+          UNION
+          SELECT n.step_id, {step_depth} FROM w
+            JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
+             AND f.content_id IS NULL
+            JOIN observation n ON n.path = f.path AND n.run_id = f.run_id
+             AND n.role = '{near}' AND n.content_id IS NULL
+           WHERE n.step_id IS NOT NULL AND n.step_id != f.step_id {limit}
         )
         SELECT step_id, min(depth) FROM w GROUP BY step_id ORDER BY min(depth), step_id
         """
@@ -451,13 +529,14 @@ class Store:
     def never(self, datahashes: Iterable[str], role: str) -> set[str]:
         """Those of ``datahashes`` that no recorded step ever had in ``role``.
 
-        A step that had the content in both roles (a copy) does not count.
+        A step that had the content in both roles (a copy) does not count, and an empty
+        content always counts: :meth:`walk` never passes through it, so it is an end.
         """
         rows = self._query(
             "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
-            " AND NOT EXISTS (SELECT 1 FROM observation o WHERE o.content_id = c.id"
+            " AND (c.size = 0 OR NOT EXISTS (SELECT 1 FROM observation o WHERE o.content_id = c.id"
             " AND o.role = ? AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-            " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?))",
+            " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?)))",
             (json.dumps(list(datahashes)), role, "used" if role == "generated" else "generated"))
         return {r[0] for r in rows}
 

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
+import stat
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from iscc_lineage import render
 from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, cli
-from iscc_lineage.errors import FingerprintError, LineageError, NotFoundError
+from iscc_lineage.errors import (
+    AmbiguousError,
+    EmptyContentError,
+    FingerprintError,
+    LineageError,
+    NotFoundError,
+)
 from iscc_lineage.fingerprint import fingerprint_many
 from iscc_lineage.lineage import Match, identify, walk
 from iscc_lineage.lineage import similar as find_similar
@@ -25,16 +34,50 @@ from iscc_lineage.verify import verify
 
 __all__ = ["open_from_context"]
 
+T = TypeVar("T")
+
 OPTION_JSON = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 OPTION_DEPTH = click.option("--depth", type=click.IntRange(min=1), default=None,
                             help="Follow at most N steps.  [default: all]")
 OPTION_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 PATH_ANY = click.Path(path_type=Path, exists=False)
+OPTION_GRAPHML = click.option(
+    "--graphml", type=PATH_ANY, default=None, metavar="FILE",
+    help="Also write the lineage as GraphML (contents and steps as nodes) to FILE.")
 
 
 def open_from_context(ctx: click.Context, *, create: bool = False) -> Store:
-    """Open the store named by ``--store`` / ``$ISCC_LINEAGE_STORE`` / the default."""
-    return open_store(ctx.obj.get("store") if ctx.obj else None, create=create)
+    """Open the store named by ``--store`` / ``$ISCC_LINEAGE_STORE`` / the default.
+
+    It is closed with the command's context, so SQLite removes its -wal and -shm files.
+    """
+    store = open_store(ctx.obj.get("store") if ctx.obj else None, create=create)
+    ctx.call_on_close(store.close)
+    return store
+
+
+class _DeferredCache:
+    """The store's stat cache, with writes held back until the input is known to be good."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.held: list[tuple[str, Fingerprint]] = []
+
+    def cache_get(self, key: str) -> Fingerprint | None:
+        return self.store.cache_get(key)
+
+    def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
+        self.held.extend(entries)
+
+    def flush(self) -> None:
+        if self.held:
+            self.store.cache_put(self.held)
+            self.held.clear()
+
+
+def _printable(path: Path) -> str:
+    """An absolute path as text that can always be printed (non-UTF-8 bytes escaped)."""
+    return os.path.abspath(path).encode("utf-8", "backslashreplace").decode()
 
 
 def _total_size(paths: list[Path]) -> int:
@@ -79,11 +122,11 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
     plist = list(paths)
     with render.progress(_total_size(plist), "fingerprint", quiet=quiet) as on_bytes:
         results = fingerprint_many(plist, cache=cache, on_bytes=on_bytes)
-    good = [(os.fsdecode(p), fp) for p, fp in zip(plist, results, strict=True)
-            if isinstance(fp, Fingerprint)]
+    # non-UTF-8 names are shown escaped (bad\udcff), as in error messages, in both forms
+    good = [(os.fsdecode(p).encode("utf-8", "backslashreplace").decode(), fp)
+            for p, fp in zip(plist, results, strict=True) if isinstance(fp, Fingerprint)]
     if as_json:
-        render.dump_json([{"path": p.encode("utf-8", "backslashreplace").decode(),
-                           **fp.to_dict()} for p, fp in good])
+        render.dump_json([{"path": p, **fp.to_dict()} for p, fp in good])
     else:
         render.fingerprint_lines(good, units=units)
     errors = [fp for fp in results if isinstance(fp, FingerprintError)]
@@ -99,7 +142,7 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
               help="A file it generated.")
 @click.option("-n", "--name", help="Step name.  [default: the command's program name]")
 @click.option("--run", "run_ref", help="Add the step to this run id (created if new).")
-@click.option("--code", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+@click.option("--code", type=PATH_ANY,
               help="The script or macro the step ran (its content is fingerprinted).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter of the step.")
@@ -120,11 +163,15 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
       iscc-lineage record -i mask.tif -o figure.png --name "Fiji export"
     """
     param_map = dict(_split_param(p) for p in params)
+    # Bad input is refused before the store is created or the command runs: nothing written.
+    _precheck(inputs, must_exist=True)
+    _precheck(outputs, must_exist=False)
+    _precheck([code] if code is not None else [], must_exist=True, file_only=True)
+    if command and shutil.which(command[0]) is None:
+        raise LineageError(f"{command[0]}: command not found (or not executable)")
     store = open_from_context(ctx, create=True)
     rec = Recorder(store)
-    used = rec.artifacts(list(inputs))  # before running: bad input writes nothing
-    for out in outputs:
-        location(out)  # reject non-UTF-8 names before the command runs
+    used = rec.artifacts(list(inputs))
     started = now()
     status = 0
     if command:
@@ -142,6 +189,29 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
                     status="finished" if status == 0 else "failed")
     rec.finish_run(run_id, "finished" if status == 0 else "failed")
     ctx.exit(status)
+
+
+def _precheck(paths: Sequence[Path], *, must_exist: bool, file_only: bool = False) -> None:
+    """Refuse a path that cannot be recorded: a non-UTF-8 name, missing (when it must exist),
+    a symlink loop, a FIFO or device, or a directory where a file is expected.
+
+    :raises FingerprintError: one line naming the path and the problem.
+    """
+    for p in paths:
+        location(p)  # a non-UTF-8 name cannot go into the store
+        try:
+            mode = p.stat().st_mode
+        except FileNotFoundError:
+            if must_exist:
+                raise FingerprintError(f"{p}: no such file or directory") from None
+            continue
+        except OSError as exc:
+            raise FingerprintError(f"{p}: {exc.strerror or exc}") from None
+        if stat.S_ISREG(mode) or (stat.S_ISDIR(mode) and not file_only):
+            continue
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device or socket")
+        raise FingerprintError(f"{p}: is {kind}, not a regular file")
 
 
 def _split_param(text: str) -> tuple[str, str]:
@@ -164,7 +234,7 @@ def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
     end_key = "sources" if lin.direction == "trace" else "derived"
     return {
         "direction": lin.direction,
-        "target": {"path": location(path), "iscc": fp.iscc, "datahash": fp.datahash},
+        "target": {"path": _printable(path), "iscc": fp.iscc, "datahash": fp.datahash},
         "steps": [s.to_dict() for s in lin.steps],
         "contents": {h: c.to_dict() for h, c in sorted(lin.contents.items())},
         end_key: [c.to_dict() for c in lin.ends],
@@ -172,21 +242,32 @@ def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
 
 
 def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
-                  direction: str, max_distance: int | None = None) -> None:
+                  direction: str, max_distance: int | None = None,
+                  graphml: Path | None = None) -> None:
     store = open_from_context(ctx)
-    fp, content = identify(store, file, cache=store)
+    cache = _DeferredCache(store)
+    fp, content = identify(store, file, cache=cache)
+    if fp.size == 0:
+        what = "an empty directory" if fp.kind == "tree" else "empty (0 bytes)"
+        raise EmptyContentError(f"{_printable(file)}: is {what}; every empty file shares this "
+                                "content, so it names no lineage")
+    cache.flush()
     match = None
     if content is None:
         match = _similar_or_exit(ctx, store, file, fp, max_distance, as_json)
         content = match.content
     lin = walk(store, content.datahash, "trace" if direction == "trace" else "impact", depth)
+    if graphml is not None:
+        from iscc_lineage.graph import write_graphml  # networkx only when asked for
+
+        write_graphml(lin, graphml)
     if as_json:
         doc = _lineage_json(lin, file, fp)
         if match is not None:
             doc["match"] = match.to_dict()
         render.dump_json(doc)
     else:
-        render.lineage_tree(lin, location(file))
+        render.lineage_tree(lin, _printable(file))
 
 
 def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,
@@ -199,7 +280,7 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
                    f"{best.distance}/{best.bits} bits", err=True)
         return best
     if as_json:
-        render.dump_json({"target": {"path": location(file), "iscc": fp.iscc,
+        render.dump_json({"target": {"path": _printable(file), "iscc": fp.iscc,
                                      "datahash": fp.datahash}, "known": False,
                           "candidates": [m.to_dict() for m in matches]})
     click.echo(f"{file}: content {fp.iscc} is not in the lineage store", err=True)
@@ -215,7 +296,7 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, exists=True))
+@click.argument("file", type=PATH_ANY)
 @OPTION_DEPTH
 @click.option("--similar", is_flag=True,
               help="If FILE itself is not recorded, follow the nearest recorded content: by "
@@ -224,13 +305,15 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
 @click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
               show_default=True, help="With --similar: the largest distance, in bits of 64.")
 @OPTION_JSON
+@OPTION_GRAPHML
 @click.pass_context
 def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, threshold: int,
-          as_json: bool) -> None:
+          as_json: bool, graphml: Path | None) -> None:
     """Identify FILE by content and walk back through every step to the raw sources.
 
     Works across runs: a content produced or used in many runs is one node.
-    Exit status 1 when the content is not in the store.
+    Exit status 1 when the content is not in the store; 2 for an empty file (every empty
+    file shares one content, so it names no lineage).
 
     \b
     Examples:
@@ -239,22 +322,24 @@ def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, thre
       iscc-lineage trace --similar paper/fig2-panel-b.jpg
       iscc-lineage trace --similar --threshold 20 annotated-figure.png
     """
-    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None)
+    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None, graphml)
 
 
 @cli.command()
-@click.argument("file", type=click.Path(path_type=Path, exists=True))
+@click.argument("file", type=PATH_ANY)
 @OPTION_DEPTH
 @OPTION_JSON
+@OPTION_GRAPHML
 @click.pass_context
-def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool) -> None:
+def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
+           graphml: Path | None) -> None:
     """Identify FILE by content and walk forward to everything derived from it.
 
     \b
     Example:
       iscc-lineage impact raw/s01.tif
     """
-    _walk_command(ctx, file, depth, as_json, "impact")
+    _walk_command(ctx, file, depth, as_json, "impact", graphml=graphml)
 
 
 @cli.command(name="verify")
@@ -311,19 +396,34 @@ def runs(ctx: click.Context, limit: int | None, as_json: bool) -> None:
 @OPTION_JSON
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """Show a run or a step by id (a unique prefix is enough)."""
+    """Show a run or a step by id (a unique prefix is enough).
+
+    Exit status 2 when nothing matches, or when the prefix fits more than one run or step.
+    """
     store = open_from_context(ctx)
-    try:
-        run = store.run(ref)
-    except NotFoundError:
-        step = store.step(ref)
+    run, step = _match(store.run, ref), _match(store.step, ref)
+    if run is not None and step is not None:
+        raise AmbiguousError(f"{ref!r} matches a run and a step; give more characters")
+    if step is not None:
         if as_json:
             render.dump_json({"step": step.to_dict()})
         else:
             render.step_detail(step)
         return
+    if run is None:
+        raise NotFoundError(f"no run or step matches {ref!r}")
     steps = store.steps_of_run(run.id)
     if as_json:
         render.dump_json({"run": run.to_dict(), "steps": [s.to_dict() for s in steps]})
     else:
         render.run_detail(run, steps)
+
+
+def _match(find: Callable[[str], T], ref: str) -> T | None:
+    """``find(ref)``, or None when nothing matches; an ambiguous prefix still raises."""
+    try:
+        return find(ref)
+    except AmbiguousError:
+        raise
+    except NotFoundError:
+        return None
