@@ -142,7 +142,7 @@ def test_cli_writes_graphml(store: Store, tmp_path: Path, monkeypatch: pytest.Mo
                             command: str, start: str, n_steps: int) -> None:
     monkeypatch.chdir(tmp_path)
     out = tmp_path / f"{command}.graphml"
-    res = CliRunner().invoke(cli, ["--store", "lineage.db", command, "--graphml", str(out),
+    res = CliRunner().invoke(cli, ["--store", "lineage.db", command, "--graph", str(out),
                                    "--json", start])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
@@ -155,8 +155,10 @@ def test_cli_writes_graphml(store: Store, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_cli_graphml_error_is_one_line(store: Store, tmp_path: Path) -> None:
+    (tmp_path / "out.graphml").mkdir()
     res = CliRunner().invoke(cli, ["--store", str(tmp_path / "lineage.db"), "trace",
-                                   "--graphml", str(tmp_path), str(tmp_path / "figure.dat")])
+                                   "--graph", str(tmp_path / "out.graphml"),
+                                   str(tmp_path / "figure.dat")])
     assert res.exit_code == 2
     assert res.stderr.count("\n") == 1 and "cannot write GraphML" in res.stderr
 
@@ -167,3 +169,22 @@ def test_only_graph_imports_networkx() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("suffix,head", [(".svg", "<svg"), (".html", "<!doctype html>"),
+                                         (".mmd", "flowchart LR"), (".md", "```mermaid"),
+                                         (".dot", "digraph lineage")])
+def test_cli_draws_pictures_by_suffix(store: Store, tmp_path: Path, suffix: str,
+                                      head: str) -> None:
+    out = tmp_path / f"lineage{suffix}"
+    res = CliRunner().invoke(cli, ["--store", str(tmp_path / "lineage.db"), "trace",
+                                   "--graph", str(out), str(tmp_path / "figure.dat")])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().startswith(head)
+
+
+def test_cli_graph_unknown_suffix_is_usage_error(store: Store, tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["--store", str(tmp_path / "lineage.db"), "trace",
+                                   "--graph", str(tmp_path / "x.png"),
+                                   str(tmp_path / "figure.dat")])
+    assert res.exit_code == 2 and "--graph" in res.output

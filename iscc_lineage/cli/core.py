@@ -41,9 +41,11 @@ OPTION_DEPTH = click.option("--depth", type=click.IntRange(min=1), default=None,
                             help="Follow at most N steps.  [default: all]")
 OPTION_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 PATH_ANY = click.Path(path_type=Path, exists=False)
-OPTION_GRAPHML = click.option(
-    "--graphml", type=PATH_ANY, default=None, metavar="FILE",
-    help="Also write the lineage as GraphML (contents and steps as nodes) to FILE.")
+GRAPH_SUFFIXES = (".svg", ".html", ".mmd", ".md", ".dot", ".graphml")
+OPTION_GRAPH = click.option(
+    "--graph", type=PATH_ANY, default=None, metavar="FILE",
+    help="Also draw the lineage to FILE, in the format its suffix names: .svg, .html "
+         "(a self-contained page), .mmd/.md (Mermaid), .dot (Graphviz), .graphml.")
 
 
 def open_from_context(ctx: click.Context, *, create: bool = False) -> Store:
@@ -243,7 +245,10 @@ def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
 
 def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
                   direction: str, max_distance: int | None = None,
-                  graphml: Path | None = None) -> None:
+                  graph: Path | None = None) -> None:
+    if graph is not None and graph.suffix.lower() not in GRAPH_SUFFIXES:
+        raise click.BadParameter(f"{graph}: suffix must be one of {', '.join(GRAPH_SUFFIXES)}",
+                                 param_hint="--graph")
     store = open_from_context(ctx)
     cache = _DeferredCache(store)
     fp, content = identify(store, file, cache=cache)
@@ -257,10 +262,8 @@ def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bo
         match = _similar_or_exit(ctx, store, file, fp, max_distance, as_json)
         content = match.content
     lin = walk(store, content.datahash, "trace" if direction == "trace" else "impact", depth)
-    if graphml is not None:
-        from iscc_lineage.graph import write_graphml  # networkx only when asked for
-
-        write_graphml(lin, graphml)
+    if graph is not None:
+        _draw(lin, graph, _printable(file))
     if as_json:
         doc = _lineage_json(lin, file, fp)
         if match is not None:
@@ -268,6 +271,26 @@ def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bo
         render.dump_json(doc)
     else:
         render.lineage_tree(lin, _printable(file))
+
+
+def _draw(lin: Lineage, path: Path, title: str) -> None:
+    """Write a picture of the lineage in the format named by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".graphml":
+        from iscc_lineage.graph import write_graphml  # networkx only when asked for
+
+        write_graphml(lin, path)
+        return
+    from iscc_lineage import picture
+
+    text = {".svg": picture.to_svg, ".dot": picture.to_dot, ".mmd": picture.to_mermaid,
+            ".html": lambda lin: picture.to_html(lin, title),
+            ".md": lambda lin: f"```mermaid\n{picture.to_mermaid(lin)}```\n"}[suffix](lin)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LineageError(f"{path}: cannot write: {exc.strerror}") from None
+    click.echo(f"wrote {path}", err=True)
 
 
 def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,
@@ -305,10 +328,10 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
 @click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
               show_default=True, help="With --similar: the largest distance, in bits of 64.")
 @OPTION_JSON
-@OPTION_GRAPHML
+@OPTION_GRAPH
 @click.pass_context
 def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, threshold: int,
-          as_json: bool, graphml: Path | None) -> None:
+          as_json: bool, graph: Path | None) -> None:
     """Identify FILE by content and walk back through every step to the raw sources.
 
     Works across runs: a content produced or used in many runs is one node.
@@ -322,24 +345,24 @@ def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, thre
       iscc-lineage trace --similar paper/fig2-panel-b.jpg
       iscc-lineage trace --similar --threshold 20 annotated-figure.png
     """
-    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None, graphml)
+    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None, graph)
 
 
 @cli.command()
 @click.argument("file", type=PATH_ANY)
 @OPTION_DEPTH
 @OPTION_JSON
-@OPTION_GRAPHML
+@OPTION_GRAPH
 @click.pass_context
 def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
-           graphml: Path | None) -> None:
+           graph: Path | None) -> None:
     """Identify FILE by content and walk forward to everything derived from it.
 
     \b
     Example:
       iscc-lineage impact raw/s01.tif
     """
-    _walk_command(ctx, file, depth, as_json, "impact", graphml=graphml)
+    _walk_command(ctx, file, depth, as_json, "impact", graph=graph)
 
 
 @cli.command(name="verify")
