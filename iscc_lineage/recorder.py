@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import platform
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,13 +24,18 @@ from iscc_lineage.store import Store, now
 __all__ = ["Recorder", "location"]
 
 PathLike = str | os.PathLike[str]
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def location(path: PathLike, base: Path | None = None) -> str:
     """The store's form of a path: absolute, POSIX, not resolved through symlinks.
 
+    A URL (``s3://bucket/key``, a Snakemake storage query) is kept as it is.
+
     :raises FingerprintError: the name is not valid UTF-8 (the store keeps UTF-8 paths).
     """
+    if isinstance(path, str) and _URL.match(path):
+        return path
     text = os.path.abspath(os.path.join(base or os.getcwd(), os.fspath(path)))
     try:
         text.encode("utf-8")

@@ -1,0 +1,201 @@
+"""Fingerprint the files of running jobs on a small thread pool, off Snakemake's logging thread.
+
+Snakemake calls the plugin on its log listener thread; hashing there would make us lag behind
+and serialise every job behind the slowest file. Each file is a task of its own, so one large
+file holds one worker while the others go on (the hashing engine releases the GIL).
+
+Within a run a path is hashed once: a consumer's input reuses the fingerprint taken of the
+producer's output (a pending one too) as long as the file is unchanged or already gone (a
+deleted ``temp()`` file keeps the content it had). Across runs the store's stat cache applies.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from iscc_lineage.errors import FingerprintError
+from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path, stat_key
+from iscc_lineage.model import Artifact
+
+__all__ = ["MISSING", "FileHasher", "Hashed", "Role", "human_size", "parse_size", "when_all"]
+
+MISSING = "missing"  #: note of a path that was gone when we came to hash it
+NOTE_NO_HASH = "not fingerprinted (--logger-iscc-no-hash-inputs)"
+Role = Literal["input", "output"]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.I)
+_POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``"10G"``: K/M/G/T and KiB/GiB are powers of 1024, KB/GB powers of 1000.
+
+    :raises ValueError: not a size.
+    """
+    m = _SIZE.match(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a size such as 500M, 10G or 2TB")
+    number, prefix, unit = float(m.group(1)), m.group(2).upper(), m.group(3).upper()
+    base = 1000 if unit == "B" and prefix else 1024
+    return int(number * base ** _POWERS[prefix])
+
+
+def human_size(n: int) -> str:
+    """``12.0 GiB``-style size for notes."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class Hashed:
+    """A fingerprinted (or content-less) location and the stat key it had when read."""
+
+    artifact: Artifact
+    key: str | None = None
+
+
+class FileHasher:
+    """Fingerprints paths asynchronously, memoised per path for the run.
+
+    :param cache: the store's stat cache (consulted first, and for files not read at all).
+    :param max_size: files (or directories) larger than this are recorded without content.
+    :param hash_inputs: if False, an input gets content only from this run's outputs or the
+        stat cache, never by reading it.
+    """
+
+    def __init__(self, cache: FingerprintCache | None, *, max_size: int | None = None,
+                 hash_inputs: bool = True, workers: int | None = None) -> None:
+        self.cache = cache
+        self.max_size = max_size
+        self.hash_inputs = hash_inputs
+        n = workers or max(2, min(4, os.cpu_count() or 1))
+        self._pool = ThreadPoolExecutor(n, thread_name_prefix="iscc-lineage-fp")
+        self._memo: dict[str, Future[Hashed]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, path: str, role: Role) -> Future[Hashed]:
+        """Fingerprint an absolute ``path`` (or reuse this run's fingerprint of it)."""
+        with self._lock:
+            known = self._memo.get(path)
+            if known is not None and self._reusable(path, known, role):
+                return known
+            fut = self._pool.submit(self._hash, path, role)
+            self._memo[path] = fut
+            return fut
+
+    def known(self, path: str) -> Artifact | None:
+        """This run's finished fingerprint of ``path``, if any."""
+        with self._lock:
+            fut = self._memo.get(path)
+        if fut is None or not fut.done() or fut.exception() is not None:
+            return None
+        art = fut.result().artifact
+        return art if art.fingerprint is not None else None
+
+    def shutdown(self) -> None:
+        """Wait for every pending fingerprint."""
+        self._pool.shutdown(wait=True)
+
+    @staticmethod
+    def _reusable(path: str, fut: Future[Hashed], role: Role) -> bool:
+        if not fut.done():
+            return True  # being hashed right now: the producer's output, still fresh
+        if fut.exception() is not None:
+            return False
+        done = fut.result()
+        now = _key(path)
+        if now is None:
+            return True  # gone (a deleted temp file): the content it had is the best we know
+        return done.key == now and (done.artifact.fingerprint is not None or role == "input")
+
+    def _hash(self, path: str, role: Role) -> Hashed:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return Hashed(Artifact(path, None, MISSING))
+        except OSError as exc:
+            return Hashed(Artifact(path, None, f"not fingerprinted: {exc.strerror or exc}"))
+        key = _key_of(st)
+        if stat.S_ISFIFO(st.st_mode):
+            return Hashed(Artifact(path, None, "pipe"), key)
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            return Hashed(Artifact(path, None, "not a regular file"), key)
+        is_file = stat.S_ISREG(st.st_mode)
+        if role == "input" and not self.hash_inputs:
+            hit = self.cache.cache_get(key) if (self.cache and is_file) else None
+            return Hashed(Artifact(path, hit, None if hit else NOTE_NO_HASH), key)
+        if self.max_size is not None:
+            size = st.st_size if is_file else _tree_size(path)
+            if size > self.max_size:
+                hit = self.cache.cache_get(key) if (self.cache and is_file) else None
+                if hit is None:
+                    note = (f"not fingerprinted: {human_size(size)} > max size "
+                            f"{human_size(self.max_size)}")
+                    return Hashed(Artifact(path, None, note), key)
+                return Hashed(Artifact(path, hit), key)
+        try:
+            fp = fingerprint_path(Path(path), cache=self.cache)
+        except FingerprintError as exc:
+            if not os.path.lexists(path):
+                return Hashed(Artifact(path, None, MISSING), key)
+            return Hashed(Artifact(path, None, f"not fingerprinted: {exc}"), key)
+        return Hashed(Artifact(path, fp), key)
+
+
+def _key_of(st: os.stat_result) -> str:
+    if stat.S_ISDIR(st.st_mode):
+        # Within one run a directory output is written once; its own stat marks a rewrite.
+        return f"dir:{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}"
+    return stat_key(st)
+
+
+def _key(path: str) -> str | None:
+    try:
+        return _key_of(os.stat(path))
+    except OSError:
+        return None
+
+
+def _tree_size(path: str) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(path):
+        for name in filenames:
+            try:
+                total += os.stat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def when_all(futures: Sequence[Future[Hashed]], then: Callable[[], None]) -> None:
+    """Call ``then`` once every future is done, in the thread that finishes the last one.
+
+    No thread waits, so a step whose files are slow never holds up the steps behind it.
+    """
+    if not futures:
+        then()
+        return
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[Hashed]) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            then()
+
+    for f in futures:
+        f.add_done_callback(one_done)

@@ -1,0 +1,333 @@
+"""Snakemake events -> recorder calls: one run per invocation, one step per job.
+
+Runs on Snakemake's log listener thread and must stay cheap there: inputs are fingerprinted
+when a job is announced (``JOB_INFO``), outputs, logs and benchmarks when it finishes
+(``JOB_FINISHED``), all on :class:`~iscc_lineage.snakemake.hasher.FileHasher`'s pool; a step
+is written by one writer thread once its files are done. Nothing raises out of
+:meth:`Router.handle` or :meth:`Router.close`: the first failure is logged once as a warning on
+the ``iscc_lineage`` logger, counted in the run's ``info.capture``, and the run goes on.
+
+What live capture cannot see (documented for users in the README, "Live capture"):
+
+* jobs that do not run (up to date) emit nothing; ``iscc-lineage import`` covers them;
+* a ``temp()`` file deleted before its producer's ``JOB_FINISHED`` is handled and never read
+  as an input either gets no content (note "gone before fingerprinting (temp)"; Snakemake's own
+  sha256 is noted when it has one): run with ``--notemp`` for full fidelity;
+* ``pipe()``/``service()`` streams have no content ("pipe"); files inside group jobs on remote
+  executors that delete them in the job are never seen;
+* ``--touch`` given in a profile rather than on the command line is not detected;
+* a ``kill -9`` leaves the run ``running``; the next run in the same working directory marks it
+  ``incomplete`` (Snakemake's directory lock rules out a live run there).
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import logging
+import os
+import platform
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from logging import LogRecord
+from pathlib import Path
+from typing import Any
+
+from iscc_lineage.model import Artifact
+from iscc_lineage.recorder import Recorder
+from iscc_lineage.snakemake.events import (
+    Error,
+    FileRef,
+    GroupInfo,
+    JobError,
+    JobFinished,
+    JobInfo,
+    Plain,
+    WorkflowStarted,
+    parse,
+)
+from iscc_lineage.snakemake.hasher import FileHasher, Role, when_all
+from iscc_lineage.snakemake.jobs import EnvFinder, rule_dirs
+from iscc_lineage.snakemake.metadata import read_record
+from iscc_lineage.snakemake.runinfo import is_touch, run_info
+from iscc_lineage.snakemake.settings import CaptureSettings, open_capture_store
+from iscc_lineage.snakemake.steps import Job, Slot, StepWriter, iso
+from iscc_lineage.store import DEFAULT_STORE, Store
+
+__all__ = ["Router"]
+
+log = logging.getLogger(__name__)
+
+
+class Router:
+    """Turns one Snakemake invocation's log records into a run with its steps."""
+
+    def __init__(self, settings: CaptureSettings, store: Store | None) -> None:
+        self.settings = settings
+        self.store = store
+        self.run_id: str | None = None
+        self.workdir = Path.cwd()
+        self.touch = False
+        self.failed = False
+        self.errors = 0
+        self._warned = False
+        self._closed = False
+        self._jobs: dict[int, Job] = {}
+        self._groups: dict[int, str] = {}
+        self._temps: set[str] = set()
+        self._recorded = 0
+        self._first_job = True
+        self._nolock = False
+        self._host = platform.node()
+        self._lock = threading.Lock()
+        self._hasher: FileHasher | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._steps: StepWriter | None = None
+
+    @classmethod
+    def from_plugin(cls, plugin_settings: Any, launch_dir: Path, argv: list[str]) -> Router:
+        """Build from the plugin's settings; opens an explicit store now.
+
+        :raises LineageError: the settings are invalid or the store cannot be used.
+        """
+        settings = CaptureSettings.from_plugin(plugin_settings, launch_dir, argv)
+        store = open_capture_store(settings.store) if settings.store is not None else None
+        return cls(settings, store)
+
+    # -- entry points (never raise) ---------------------------------------------------------
+
+    def handle(self, record: LogRecord) -> None:
+        """Route one record; failures are contained (warned once, counted)."""
+        if self._closed:
+            return
+        try:
+            ev = parse(record)
+            if ev is None:
+                return
+            if isinstance(ev, WorkflowStarted):
+                self._started(ev)
+            elif self.run_id is None:
+                return
+            elif isinstance(ev, JobInfo):
+                self._job_info(ev)
+            elif isinstance(ev, JobFinished):
+                self._job_done(ev.jobid, "touch" if self.touch else "finished", ev.created)
+            elif isinstance(ev, JobError):
+                self.failed = True
+                self._job_done(ev.jobid, "failed", ev.created)
+            elif isinstance(ev, Error):
+                self.failed = True
+            elif isinstance(ev, GroupInfo):
+                self._groups.update(dict.fromkeys(ev.jobids, ev.group_id))
+            elif isinstance(ev, Plain):
+                self._temps.add(self._abs(ev.removed_temp))
+        except Exception as exc:
+            self.fail(exc)
+
+    def close(self) -> None:
+        """Settle jobs without a completion event, wait for all writes, finish the run."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.run_id is not None:
+                t0 = time.perf_counter()
+                self._settle_pending()
+                assert self._hasher is not None and self._writer is not None
+                self._hasher.shutdown()  # every done-callback has submitted its write
+                self._writer.shutdown(wait=True)
+                self._finish_run()
+                log.debug("close: %d steps, waited %.3f s for pending fingerprints and writes",
+                          self._recorded, time.perf_counter() - t0)
+        except Exception as exc:
+            self.fail(exc)
+        finally:
+            if self.store is not None:
+                with suppress(Exception):  # a broken connection may fail to close
+                    self.store.close()
+
+    def fail(self, exc: BaseException) -> None:
+        """Record a capture failure: one warning line per run, a count for the run record."""
+        with self._lock:
+            self.errors += 1
+            first = not self._warned
+            self._warned = True
+        if first:
+            log.warning("lineage capture failed (%s: %s); the run goes on, its lineage may be "
+                        "incomplete", type(exc).__name__, exc)
+        else:
+            log.debug("further capture failure", exc_info=exc)
+
+    # -- run ---------------------------------------------------------------------------------
+
+    def _started(self, ev: WorkflowStarted) -> None:
+        if self.run_id is not None:
+            return
+        # WORKFLOW_STARTED.cwd is stale under `workdir:`; the process is in the workdir now.
+        self.workdir = Path.cwd()
+        if self.store is None:
+            self.store = open_capture_store(self.workdir / DEFAULT_STORE)
+        recorder = Recorder(self.store)
+        self.touch = is_touch(ev.cmd)
+        self._nolock = "--nolock" in (ev.cmd or "")
+        self._host = ev.host or platform.node()
+        snakefile = Path(ev.snakefile) if ev.snakefile else self.workdir / "Snakefile"
+        info = run_info(ev, self.workdir, recorder, touch=self.touch)
+        info["capture"] = self.settings.describe()
+        self.run_id = recorder.begin_run(
+            run_id=ev.workflow_id, workdir=self.workdir, workflow=snakefile.as_posix(),
+            command=ev.cmd, info=info, started=iso(ev.created), host=self._host, user=ev.user)
+        self._hasher = FileHasher(self.store, max_size=self.settings.max_size,
+                                  hash_inputs=self.settings.hash_inputs)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="iscc-lineage-write")
+        self._steps = StepWriter(recorder, self.run_id, self.workdir, rule_dirs(snakefile),
+                                 EnvFinder(snakefile.parent), self._temps)
+
+    def _finish_run(self) -> None:
+        assert self.store is not None and self.run_id is not None
+        unsettled = sum(1 for j in self._jobs.values() if j.settled and j.status == "failed")
+        status = ("failed" if self.failed else "incomplete" if unsettled
+                  else "touch" if self.touch else "finished")
+        capture = {**self.settings.describe(), "steps": self._recorded, "errors": self.errors,
+                   "settled_at_close": sum(1 for j in self._jobs.values() if j.settled)}
+        Recorder(self.store).finish_run(self.run_id, status, info={"capture": capture})
+
+    def _settle_stale_runs(self) -> None:
+        """Mark runs left ``running`` in this workdir (a killed snakemake) as incomplete.
+
+        Called at the first job: by then Snakemake holds its lock on the working directory,
+        so no other live run can be recording there (unless ``--nolock``).
+        """
+        assert self.store is not None
+        if self._nolock:
+            return
+        for run in self.store.runs():
+            if (run.status == "running" and run.id != self.run_id
+                    and run.workdir == self.workdir.as_posix() and run.host == self._host
+                    and run.info.get("engine") == "snakemake"):
+                self.store.update_run(run.id, status="incomplete", ended=None, info={
+                    "settled": f"still running when run {self.run_id} started in the same "
+                               "working directory: the snakemake process was killed"})
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def _job_info(self, ev: JobInfo) -> None:
+        if self._first_job:
+            self._first_job = False
+            self._settle_stale_runs()
+        if ev.jobid in self._jobs:
+            return
+        if not (ev.output or ev.log or ev.benchmark or ev.shellcmd):
+            return  # a pure aggregation target such as `all`: nothing ran, nothing was made
+        inputs = [self._slot(ref, "input") for ref in ev.input if not self._excluded(ref)]
+        self._jobs[ev.jobid] = Job(ev, inputs, self._groups.get(ev.jobid))
+
+    def _job_done(self, jobid: int, status: str, created: float) -> None:
+        job = self._jobs.get(jobid)
+        if job is None or job.status is not None:
+            return
+        job.status, job.ended = status, created
+        self._submit(job)
+
+    def _submit(self, job: Job) -> None:
+        assert self._writer is not None and self._steps is not None
+        files = [*job.info.output, *job.info.log]
+        if job.info.benchmark is not None:
+            files.append(job.info.benchmark)
+        job.outputs = [self._slot(ref, "output") for ref in files if not self._excluded(ref)]
+        pending = [s.future for s in (*job.inputs, *job.outputs) if s.future is not None]
+        writer, steps = self._writer, self._steps
+
+        def write() -> None:
+            try:
+                steps.write(job)
+                with self._lock:
+                    self._recorded += 1
+                if job.ended is not None:
+                    log.debug("job %d (%s) recorded %.3f s after it finished", job.info.jobid,
+                              job.info.rule, time.time() - job.ended)
+            except Exception as exc:
+                self.fail(exc)
+
+        def then() -> None:
+            writer.submit(write)
+
+        when_all(pending, then)
+
+    def _settle_pending(self) -> None:
+        """Jobs that never reported back (``--quiet``, an interrupt): decide from the files."""
+        for job in list(self._jobs.values()):
+            if job.status is not None:
+                continue
+            outputs = [r for r in job.info.output if not r.is_stream and not r.storage]
+            record = read_record(self.workdir, job.info.output[0].path) \
+                if job.info.output else None
+            present = all(os.path.lexists(self._abs(r.path)) or self._abs(r.path) in self._temps
+                          for r in outputs)
+            marked = any(_incomplete_marker(self.workdir, r.path).exists() for r in outputs)
+            if present and not marked and (record is not None or not outputs) \
+                    and not (record is not None and record.incomplete):
+                job.status = "touch" if self.touch else "finished"
+                job.ended = record.endtime if record is not None and record.endtime else None
+                job.settled = "no JOB_FINISHED event (--quiet?); outputs and metadata present"
+            else:
+                job.status = "failed"
+                job.settled = "never reported finished; outputs missing or incomplete"
+            self._submit(job)
+
+    # -- files -------------------------------------------------------------------------------
+
+    def _abs(self, path: str) -> str:
+        return os.path.abspath(os.path.join(self.workdir, path))
+
+    def _excluded(self, ref: FileRef) -> bool:
+        globs = self.settings.exclude
+        if not globs:
+            return False
+        full = self._abs(ref.path)
+        names = (ref.path, full, os.path.basename(full))
+        return any(fnmatch.fnmatchcase(n, g) for g in globs for n in names)
+
+    def _slot(self, ref: FileRef, role: Role) -> Slot:
+        assert self._hasher is not None
+        if ref.is_stream:
+            return Slot(ref, self._abs(ref.path), fixed=Artifact(self._abs(ref.path), None,
+                                                                 ref.label))
+        if ref.storage:
+            return self._storage_slot(ref, role)
+        path = self._abs(ref.path)
+        return Slot(ref, path, self._hasher.submit(path, role))
+
+    def _storage_slot(self, ref: FileRef, role: Role) -> Slot:
+        """A storage file: its query is the location; content from a local copy if any."""
+        assert self._hasher is not None
+        query, r = ref.path, role
+        if "://" not in query and os.path.exists(self._abs(query)):
+            return Slot(ref, self._abs(query), self._hasher.submit(self._abs(query), r))
+        local = _local_copy(self.workdir, query)
+        if local is not None:
+            return Slot(ref, query, self._hasher.submit(local, r),
+                        note=f"fingerprinted from the local copy {local}")
+        return Slot(ref, query, fixed=Artifact(
+            query, None, f"storage ({ref.storage}): no local copy to fingerprint"))
+
+
+def _local_copy(workdir: Path, query: str) -> str | None:
+    """Snakemake's local copy of a storage file: ``.snakemake/storage/<provider>/<suffix>``."""
+    rest = query.split("://", 1)[-1].lstrip("/")
+    root = workdir / ".snakemake" / "storage"
+    if not rest or not root.is_dir():
+        return None
+    for provider in sorted(root.iterdir()):
+        candidate = provider / rest
+        if candidate.exists():
+            return os.path.abspath(candidate)
+    return None
+
+
+def _incomplete_marker(workdir: Path, output: str) -> Path:
+    name = base64.urlsafe_b64encode(output.encode()).decode()
+    parts = [name[i:i + 255] for i in range(0, len(name), 255)]
+    return workdir.joinpath(".snakemake", "incomplete", *parts)

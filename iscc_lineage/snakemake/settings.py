@@ -1,0 +1,98 @@
+"""The plugin's ``--logger-iscc-*`` settings as plain values, and opening the capture store.
+
+The shim's dataclass is what Snakemake parses; :class:`CaptureSettings` is what capture uses:
+store path resolved against the launch directory, exclude globs from every repetition of the
+flag, the size limit in bytes, and whether inputs are read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iscc_lineage.errors import LineageError, StoreError
+from iscc_lineage.snakemake.hasher import human_size, parse_size
+from iscc_lineage.store import STORE_ENV, Store, open_store
+
+__all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "open_capture_store"]
+
+EXCLUDE_FLAG = "--logger-iscc-exclude"
+
+
+class SettingsError(LineageError):
+    """A ``--logger-iscc-*`` value is invalid."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """What live capture was asked to do."""
+
+    store: Path | None = None  #: None: ``.iscc-lineage/lineage.db`` in the working directory
+    exclude: tuple[str, ...] = ()
+    max_size: int | None = None
+    hash_inputs: bool = True
+
+    @classmethod
+    def from_plugin(cls, s: Any, launch_dir: Path, argv: list[str]) -> CaptureSettings:
+        """From the shim's settings object (None: all defaults).
+
+        An explicit store or ``$ISCC_LINEAGE_STORE`` is resolved against the launch directory,
+        as the user typed it there; the default is decided later, in the working directory.
+
+        :raises SettingsError: an invalid ``--logger-iscc-max-size``.
+        """
+        explicit = getattr(s, "store", None) or os.environ.get(STORE_ENV) or None
+        store = Path(os.path.abspath(launch_dir / explicit)) if explicit else None
+        size_text = getattr(s, "max_size", None)
+        try:
+            max_size = parse_size(size_text) if size_text else None
+        except ValueError as exc:
+            raise SettingsError(f"--logger-iscc-max-size: {exc}") from None
+        globs = [*(getattr(s, "exclude", None) or ()), *exclude_from_argv(argv)]
+        hash_inputs = not bool(getattr(s, "no_hash_inputs", False))
+        return cls(store, tuple(dict.fromkeys(str(g) for g in globs)), max_size, hash_inputs)
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as recorded in the run's ``info.capture``."""
+        return {"plugin": "snakemake-logger-plugin-iscc", "exclude": list(self.exclude),
+                "max_size": human_size(self.max_size) if self.max_size else None,
+                "hash_inputs": self.hash_inputs}
+
+
+def exclude_from_argv(argv: list[str]) -> list[str]:
+    """Every value of every ``--logger-iscc-exclude`` on the command line.
+
+    Snakemake parses plugin flags with argparse's plain store action, so a repeated flag keeps
+    only its last values; the user asked for all of them.
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word.startswith(EXCLUDE_FLAG + "="):
+            out.append(word.split("=", 1)[1])
+        elif word == EXCLUDE_FLAG:
+            i += 1
+            while i < len(argv) and not argv[i].startswith("-"):
+                out.append(argv[i])
+                i += 1
+            continue
+        i += 1
+    return out
+
+
+def open_capture_store(path: Path) -> Store:
+    """Open (or create) the store and prove that it takes a write.
+
+    :raises StoreError: it cannot be created, is not a store, or is read-only.
+    """
+    store = open_store(path, create=True)
+    try:
+        with store.transaction():
+            pass  # BEGIN IMMEDIATE takes the write lock: fails now on a read-only store
+    except Exception as exc:
+        store.close()
+        raise StoreError(f"{path}: the lineage store cannot be written ({exc})") from None
+    return store

@@ -1,0 +1,146 @@
+"""One finished (or failed) Snakemake job -> one recorded step, in model terms.
+
+The job's own event gives rule, wildcards, threads, resources, files and the shell command;
+its ``.snakemake/metadata`` record gives params, the code (script path) and the environment.
+Runs on the capture's writer thread once every file of the job has been fingerprinted.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from iscc_lineage.errors import LineageError
+from iscc_lineage.fingerprint import fingerprint_bytes
+from iscc_lineage.model import Artifact
+from iscc_lineage.recorder import Recorder
+from iscc_lineage.snakemake.events import FileRef, JobInfo
+from iscc_lineage.snakemake.hasher import MISSING, Hashed
+from iscc_lineage.snakemake.jobs import EnvFinder, code_of, environment_of, params_of
+from iscc_lineage.snakemake.metadata import MetadataRecord, read_record
+
+__all__ = ["Job", "Slot", "StepWriter", "iso"]
+
+GONE = "gone before fingerprinting"
+
+
+@dataclass(slots=True)
+class Slot:
+    """One file of a job: where it is recorded, and its fingerprint (pending or fixed)."""
+
+    ref: FileRef
+    path: str  #: the recorded location (absolute path, or a storage query)
+    future: Future[Hashed] | None = None
+    fixed: Artifact | None = None
+    note: str | None = None  #: added to the hashed artifact's note (e.g. "local copy")
+
+
+@dataclass(slots=True)
+class Job:
+    """A job between ``JOB_INFO`` and its step being written."""
+
+    info: JobInfo
+    inputs: list[Slot]
+    group: str | None = None
+    outputs: list[Slot] = field(default_factory=list)
+    status: str | None = None  #: finished | failed | touch once known
+    ended: float | None = None
+    settled: str | None = None  #: why the status was decided at close()
+
+
+class StepWriter:
+    """Builds and records steps for one run."""
+
+    def __init__(self, recorder: Recorder, run_id: str, workdir: Path, rule_dirs: list[Path],
+                 envs: EnvFinder, temps: set[str]) -> None:
+        self.recorder = recorder
+        self.run_id = run_id
+        self.workdir = workdir
+        self.rule_dirs = rule_dirs
+        self.envs = envs
+        self.temps = temps  #: absolute paths Snakemake said it removed as temp (live set)
+
+    def write(self, job: Job) -> None:
+        """Record the job as a step (all its futures are done)."""
+        info = job.info
+        status = job.status or "failed"
+        record = self._record(info)
+        code = code_of(record, info.shellcmd, self.rule_dirs)
+        kind = "touch" if status == "touch" else code.kind
+        checksums = record.input_checksums if record is not None else {}
+        inputs = [self._artifact(s, status, checksums, "input") for s in job.inputs]
+        outputs = [self._artifact(s, status, {}, "output") for s in job.outputs]
+        step_info: dict[str, Any] = {
+            "jobid": info.jobid, "wildcards": info.wildcards, "threads": info.threads,
+            "resources": info.resources, "log": [self._abs(r.path) for r in info.log],
+            "benchmark": self._abs(info.benchmark.path) if info.benchmark else None,
+            "reason": info.reason, "kind": kind, "is_checkpoint": info.is_checkpoint,
+            "group": job.group,
+        }
+        if code.source is not None:
+            step_info["code_source"] = code.source
+        if job.settled:
+            step_info["settled"] = job.settled
+        if record is None and info.output:
+            step_info["metadata"] = "no .snakemake/metadata record (params, code unknown)"
+        code_path = code.path if code.path is not None and code.path.is_file() else None
+        self.recorder.record_step(
+            self.run_id, info.rule, inputs=inputs, outputs=outputs, process=info.rule,
+            command=info.shellcmd if code.kind == "shell" else None, code=code_path,
+            params=params_of(record), environment=self._environment(record),
+            started=iso(info.created), ended=iso(job.ended) if job.ended else None,
+            status=status, info=step_info)
+
+    def _abs(self, path: str) -> str:
+        return os.path.abspath(os.path.join(self.workdir, path))
+
+    def _record(self, info: JobInfo) -> MetadataRecord | None:
+        for ref in info.output:
+            if not ref.is_stream:
+                return read_record(self.workdir, ref.path)
+        return None
+
+    def _artifact(self, slot: Slot, status: str, checksums: dict[str, str],
+                  role: str) -> Artifact:
+        if slot.fixed is not None:
+            return slot.fixed
+        assert slot.future is not None
+        art = slot.future.result().artifact
+        note = art.note
+        if note == MISSING:
+            if status == "failed" and role == "output":
+                note = "missing (job failed)"
+            else:
+                temp = " (temp)" if slot.path in self.temps else ""
+                note = GONE + temp
+                sha = checksums.get(slot.ref.path)
+                if sha:
+                    note += f"; Snakemake recorded {sha}"
+        if slot.note and art.fingerprint is not None:
+            note = f"{note}; {slot.note}" if note else slot.note
+        return Artifact(slot.path, art.fingerprint, note)
+
+    def _environment(self, record: MetadataRecord | None) -> dict[str, Any]:
+        env_file = self.envs.find(record.conda_env) if record and record.conda_env else None
+        env = environment_of(record, env_file)
+        if record is not None and record.conda_env:
+            try:
+                if env_file is not None:
+                    env["conda_env_datahash"] = self.recorder.fingerprint(env_file).datahash
+                else:
+                    env["conda_env_datahash"] = fingerprint_bytes(
+                        record.conda_env.encode("utf-8")).datahash
+                    env["conda_env_note"] = ("no file with this content below the workflow "
+                                             "directory: the datahash is of the recorded YAML")
+            except LineageError:
+                pass
+        return env
+
+
+def iso(ts: float) -> str:
+    """A POSIX timestamp as the store's ISO 8601 UTC text."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")
