@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[demo]" --group test --group dev
 	@touch $@
 
-demo: $(STAMP)  ## the main job: the example chain with lineage on, then trace the figure
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/chain.sh
+demo: $(STAMP)  ## the bioimage pipeline with lineage on (.demo/bioimage), then trace the panel
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
 test: $(STAMP)  ## the whole suite, end-to-end tests included
 	$(PY) -m pytest

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from iscc_lineage.lineage import links
+from iscc_lineage.lineage import links, node_key
 from iscc_lineage.model import Content, Fingerprint, Lineage, Run, Step
 from iscc_lineage.verify import Check
 
@@ -94,8 +94,8 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
     root = Tree(_content_label(lin.target, focus=target_path))
     expanded: set[str] = set()
 
-    def grow(node: Tree, datahash: str) -> None:
-        for s in by_near.get(datahash, ()):
+    def grow(node: Tree, key: str) -> None:
+        for s in by_near.get(key, ()):
             label = (f"[cyan]{escape(s.name)}[/] [dim]step {s.id[:8]} · run {s.run[:8]}"
                      f"{' · ' + s.status if s.status != 'finished' else ''}[/]")
             branch = node.add(label)
@@ -105,9 +105,10 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
             expanded.add(s.id)
             for e in (s.inputs if lin.direction == "trace" else s.outputs):
                 c = lin.contents.get(e.datahash or "")
-                if c is None:
+                if c is None:  # no content: followed by path within the run (a gone temp)
                     note = escape(e.note or "no content")
-                    branch.add(f"{escape(_rel(e.path))} [yellow]({note})[/]")
+                    grow(branch.add(f"{escape(_rel(e.path))} [yellow]({note})[/]"),
+                         node_key(s, e))
                     continue
                 tag = (" [green]← source[/]" if lin.direction == "trace" else " [green]→ end[/]"
                        ) if c.datahash in ends else ""

@@ -1,0 +1,317 @@
+"""Post-hoc import: lineage of Snakemake runs made without the plugin, from ``.snakemake/``.
+
+Reads the per-output metadata records (file or ``--persistence-backend db``), groups them into
+jobs by (rule, job_hash, starttime), assigns jobs to runs from ``.snakemake/log/`` (else one
+imported run), decides which files on disk are still what the job made, and records steps
+through the :class:`~iscc_lineage.recorder.Recorder`. Idempotent: a step carries its
+``import_key`` and a known key is skipped. Never imports snakemake.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from iscc_lineage.errors import LineageError, NotFoundError
+from iscc_lineage.recorder import Recorder, location
+from iscc_lineage.snakemake import jobs as jobinfo
+from iscc_lineage.snakemake import runinfo
+from iscc_lineage.snakemake.metadata import MetadataRecord, iter_records
+from iscc_lineage.snakemake.runlog import LoggedJob, RunLog, iter_run_logs
+from iscc_lineage.snakemake.trust import Judge
+
+__all__ = ["ImportPlan", "ImportResult", "Job", "import_workdir", "plan_import", "record_plan"]
+
+log = logging.getLogger(__name__)
+
+SAME_JOB_SECONDS = 1.0  #: a multi-output job's incomplete markers are made within this
+SLACK = 1.0  #: seconds of clock and mtime granularity allowed when matching times
+SNAKEFILES = ("Snakefile", "snakefile", "workflow/Snakefile", "workflow/snakefile")
+
+
+@dataclass(slots=True)
+class Job:
+    """One job rebuilt from its metadata records (one per output), with its run, if known."""
+
+    rule: str
+    records: list[MetadataRecord]
+    logged: LoggedJob | None = None
+    run: RunLog | None = None
+
+    @property
+    def key(self) -> str:
+        """The import key: (rule, job_hash, starttime, endtime), stable across re-imports.
+
+        The endtime tells apart a failed re-run's record, which keeps the old starttime.
+        """
+        r = self.records[0]
+        return f"{self.rule}:{r.job_hash}:{self.started:.6f}:{self.ended:.6f}"
+
+    @property
+    def started(self) -> float:
+        return min(r.starttime or r.endtime or 0.0 for r in self.records)
+
+    @property
+    def ended(self) -> float:
+        return max(r.endtime or r.starttime or 0.0 for r in self.records)
+
+    @property
+    def failed(self) -> bool:
+        """The run log says this job failed (its record still says ``incomplete: false``)."""
+        if self.run is None:
+            return False
+        if self.logged is not None and self.logged.jobid in self.run.failed:
+            return True
+        return any(r.output in self.run.failed_outputs for r in self.records)
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """What a working directory's ``.snakemake/`` holds, grouped into jobs and runs."""
+
+    workdir: Path
+    jobs: list[Job]
+    logs: list[RunLog]
+    snakefile: Path | None
+    records: list[MetadataRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import recorded: new steps per run id, and what it skipped and why."""
+
+    store: str
+    runs: dict[str, int]  #: run id -> steps added
+    known: int = 0  #: jobs imported before (same import key)
+    live: int = 0  #: jobs of runs already recorded live by the plugin
+    failed: int = 0  #: steps recorded as failed (outputs partial, never traced)
+    gone: int = 0  #: outputs no longer on disk (temp files, removed outputs)
+    untrusted: int = 0  #: files changed since the job (not attributed to it)
+
+    @property
+    def steps(self) -> int:
+        return sum(self.runs.values())
+
+
+def plan_import(workdir: Path) -> ImportPlan:
+    """Read records and run logs of ``workdir`` and group them into jobs (no hashing, no writes).
+
+    :raises NotFoundError: the directory holds no Snakemake metadata.
+    """
+    workdir = Path(os.path.abspath(workdir))
+    base = workdir / ".snakemake"
+    if not (base / "metadata").is_dir() and not (base / "metadata.db").is_file():
+        raise NotFoundError(f"{workdir}: no Snakemake metadata here (.snakemake/metadata or "
+                            ".snakemake/metadata.db); run snakemake in this directory first")
+    records = [r for r in iter_records(workdir) if r.rule and not r.incomplete]
+    logs = list(iter_run_logs(workdir))
+    jobs = _group(records)
+    for job in jobs:
+        job.run, job.logged = _assign(job, logs)
+    jobs.sort(key=lambda j: (j.started, j.rule))
+    snakefile = next((Path(lg.header["Snakefile"]) for lg in reversed(logs)
+                      if lg.header.get("Snakefile")), None)
+    if snakefile is None:
+        snakefile = next((workdir / n for n in SNAKEFILES if (workdir / n).is_file()), None)
+    return ImportPlan(workdir, jobs, logs, snakefile, records)
+
+
+def _group(records: list[MetadataRecord]) -> list[Job]:
+    by_hash: dict[tuple[str, int | None], list[MetadataRecord]] = defaultdict(list)
+    for r in records:
+        by_hash[(r.rule, r.job_hash)].append(r)
+    jobs = []
+    for (rule, _), recs in by_hash.items():
+        # job_hash is id()-like and repeats across runs: split where starttimes jump.
+        recs.sort(key=lambda r: r.starttime or 0.0)
+        current: list[MetadataRecord] = []
+        for r in recs:
+            if current and (r.starttime or 0.0) - (current[-1].starttime or 0.0) > SAME_JOB_SECONDS:
+                jobs.append(Job(rule, current))
+                current = []
+            current.append(r)
+        jobs.append(Job(rule, current))
+    return jobs
+
+
+def _assign(job: Job, logs: list[RunLog]) -> tuple[RunLog | None, LoggedJob | None]:
+    """The run log a job belongs to: one naming its outputs, else one whose span has it.
+
+    The record is written when the job ends, so ``endtime`` decides first: a failed re-run
+    keeps the previous run's ``starttime`` in its record (observed) but not its endtime.
+    """
+    outputs = {r.output for r in job.records}
+    named = [(lg, lj) for lg in logs for lj in lg.jobs
+             if lj.rule == job.rule and outputs & set(lj.outputs)]
+    for slack in (0.0, SLACK):  # clocks and mtimes are coarse
+        for t in (job.ended, job.started):
+            hits = [(lg, lj) for lg, lj in named
+                    if lg.started - slack <= t <= lg.ended + slack]
+            if hits:
+                return max(hits, key=lambda h: h[0].started)
+    for slack in (0.0, SLACK):
+        for t in (job.ended, job.started):
+            spans = [lg for lg in logs if lg.started - slack <= t <= lg.ended + slack]
+            if spans:
+                return max(spans, key=lambda lg: lg.started), None
+    return None, None
+
+
+def import_workdir(workdir: Path, recorder: Recorder) -> ImportResult:
+    """Plan and record the import of ``workdir`` in one call."""
+    return record_plan(plan_import(workdir), recorder)
+
+
+def record_plan(plan: ImportPlan, recorder: Recorder) -> ImportResult:
+    """Record the plan's jobs that are not in the store yet; return what was done."""
+    store = recorder.store
+    known, live_runs = _known(recorder, plan.workdir)
+    todo = [j for j in plan.jobs if j.key not in known]
+    n_known = len(plan.jobs) - len(todo)
+    n_live = sum(1 for j in todo if j.run is not None and j.run.workflow_id in live_runs)
+    todo = [j for j in todo if j.run is None or j.run.workflow_id not in live_runs]
+    log.debug("%s: %d jobs, %d imported before, %d of live runs", plan.workdir,
+              len(plan.jobs), n_known, n_live)
+    judge = Judge(plan.workdir, plan.records)
+    judge.fingerprint_all(todo, recorder)
+    search = jobinfo.rule_dirs(plan.snakefile) if plan.snakefile else [plan.workdir]
+    envs = jobinfo.EnvFinder(plan.snakefile.parent if plan.snakefile else plan.workdir)
+    by_run: dict[RunLog | None, list[Job]] = defaultdict(list)
+    for j in todo:
+        by_run[j.run].append(j)
+    added: dict[str, int] = {}
+    failed = 0
+    for run_log, jobs in by_run.items():
+        run_id = _open_run(recorder, plan, run_log, jobs)
+        touch = run_log is not None and runinfo.is_touch(run_log.header.get("Command"))
+        for j in jobs:
+            _record_job(recorder, judge, run_id, j, search, envs, touch)
+            failed += j.failed
+        _, ended = _span(jobs, run_log)
+        status = "touch" if touch else run_log.status if run_log else "finished"
+        store.update_run(run_id, status=status, ended=iso(ended))
+        added[run_id] = len(jobs)
+    return ImportResult(store.location, added, n_known, n_live, failed, judge.gone,
+                        judge.untrusted)
+
+
+def _known(recorder: Recorder, workdir: Path) -> tuple[set[str], set[str]]:
+    """Import keys already recorded for this working directory, and ids of live runs."""
+    keys: set[str] = set()
+    live: set[str] = set()
+    where = location(workdir)
+    for run in recorder.store.runs():
+        if run.info.get("imported"):
+            if run.workdir == where:
+                keys.update(str(s.info.get("import_key")) for s in
+                            recorder.store.steps_of_run(run.id))
+        else:
+            live.add(run.id)
+    return keys, live
+
+
+def _span(jobs: list[Job], run_log: RunLog | None) -> tuple[float, float]:
+    started = min(j.started for j in jobs)
+    ended = max(j.ended for j in jobs)
+    if run_log is not None:
+        started, ended = min(started, run_log.started), max(ended, run_log.ended)
+    return started, ended
+
+
+def iso(t: float | None) -> str | None:
+    """Epoch seconds as the store's ISO 8601 UTC form."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+def _open_run(recorder: Recorder, plan: ImportPlan, run_log: RunLog | None,
+              jobs: list[Job]) -> str:
+    """The run to add ``jobs`` to: the run log's (created once) or a new catch-all run."""
+    started, _ = _span(jobs, run_log)
+    if run_log is None:
+        info: dict[str, Any] = {"engine": "snakemake", "imported": True, "run_log": None}
+        return recorder.begin_run(
+            workdir=plan.workdir, workflow=_posix(plan.snakefile), info=info,
+            started=iso(started))
+    rid = run_log.workflow_id
+    try:
+        return recorder.store.run(rid).id
+    except NotFoundError:
+        pass
+    ev = run_log.workflow_started()
+    info = runinfo.run_info(ev, plan.workdir, recorder,
+                            touch=runinfo.is_touch(ev.cmd))
+    # Today's git state and files say nothing sure about a past run: keep only what the
+    # files still prove (unchanged since the run started).
+    info.pop("git", None)
+    if ev.snakefile and not _unchanged_since(Path(ev.snakefile), run_log.started):
+        info.pop("snakefile_datahash", None)
+    for c in info.get("configfiles", []):
+        if c.get("datahash") and not _unchanged_since(Path(c["path"]), run_log.started):
+            c["datahash"] = None
+    info.update(imported=True, run_log=run_log.path.as_posix())
+    return recorder.begin_run(
+        run_id=rid, workdir=plan.workdir, workflow=ev.snakefile, command=ev.cmd, info=info,
+        started=iso(started), host=ev.host, user=ev.user)
+
+
+def _start_of(job: Job) -> float | None:
+    """The job's start, unless the record's starttime is stale.
+
+    Without an incomplete marker at the end (local ``run:`` jobs), Snakemake copies the
+    starttime of the output's previous record: earlier than the run itself, so unknown.
+    """
+    if job.run is not None and job.started < job.run.started - SLACK:
+        return None
+    return min(job.started, job.ended)  # endtime < starttime happens (coarse mtimes)
+
+
+def _unchanged_since(path: Path, t: float) -> bool:
+    try:
+        return path.stat().st_mtime <= t + 1.0
+    except OSError:
+        return False
+
+
+def _posix(p: Path | None) -> str | None:
+    return p.as_posix() if p is not None else None
+
+
+def _record_job(recorder: Recorder, judge: Judge, run_id: str, job: Job,
+                search: list[Path], envs: jobinfo.EnvFinder, touch: bool) -> None:
+    rec = job.records[0]
+    lj = job.logged
+    code = jobinfo.code_of(rec, None, search)
+    info: dict[str, Any] = {"kind": "touch" if touch else code.kind, "import_key": job.key,
+                            "is_checkpoint": bool(lj and lj.is_checkpoint), "group": None,
+                            "log": [judge.where(p) for p in rec.log]}
+    if lj is not None:
+        # Snakemake prints "threads:" only above 1.
+        info.update(jobid=lj.jobid, wildcards=lj.wildcards, threads=lj.threads or 1,
+                    resources=lj.resources, reason=lj.reason,
+                    benchmark=judge.where(lj.benchmark) if lj.benchmark else None)
+    code_path = code.path
+    if code_path is not None and not _unchanged_since(code_path, job.started):
+        info["code_source"] = f"{code_path.as_posix()} (changed since the job)"
+        code_path = None
+    elif code.source is not None:
+        info["code_source"] = code.source
+    env_file = envs.find(rec.conda_env) if rec.conda_env else None
+    environment = jobinfo.environment_of(rec, env_file)
+    if env_file is not None:
+        with suppress(LineageError):
+            environment["conda_env_datahash"] = recorder.fingerprint(env_file).datahash
+    status = "touch" if touch else "failed" if job.failed else "finished"
+    recorder.record_step(
+        run_id, job.rule, process=job.rule, command=rec.shellcmd, code=code_path,
+        inputs=judge.inputs(job), outputs=judge.outputs(job),
+        params=jobinfo.params_of(rec), environment=environment,
+        started=iso(_start_of(job)), ended=iso(max(job.started, job.ended)),
+        status=status, info=info)
