@@ -39,11 +39,12 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     if target.size == 0:
         raise EmptyContentError(f"content {datahash} is empty; every empty file shares it, "
                                 "so it names no lineage")
-    steps = _nearest_first(store.steps_by_id(store.walk(datahash, direction, depth)),
-                           datahash, direction)
+    found = store.steps_by_id(store.walk(datahash, direction, depth))
     hashes = {target.datahash}
-    for s in steps:
+    for s in found:
         hashes.update(e.datahash for e in (*s.inputs, *s.outputs) if e.datahash)
+    containers = store.containers(hashes)
+    steps = _nearest_first(found, datahash, direction, containers)
     contents = store.contents(hashes)
     far = {e.datahash for s in steps
            for e in (s.inputs if direction == "trace" else s.outputs) if e.datahash}
@@ -51,7 +52,7 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
         far = {target.datahash}
     ends = store.never(far, "generated" if direction == "trace" else "used")
     return Lineage(direction, target, tuple(steps), contents,
-                   tuple(sorted((contents[h] for h in ends), key=lambda c: c.paths)))
+                   tuple(sorted((contents[h] for h in ends), key=lambda c: c.paths)), containers)
 
 
 def trace(store: Store, datahash: str, depth: int | None = None) -> Lineage:
@@ -104,26 +105,39 @@ def node_key(step: Step, edge: Edge) -> str:
     return edge.datahash or f"{step.run}\x00{edge.path}"
 
 
-def links(steps: Iterable[Step], direction: str) -> dict[str, list[Step]]:
+def links(steps: Iterable[Step], direction: str,
+          containers: dict[str, str] | None = None) -> dict[str, list[Step]]:
     """Node (see :func:`node_key`) -> the steps that generated it (trace) or used it (impact).
 
-    Pass-through edges (a step that used and generated the same content) are left out.
+    Pass-through edges (a step that used and generated the same content) are left out. With
+    ``containers`` (member -> directory), a directory's generator also generated its member
+    files (trace), and a step that used a member file used its directory (impact).
     """
     near, far = ("outputs", "inputs") if direction == "trace" else ("inputs", "outputs")
+    members: dict[str, list[str]] = {}
+    for member, tree in (containers or {}).items():
+        members.setdefault(tree, []).append(member)
     by_near: dict[str, list[Step]] = {}
     for s in steps:
         other = {node_key(s, e) for e in getattr(s, far)}
         for e in getattr(s, near):
             key = node_key(s, e)
-            if key not in other:
-                by_near.setdefault(key, []).append(s)
+            if key in other:
+                continue
+            if direction == "trace":
+                keys = [key, *members.get(key, ())]
+            else:
+                keys = [key] + ([containers[key]] if containers and key in containers else [])
+            for k in keys:
+                by_near.setdefault(k, []).append(s)
     return by_near
 
 
-def _nearest_first(steps: list[Step], start: str, direction: str) -> list[Step]:
+def _nearest_first(steps: list[Step], start: str, direction: str,
+                   containers: dict[str, str]) -> list[Step]:
     """Order steps by their distance from the start content (BFS), ties by end time."""
     far = "inputs" if direction == "trace" else "outputs"
-    by_near = links(steps, direction)
+    by_near = links(steps, direction, containers)
     order: list[Step] = []
     placed: set[str] = set()
     frontier = {start}

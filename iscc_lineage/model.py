@@ -224,3 +224,6 @@ class Lineage:
     steps: tuple[Step, ...]
     contents: dict[str, Content]
     ends: tuple[Content, ...]
+    #: member file datahash -> datahash of the directory content holding it (both in the
+    #: lineage): a step that generated the directory generated the file.
+    containers: dict[str, str] = field(default_factory=dict)

@@ -38,7 +38,7 @@ def _name(c: Content) -> str:
 
 def _graph(lin: Lineage) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
     """Nodes with BFS layers from the target, and edges drawn in data-flow direction."""
-    by_near = links(lin.steps, lin.direction)
+    by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
     t = lin.target
     nodes = {t.datahash: _Node(t.datahash, _name(t), t.iscc, "target", 0)}

@@ -89,7 +89,7 @@ def _rel(path: str) -> str:
 
 def lineage_tree(lin: Lineage, target_path: str) -> None:
     """Draw a trace (back to sources) or impact (forward to derivations) as a tree."""
-    by_near = links(lin.steps, lin.direction)
+    by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
     root = Tree(_content_label(lin.target, focus=target_path))
     expanded: set[str] = set()

@@ -283,6 +283,21 @@ class Store:
         found = self.contents_by_id(self._ids_for(datahashes))
         return {c.datahash: c for c in found.values()}
 
+    def content_rows(self, datahashes: Iterable[str]) -> dict[str, Content]:
+        """Contents by datahash without their paths: one query, for exports of 10^5 files.
+
+        A large share of the table is read by one scan (~10x faster than index lookups).
+        """
+        want = set(datahashes)
+        cols = "SELECT id, iscc, datahash, size, data_code, instance_code, kind FROM content"
+        top = self._query("SELECT max(id) FROM content")[0][0] or 0
+        if len(want) * 8 > top:
+            rows = [r for r in self._query(cols) if r[2] in want]
+        else:
+            rows = self._query(cols + " WHERE datahash IN (SELECT value FROM json_each(?))",
+                               (json.dumps(sorted(want)),))
+        return {r[2]: Content(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
+
     def _ids_for(self, datahashes: Iterable[str]) -> list[int]:
         rows = self._query(
             "SELECT id FROM content WHERE datahash IN (SELECT value FROM json_each(?))",
@@ -499,8 +514,10 @@ class Store:
         limit = "" if depth is None else f"AND w.depth < {int(depth)}"
         step_depth = "w.depth + 1" if depth is not None else "1"
         # A step that used and generated the same content (a copy) passed it through: skip.
+        # A file inside a directory content (a checkpoint's or directory() output read one
+        # file at a time) links to the directory's generator or users (second term).
         # A location without content (a temp file gone before hashing, a pipe) links the
-        # steps of one run by path (second recursive term): the DAG made it both ends' file.
+        # steps of one run by path (third term): the DAG made it both ends' file.
         through = (f"NOT EXISTS (SELECT 1 FROM observation x WHERE x.step_id = {{o}}.step_id"
                    f" AND x.content_id = {{o}}.content_id AND x.role = '{far}')")
         sql = f"""
@@ -509,11 +526,15 @@ class Store:
            WHERE c.datahash = ? AND c.size > 0 AND o.role = '{near}' AND o.step_id IS NOT NULL
              AND {through.format(o="o")}
           UNION
+          {self._member_anchor(direction)}
+          UNION
           SELECT n.step_id, {step_depth} FROM w
             JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
             JOIN content fc ON fc.id = f.content_id AND fc.size > 0
             JOIN observation n ON n.content_id = f.content_id AND n.role = '{near}'
            WHERE n.step_id IS NOT NULL AND {through.format(o="n")} {limit}
+          UNION
+          {self._member_hop(direction, step_depth, limit)}
           UNION
           SELECT n.step_id, {step_depth} FROM w
             JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
@@ -524,19 +545,69 @@ class Store:
         )
         SELECT step_id, min(depth) FROM w GROUP BY step_id ORDER BY min(depth), step_id
         """
-        return [r[0] for r in self._query(sql, (datahash,))]
+        return [r[0] for r in self._query(sql, (datahash, datahash))]
+
+    @staticmethod
+    def _member_anchor(direction: str) -> str:
+        """Start steps through directory membership: the generator of a directory holding
+        the target (trace), or the users of a directory's member files (impact)."""
+        if direction == "trace":
+            return ("SELECT o.step_id, 1 FROM member m JOIN observation o"
+                    " ON o.content_id = m.tree_id AND o.role = 'generated'"
+                    " WHERE m.datahash = ? AND o.step_id IS NOT NULL")
+        return ("SELECT o.step_id, 1 FROM content t JOIN member m ON m.tree_id = t.id"
+                " JOIN content mc ON mc.datahash = m.datahash AND mc.size > 0"
+                " JOIN observation o ON o.content_id = mc.id AND o.role = 'used'"
+                " WHERE t.datahash = ? AND o.step_id IS NOT NULL")
+
+    @staticmethod
+    def _member_hop(direction: str, step_depth: str, limit: str) -> str:
+        """The recursive term that crosses from a member file to its directory or back."""
+        if direction == "trace":  # used a file inside a directory -> the directory's maker
+            return f"""SELECT n.step_id, {step_depth} FROM w
+            JOIN observation f ON f.step_id = w.step_id AND f.role = 'used'
+            JOIN content fc ON fc.id = f.content_id AND fc.size > 0
+            JOIN member m ON m.datahash = fc.datahash
+            JOIN observation n ON n.content_id = m.tree_id AND n.role = 'generated'
+           WHERE n.step_id IS NOT NULL {limit}"""
+        return f"""SELECT n.step_id, {step_depth} FROM w
+            JOIN observation f ON f.step_id = w.step_id AND f.role = 'generated'
+            JOIN member m ON m.tree_id = f.content_id
+            JOIN content mc ON mc.datahash = m.datahash AND mc.size > 0
+            JOIN observation n ON n.content_id = mc.id AND n.role = 'used'
+           WHERE n.step_id IS NOT NULL {limit}"""
+
+    def containers(self, datahashes: Iterable[str]) -> dict[str, str]:
+        """Member file datahash -> directory datahash, both among ``datahashes``."""
+        hashes = json.dumps(sorted(set(datahashes)))
+        rows = self._query(
+            "SELECT m.datahash, t.datahash FROM member m JOIN content t ON t.id = m.tree_id"
+            " WHERE m.datahash IN (SELECT value FROM json_each(?))"
+            " AND t.datahash IN (SELECT value FROM json_each(?))", (hashes, hashes))
+        return {r[0]: r[1] for r in rows}
 
     def never(self, datahashes: Iterable[str], role: str) -> set[str]:
         """Those of ``datahashes`` that no recorded step ever had in ``role``.
 
         A step that had the content in both roles (a copy) does not count, and an empty
-        content always counts: :meth:`walk` never passes through it, so it is an end.
+        content always counts: :meth:`walk` never passes through it, so it is an end. A file
+        inside a generated directory was generated (and a directory whose files were used,
+        used).
         """
+        member_link = (
+            "SELECT 1 FROM member m JOIN observation g ON g.content_id = m.tree_id"
+            " AND g.role = 'generated' AND g.step_id IS NOT NULL WHERE m.datahash = c.datahash"
+            if role == "generated" else
+            "SELECT 1 FROM member m JOIN content mc ON mc.datahash = m.datahash"
+            " JOIN observation u ON u.content_id = mc.id AND u.role = 'used'"
+            " AND u.step_id IS NOT NULL WHERE m.tree_id = c.id")
         rows = self._query(
             "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
-            " AND (c.size = 0 OR NOT EXISTS (SELECT 1 FROM observation o WHERE o.content_id = c.id"
+            " AND (c.size = 0 OR (NOT EXISTS (SELECT 1 FROM observation o"
+            " WHERE o.content_id = c.id"
             " AND o.role = ? AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-            " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?)))",
+            " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?))"
+            f" AND NOT EXISTS ({member_link})))",
             (json.dumps(list(datahashes)), role, "used" if role == "generated" else "generated"))
         return {r[0] for r in rows}
 

@@ -206,7 +206,10 @@ def test_checkpoint_jobs_after_the_update_are_recorded(tmp_path: Path) -> None:
         members = store.members(split.outputs[0].datahash or "")
     assert members == {f"p0{i}": datahash(f"{n}\n".encode()) for i, n in enumerate((10, 21, 32))}
     doc = trace_json(work / ".iscc-lineage" / "lineage.db", work / "total.txt")
-    assert Counter(s["name"] for s in doc["steps"]) == {"total": 1, "double": 3}
+    # The doubled files were read one by one from inside the checkpoint's directory: the
+    # trace crosses from them to the step that made the directory, back to source.txt.
+    assert Counter(s["name"] for s in doc["steps"]) == {"total": 1, "double": 3, "split": 1}
+    assert [c["paths"] for c in doc["sources"]] == [[(work / "source.txt").as_posix()]]
 
 
 def test_quiet_run_is_settled_at_close(tmp_path: Path) -> None:
