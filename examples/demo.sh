@@ -34,4 +34,6 @@ echo
 iscc-lineage runs
 echo
 echo "== trace results/figures/panel.png back to the raw images"
-iscc-lineage trace results/figures/panel.png
+iscc-lineage trace results/figures/panel.png --graph panel-lineage.html
+echo
+echo "Open $work/panel-lineage.html for a picture of this lineage."

@@ -51,12 +51,18 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     if not steps:
         far = {target.datahash}
     ends = store.never(far, "generated" if direction == "trace" else "used")
+    if direction == "trace":  # an acquisition step reads no content: its outputs are raw data
+        ends |= {e.datahash for s in steps if not s.inputs for e in s.outputs if e.datahash}
     return Lineage(direction, target, tuple(steps), contents,
                    tuple(sorted((contents[h] for h in ends), key=lambda c: c.paths)), containers)
 
 
 def trace(store: Store, datahash: str, depth: int | None = None) -> Lineage:
-    """Walk back from a content through every step that led to it, to the raw sources."""
+    """Walk back from a content through every step that led to it, to the raw sources.
+
+    Sources are contents no recorded step generated, and the outputs of acquisition steps
+    (steps that read no content, such as an instrument export recorded as a step).
+    """
     return walk(store, datahash, "trace", depth)
 
 

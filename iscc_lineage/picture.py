@@ -32,16 +32,31 @@ class _Node:
     w: float = 0.0
 
 
-def _name(c: Content) -> str:
-    return os.path.basename(c.paths[0].rstrip("/")) if c.paths else c.iscc[:18]
+def _name(c: Content, base: str = "") -> str:
+    """The content's first path, relative to ``base`` (the lineage's common directory)."""
+    if not c.paths:
+        return c.iscc[:18]
+    path = c.paths[0].rstrip("/")
+    return os.path.relpath(path, base) if base else os.path.basename(path)
+
+
+def _base(lin: Lineage) -> str:
+    """The deepest directory holding every content's first path (for short, distinct names)."""
+    dirs = [os.path.dirname(c.paths[0].rstrip("/")) for c in lin.contents.values()
+            if c.paths and c.paths[0].startswith("/")]
+    try:
+        return os.path.commonpath(dirs) if dirs else ""
+    except ValueError:
+        return ""
 
 
 def _graph(lin: Lineage) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
     """Nodes with BFS layers from the target, and edges drawn in data-flow direction."""
     by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
+    base = _base(lin)
     t = lin.target
-    nodes = {t.datahash: _Node(t.datahash, _name(t), t.iscc, "target", 0)}
+    nodes = {t.datahash: _Node(t.datahash, _name(t, base), t.iscc, "target", 0)}
     edges: list[tuple[str, str]] = []
     frontier = [t.datahash]
     while frontier:
@@ -62,7 +77,8 @@ def _graph(lin: Lineage) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
                                  (sk, c.datahash))
                     if c.datahash not in nodes:
                         kind = "end" if c.datahash in ends else "content"
-                        nodes[c.datahash] = _Node(c.datahash, _name(c), c.iscc, kind, layer + 1)
+                        nodes[c.datahash] = _Node(c.datahash, _name(c, base), c.iscc, kind,
+                                                  layer + 1)
                         nxt.append(c.datahash)
         frontier = nxt
     edges = sorted(set(edges))

@@ -32,7 +32,10 @@ __all__ = [
     "step_detail",
 ]
 
-out = Console(soft_wrap=True, highlight=False)
+# Off a terminal (a pipe, a file, a CI log) rich would wrap trees at 80 columns and cut
+# ISCCs in half: give it room instead.
+out = Console(soft_wrap=True, highlight=False,
+              width=None if sys.stdout.isatty() else 240)
 err = Console(stderr=True, highlight=False)
 
 
@@ -92,27 +95,29 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
     by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
     root = Tree(_content_label(lin.target, focus=target_path))
-    expanded: set[str] = set()
+    expanded: set[str] = {lin.target.datahash}  # contents (or locations) already drawn out
 
     def grow(node: Tree, key: str) -> None:
         for s in by_near.get(key, ()):
             label = (f"[cyan]{escape(s.name)}[/] [dim]step {s.id[:8]} · run {s.run[:8]}"
                      f"{' · ' + s.status if s.status != 'finished' else ''}[/]")
             branch = node.add(label)
-            if s.id in expanded:
-                branch.add("[dim]… (shown above)[/]")
-                continue
-            expanded.add(s.id)
             for e in (s.inputs if lin.direction == "trace" else s.outputs):
                 c = lin.contents.get(e.datahash or "")
+                key_e = node_key(s, e)
                 if c is None:  # no content: followed by path within the run (a gone temp)
-                    note = escape(e.note or "no content")
-                    grow(branch.add(f"{escape(_rel(e.path))} [yellow]({note})[/]"),
-                         node_key(s, e))
+                    text = f"{escape(_rel(e.path))} [yellow]({escape(e.note or 'no content')})[/]"
+                else:
+                    tag = (" [green]← source[/]" if lin.direction == "trace"
+                           else " [green]→ end[/]") if c.datahash in ends else ""
+                    text = _content_label(c, focus=e.path) + tag
+                if key_e in expanded:
+                    if by_near.get(key_e):
+                        text += " [dim](see above)[/]"
+                    branch.add(text)
                     continue
-                tag = (" [green]← source[/]" if lin.direction == "trace" else " [green]→ end[/]"
-                       ) if c.datahash in ends else ""
-                grow(branch.add(_content_label(c, focus=e.path) + tag), c.datahash)
+                expanded.add(key_e)
+                grow(branch.add(text), key_e)
 
     grow(root, lin.target.datahash)
     out.print(root)

@@ -63,3 +63,18 @@ def test_verify_flags_one_byte_change(chain: Path) -> None:
 def test_unknown_content_exits_1(chain: Path) -> None:
     (chain / "new.txt").write_text("never recorded")
     assert CliRunner().invoke(cli, ["trace", "new.txt"]).exit_code == 1
+
+
+def test_outputs_of_an_acquisition_step_are_sources(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # A step that reads no content (an instrument export, a simulator) made the raw data.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
+    runner = CliRunner()
+    (tmp_path / "raw.tif").write_bytes(b"photons" * 100)
+    assert runner.invoke(cli, ["record", "-o", "raw.tif", "-n", "acquire"]).exit_code == 0
+    (tmp_path / "fig.png").write_bytes(b"figure" * 100)
+    assert runner.invoke(cli, ["record", "-i", "raw.tif", "-o", "fig.png"]).exit_code == 0
+    doc = json.loads(runner.invoke(cli, ["trace", "--json", "fig.png"]).output)
+    assert [s["name"] for s in doc["steps"]] == ["manual step", "acquire"]
+    assert [c["paths"] for c in doc["sources"]] == [[str(tmp_path / "raw.tif")]]

@@ -62,4 +62,4 @@ def test_picture_links_member_to_directory_maker(store: Store, tmp_path: Path) -
     svg = to_svg(lin)
     # raw.txt -> split -> a.txt -> count -> n.txt: the member file stands for its directory
     assert svg.count("<rect") == 5 and svg.count('marker-end="url(#arrow)"') == 4
-    assert ">split<" in svg and ">a.txt<" in svg and ">raw.txt<" in svg
+    assert ">split<" in svg and ">chunks/a.txt<" in svg and ">raw.txt<" in svg
