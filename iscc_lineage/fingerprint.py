@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 import iscc_lib as il
 
@@ -127,7 +127,7 @@ def fingerprint_bytes(data: bytes) -> Fingerprint:
     return Fingerprint(iscc, datahash, size, data_code, instance_code)
 
 
-def fingerprint_copy(path: Path, dst: BinaryIO | None = None, *,
+def fingerprint_copy(path: Path, dst: IO[bytes] | None = None, *,
                      on_bytes: OnBytes | None = None) -> tuple[Fingerprint, str]:
     """Fingerprint a regular file and take its SHA-256 in the same read, copying to ``dst``.
 
@@ -150,7 +150,7 @@ def fingerprint_copy(path: Path, dst: BinaryIO | None = None, *,
 class _Writer:
     """A sink that writes what it is fed (errors become FingerprintError, as reads do)."""
 
-    def __init__(self, dst: BinaryIO) -> None:
+    def __init__(self, dst: IO[bytes]) -> None:
         self.dst = dst
 
     def update(self, data: bytes, /) -> None:

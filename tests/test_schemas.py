@@ -25,6 +25,8 @@ from iscc_lineage.cli import cli
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 COMMANDS = ("fingerprint", "trace", "impact", "verify", "runs", "show")
+#: schemas whose outputs are validated in tests/crate/test_export_checksums.py
+ELSEWHERE = ("export-crate", "export-checksums", "verify-crate")
 
 
 def validator(name: str) -> Draft202012Validator:
@@ -94,7 +96,7 @@ def documents(chain: Path) -> dict[str, list[Any]]:
 
 def test_every_json_command_has_a_schema() -> None:
     assert sorted(p.name for p in SCHEMAS.glob("*.schema.json")) == sorted(
-        f"{c}.schema.json" for c in COMMANDS)
+        f"{c}.schema.json" for c in COMMANDS + ELSEWHERE)
     for name in COMMANDS:
         schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

@@ -4,7 +4,11 @@ Exit codes (as iscc-sum): 0 success, 1 a negative answer, 2 trouble. One module 
 commands: ``core`` (fingerprint, record, trace, impact, verify, runs, show).
 """
 
-from iscc_lineage.cli import core, workflow  # noqa: F401 - workflow: init, run, import
+from iscc_lineage.cli import (  # noqa: F401 - workflow: init, run, import
+    core,
+    export,
+    workflow,
+)
 from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, EXIT_SUCCESS, cli
 
 __all__ = ["EXIT_ERROR", "EXIT_NEGATIVE", "EXIT_SUCCESS", "cli", "core", "main"]

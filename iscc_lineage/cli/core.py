@@ -283,9 +283,13 @@ def _draw(lin: Lineage, path: Path, title: str) -> None:
         return
     from iscc_lineage import picture
 
-    text = {".svg": picture.to_svg, ".dot": picture.to_dot, ".mmd": picture.to_mermaid,
-            ".html": lambda lin: picture.to_html(lin, title),
-            ".md": lambda lin: f"```mermaid\n{picture.to_mermaid(lin)}```\n"}[suffix](lin)
+    if suffix == ".html":
+        text = picture.to_html(lin, title)
+    elif suffix == ".md":
+        text = f"```mermaid\n{picture.to_mermaid(lin)}```\n"
+    else:
+        text = {".svg": picture.to_svg, ".dot": picture.to_dot,
+                ".mmd": picture.to_mermaid}[suffix](lin)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -368,11 +372,13 @@ def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
 @cli.command(name="verify")
 @click.argument("paths", nargs=-1, type=PATH_ANY)
 @click.option("--run", "run_ref", help="Verify what this run used and generated.")
+@click.option("--crate", "crate_path", type=click.Path(exists=True, path_type=Path),
+              help="Check an exported RO-Crate (folder or zip) against the ISCCs it declares.")
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
 def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | None,
-                   as_json: bool, quiet: bool) -> None:
+                   as_json: bool, quiet: bool, crate_path: Path | None = None) -> None:
     """Re-fingerprint recorded files and report ok / changed / missing.
 
     Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
@@ -383,7 +389,15 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
     Examples:
       iscc-lineage verify                    # every recorded location
       iscc-lineage verify --run 3f2a results/figures/summary.png
+      iscc-lineage verify --crate deposit.zip  # a crate's files against its ISCCs
     """
+    if crate_path is not None:
+        if paths or run_ref:
+            raise click.UsageError("--crate checks a crate; give no PATHS or --run with it")
+        from iscc_lineage.cli.export import verify_crate_command
+
+        verify_crate_command(ctx, crate_path, as_json=as_json)
+        return
     store = open_from_context(ctx)
     run_id = store.run(run_ref).id if run_ref else None
     wanted = [location(p) for p in paths] or None

@@ -1,0 +1,175 @@
+"""Export commands: ``export crate`` (Workflow Run RO-Crate), ``export checksums`` (a file for
+``iscc-sum -c``), and the crate check behind ``verify --crate``.
+
+The crate code (and ro-crate-py) is imported inside the commands, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal, cast
+
+import click
+
+from iscc_lineage import render
+from iscc_lineage.cli.core import OPTION_JSON, open_from_context
+from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
+
+__all__ = ["export", "parse_size", "verify_crate_command"]
+
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
+          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``5000``, ``100MB``, ``1.5GB``, ``512MiB`` (kB = 1000, KiB = 1024).
+
+    :raises ValueError: not a size.
+    """
+    m = _SIZE.match(text)
+    if m is None or m.group(2).lower() not in _UNITS:
+        raise ValueError(f"{text!r} is not a size such as 100MB or 2GiB")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+OPTION_RUNS = click.option("--run", "runs", multiple=True, metavar="ID",
+                           help="A run to export (repeatable; an id prefix is enough). "
+                                "[default: the newest run]")
+OPTION_FOR = click.option("--for", "for_files", multiple=True, metavar="FILE",
+                          type=click.Path(exists=True, path_type=Path),
+                          help="Export only the lineage of FILE, found by content as `trace` "
+                               "does (repeatable).")
+OPTION_FORCE = click.option("--force", is_flag=True,
+                            help="Replace OUT if it exists (a folder only if it is a crate).")
+
+
+@cli.group()
+def export() -> None:
+    """Export lineage: an RO-Crate for a repository deposit, or a checksum file."""
+
+
+@export.command("crate")
+@click.argument("out", type=click.Path(path_type=Path))
+@OPTION_RUNS
+@OPTION_FOR
+@click.option("--zip", "as_zip", is_flag=True, help="Write OUT as one zip file.")
+@click.option("--data", type=click.Choice(["none", "small", "all"]), default="small",
+              show_default=True,
+              help="Which data files to copy into the crate; the others are described by "
+                   "reference, with their ISCC. Workflow code is always copied.")
+@click.option("--max-size", metavar="SIZE", default="100MB", show_default=True,
+              callback=_size_option,
+              help="With --data small: the largest file or folder copied.")
+@click.option("--data-url", metavar="PREFIX",
+              help="Where referenced data will be downloadable: PREFIX/<path in the crate>.")
+@click.option("--name", help="Crate title.  [default: from the run or the files]")
+@click.option("--description", help="Crate description.")
+@click.option("--author", "authors", multiple=True, metavar="ORCID-OR-NAME",
+              help="An author: an ORCID, a name, or 'Name <ORCID>' (repeatable). The first "
+                   "is also recorded as the agent of the runs.")
+@click.option("--affiliation", metavar="ROR-OR-NAME", help="Organisation of the authors.")
+@click.option("--publisher", metavar="ROR-OR-NAME", help="Publishing organisation.")
+@click.option("--license", "license_", metavar="SPDX-OR-URL",
+              help="License of the crate, e.g. CC-BY-4.0 or a URL.")
+@click.option("--sha256/--no-sha256", "sha256", default=True, show_default=True,
+              help="Add SHA-256 for copied files (and referenced ones up to --max-size).")
+@OPTION_FORCE
+@OPTION_JSON
+@click.pass_context
+def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple[Path, ...],
+          as_zip: bool, data: str, max_size: int, data_url: str | None, name: str | None,
+          description: str | None, authors: tuple[str, ...], affiliation: str | None,
+          publisher: str | None, license_: str | None, sha256: bool, force: bool,
+          as_json: bool) -> None:
+    """Write a Workflow Run RO-Crate (Provenance Run Crate 0.5) to OUT.
+
+    The crate holds the workflow code, the small data files and a README; every file,
+    shipped or not, is described with its ISCC-SUM so that copies can be found by content.
+    Large raw data is never copied. Check a crate with `iscc-lineage verify --crate OUT`.
+
+    \b
+    Examples:
+      iscc-lineage export crate deposit/ --license CC-BY-4.0 --author 0000-0002-1825-0097
+      iscc-lineage export crate paper.zip --zip --for results/figures/summary.png
+      iscc-lineage export crate out/ --run 3f2a --data none --data-url https://example.org/d
+    """
+    from iscc_lineage.crate import Meta, Policy, export_crate
+
+    if data_url is not None and not re.match(r"^https?://[^/\s]+", data_url):
+        raise click.BadParameter("must be an http(s) URL", param_hint="--data-url")
+    mode = cast("Literal['none', 'small', 'all']", data)  # click.Choice checked it
+    policy = Policy(data=mode, max_size=max_size, data_url=data_url, sha256=sha256)
+    meta = Meta(name, description, license_, authors, publisher, affiliation)
+    summary = export_crate(open_from_context(ctx), out, runs=runs, for_files=for_files,
+                           policy=policy, meta=meta, as_zip=as_zip, force=force)
+    if as_json:
+        render.dump_json(summary.to_dict())
+        return
+    click.echo(f"Wrote {out}: {len(summary.payload)} files in the crate "
+               f"({summary.payload_bytes:,} bytes), {len(summary.referenced)} described by "
+               f"reference; main workflow {summary.main_entity}")
+    if not license_:
+        click.echo("warning: no --license given; the crate says the license is unspecified",
+                   err=True)
+
+
+@export.command("checksums")
+@click.argument("out", type=click.Path(path_type=Path))
+@OPTION_RUNS
+@OPTION_FOR
+@OPTION_FORCE
+@OPTION_JSON
+@click.pass_context
+def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
+              for_files: tuple[Path, ...], force: bool, as_json: bool) -> None:
+    """Write the recorded ISCC-SUMs as a checksum file for `iscc-sum -c`.
+
+    Paths are relative to OUT's folder; run the check there. Files that are gone (temporary
+    files) are left out and listed on stderr.
+
+    \b
+    Examples:
+      iscc-lineage export checksums results/ISCC-SUMS
+      cd results && iscc-sum -c ISCC-SUMS
+    """
+    from iscc_lineage.crate_checksums import export_checksums
+
+    summary = export_checksums(open_from_context(ctx), out, runs=runs, for_files=for_files,
+                               force=force)
+    if as_json:
+        render.dump_json(summary.to_dict())
+        return
+    click.echo(f"Wrote {out}: {summary.lines} checksum line(s)")
+    for loc, why in summary.skipped.items():
+        click.echo(f"skipped {loc}: {why}", err=True)
+
+
+def verify_crate_command(ctx: click.Context, crate_path: Path, *, as_json: bool) -> None:
+    """``verify --crate``: check a crate's files against the ISCCs it declares; exit 1 on any
+    change or missing file."""
+    from iscc_lineage.crate_verify import verify_crate
+
+    results = verify_crate(crate_path)
+    if as_json:
+        render.dump_json([c.to_dict() for c in results])
+    else:
+        for c in results:
+            mark = {"ok": "ok", "unreachable": "-"}.get(c.status, c.status.upper())
+            detail = f"  ({c.detail})" if c.detail and c.status != "ok" else ""
+            click.echo(f"{mark:<11} {c.id}{detail}")
+        counts = {s: sum(c.status == s for c in results)
+                  for s in ("ok", "changed", "missing", "error", "unreachable")}
+        click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to check",
+                   err=True)
+    if any(c.failed for c in results):
+        ctx.exit(EXIT_NEGATIVE)

@@ -1,0 +1,59 @@
+"""The crate's README.md: what the crate is, what is in it, what is only referenced, and how
+to check it. Deterministic text (no export time), so two exports of one store are identical.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iscc_lineage import __version__
+from iscc_lineage.crate_graph import Workflow
+from iscc_lineage.crate_place import Entry, size_text
+
+__all__ = ["MAX_ROWS", "readme"]
+
+MAX_ROWS = 500  #: per table; the metadata file lists everything
+
+
+def readme(root: dict[str, Any], entries: list[Entry], main: Workflow) -> str:
+    """The README text for a crate with this root dataset and these entries."""
+    shipped = sorted((e for e in entries if e.mode == "payload"), key=lambda e: e.id)
+    referenced = sorted((e for e in entries if e.mode != "payload"), key=lambda e: e.id)
+    size = sum(e.content.size for e in shipped if e.content is not None)
+    lines = [
+        f"# {_cell(str(root.get('name', 'RO-Crate')))}", "",
+        str(root.get("description", "")), "",
+        "This folder is an [RO-Crate](https://w3id.org/ro/crate/1.1) conforming to the "
+        "[Provenance Run Crate 0.5](https://w3id.org/ro/wfrun/provenance/0.5) profile of "
+        "Workflow Run RO-Crate, exported by iscc-lineage " + __version__ + ". "
+        "`ro-crate-metadata.json` describes the workflow, every step that ran, and every file "
+        "used or generated, each with its ISCC-SUM (ISO 24138:2024) content code and, where "
+        "it was read, its SHA-256.", "",
+        f"Main workflow: `{main.entry.rel}` ({main.language}, version {main.version}).", "",
+        "Check the files against the codes declared here:", "",
+        "    iscc-lineage verify --crate .", "",
+        f"## Files in this crate ({len(shipped)}, {size_text(size)})", "",
+        "| path | ISCC-SUM |", "|---|---|",
+    ]
+    lines += [f"| `{_cell(e.rel)}{'/' if e.is_tree else ''}` | "
+              f"{e.content.iscc if e.content else ''} |" for e in shipped[:MAX_ROWS]]
+    lines += _more(len(shipped))
+    lines += ["", f"## Files described by reference ({len(referenced)})", "",
+              "Not in this folder: too large, left out on request, gone since the run, or at a "
+              "web address. Each still carries its ISCC-SUM, so a copy found anywhere can be "
+              "identified by content.", "",
+              "| id | ISCC-SUM | size | why |", "|---|---|---|---|"]
+    lines += [f"| `{_cell(e.id)}` | {e.content.iscc if e.content else '(no content recorded)'} "
+              f"| {size_text(e.content.size) if e.content else ''} | {_cell(e.why or '')} |"
+              for e in referenced[:MAX_ROWS]]
+    lines += _more(len(referenced))
+    return "\n".join(lines) + "\n"
+
+
+def _more(n: int) -> list[str]:
+    return [f"| … {n - MAX_ROWS} more in `ro-crate-metadata.json` | | | |"] if n > MAX_ROWS \
+        else []
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
