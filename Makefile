@@ -23,6 +23,12 @@ test: $(STAMP)  ## the whole suite, end-to-end tests included
 test-quick: $(STAMP)  ## the quick local loop: no real snakemake / validator runs
 	$(PY) -m pytest -m "not e2e"
 
+bench: $(STAMP)  ## full benchmarks, ~5 min (+7 the first time): table, benchmarks/results/latest.json
+	$(PY) -m benchmarks
+
+bench-quick: $(STAMP)  ## the same at small sizes, < 1 min (benchmarks/results/quick.json)
+	$(PY) -m benchmarks --quick
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks
 	$(VENV)/bin/mypy
