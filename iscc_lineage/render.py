@@ -10,12 +10,11 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.tree import Tree
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from iscc_lineage.lineage import links, node_key
 from iscc_lineage.model import Content, Fingerprint, Lineage, Run, Step
@@ -32,11 +31,30 @@ __all__ = [
     "step_detail",
 ]
 
-# Off a terminal (a pipe, a file, a CI log) rich would wrap trees at 80 columns and cut
-# ISCCs in half: give it room instead.
-out = Console(soft_wrap=True, highlight=False,
-              width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, highlight=False)
+
+
+# rich is imported at first use, not with the module: `iscc-lineage fingerprint` draws
+# nothing and should not pay ~40 ms of start-up for it.
+@cache
+def _out() -> Console:
+    from rich.console import Console
+
+    # Off a terminal (a pipe, a file, a CI log) rich would wrap trees at 80 columns and cut
+    # ISCCs in half: give it room instead.
+    return Console(soft_wrap=True, highlight=False,
+                   width=None if sys.stdout.isatty() else 240)
+
+
+@cache
+def _err() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def escape(text: str) -> str:
+    """Escape rich markup in user text (file names, step names may contain '[')."""
+    return text.replace("[", "\\[")
 
 
 def dump_json(value: Any) -> None:
@@ -48,7 +66,7 @@ def dump_json(value: Any) -> None:
 def progress(total: int, label: str, *, quiet: bool = False
              ) -> Iterator[Callable[[int], None] | None]:
     """A transient byte-progress bar on stderr, or ``None`` when stderr is not a terminal."""
-    if quiet or total <= 0 or not err.is_terminal:
+    if quiet or total <= 0 or not _err().is_terminal:
         yield None
         return
     from rich.progress import (
@@ -61,7 +79,7 @@ def progress(total: int, label: str, *, quiet: bool = False
     )
 
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), TimeRemainingColumn(), console=err,
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=_err(),
                   transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
@@ -94,6 +112,8 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
     """Draw a trace (back to sources) or impact (forward to derivations) as a tree."""
     by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
+    from rich.tree import Tree
+
     root = Tree(_content_label(lin.target, focus=target_path))
     expanded: set[str] = {lin.target.datahash}  # contents (or locations) already drawn out
 
@@ -120,20 +140,22 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
                 grow(branch.add(text), key_e)
 
     grow(root, lin.target.datahash)
-    out.print(root)
+    _out().print(root)
     what = "source" if lin.direction == "trace" else "derived end"
-    out.print(f"[dim]{len(lin.steps)} steps, {len(lin.ends)} {what}"
+    _out().print(f"[dim]{len(lin.steps)} steps, {len(lin.ends)} {what}"
               f"{'s' if len(lin.ends) != 1 else ''}[/]")
 
 
 def runs_table(runs: Sequence[Run]) -> None:
+    from rich.table import Table
+
     t = Table(box=None, header_style="bold")
     for col in ("run", "started", "status", "steps", "workflow", "workdir"):
         t.add_column(col)
     for r in runs:
         t.add_row(r.id[:12], r.started[:19].replace("T", " "), _status(r.status), str(r.steps),
                   escape(r.workflow or ""), escape(_rel(r.workdir)))
-    out.print(t)
+    _out().print(t)
 
 
 def _status(status: str) -> str:
@@ -143,34 +165,36 @@ def _status(status: str) -> str:
 
 
 def run_detail(run: Run, steps: Sequence[Step]) -> None:
-    out.print(f"[bold]run {run.id}[/] {_status(run.status)}")
+    _out().print(f"[bold]run {run.id}[/] {_status(run.status)}")
     for k in ("workflow", "workdir", "command", "started", "ended", "host", "user"):
         v = getattr(run, k)
         if v:
-            out.print(f"  {k:<9} {escape(str(v))}")
+            _out().print(f"  {k:<9} {escape(str(v))}")
+    from rich.table import Table
+
     t = Table(box=None, header_style="bold", title=f"{len(steps)} steps", title_justify="left")
     for col in ("step", "name", "status", "in", "out", "ended"):
         t.add_column(col)
     for s in steps:
         t.add_row(s.id[:12], escape(s.name), _status(s.status), str(len(s.inputs)),
                   str(len(s.outputs)), (s.ended or "")[:19].replace("T", " "))
-    out.print(t)
+    _out().print(t)
 
 
 def step_detail(step: Step) -> None:
-    out.print(f"[bold]step {step.id}[/] {escape(step.name)} {_status(step.status)}"
+    _out().print(f"[bold]step {step.id}[/] {escape(step.name)} {_status(step.status)}"
               f" [dim]run {step.run}[/]")
     for k in ("process", "command", "code", "code_datahash", "started", "ended", "exit_status"):
         v = getattr(step, k)
         if v is not None:
-            out.print(f"  {k:<13} {escape(str(v))}")
+            _out().print(f"  {k:<13} {escape(str(v))}")
     for k in ("params", "environment"):
         if getattr(step, k):
-            out.print(f"  {k:<13} {escape(json.dumps(getattr(step, k), sort_keys=True))}")
+            _out().print(f"  {k:<13} {escape(json.dumps(getattr(step, k), sort_keys=True))}")
     for title, edges in (("used", step.inputs), ("generated", step.outputs)):
-        out.print(f"  [bold]{title}[/]")
+        _out().print(f"  [bold]{title}[/]")
         for e in edges:
-            out.print(f"    {escape(_rel(e.path))} [dim]{e.datahash or e.note or ''}[/]")
+            _out().print(f"    {escape(_rel(e.path))} [dim]{e.datahash or e.note or ''}[/]")
 
 
 def checks(results: Sequence[Check]) -> None:
@@ -178,19 +202,19 @@ def checks(results: Sequence[Check]) -> None:
     for c in results:
         path = escape(_rel(c.path))
         if c.status == "ok":
-            out.print(f"[green]OK[/]       {path}")
+            _out().print(f"[green]OK[/]       {path}")
         elif c.status == "changed":
             size = f"{c.size_before} → {c.size_now} bytes"
-            out.print(f"[red]CHANGED[/]  {path}: Data-Code {c.data_distance} bits of"
+            _out().print(f"[red]CHANGED[/]  {path}: Data-Code {c.data_distance} bits of"
                       f" {c.data_bits} ({c.similarity}), {size}")
             for k, names in c.members.items():
                 if names:
                     more = f" … (+{len(names) - 5})" if len(names) > 5 else ""
                     shown = ", ".join(names[:5]) + more
-                    out.print(f"           {k}: {escape(shown)}")
+                    _out().print(f"           {k}: {escape(shown)}")
         elif c.status == "missing":
-            out.print(f"[red]MISSING[/]  {path}")
+            _out().print(f"[red]MISSING[/]  {path}")
         else:
-            out.print(f"[red]ERROR[/]    {path}: {escape(c.detail or '')}")
+            _out().print(f"[red]ERROR[/]    {path}: {escape(c.detail or '')}")
     bad = sum(c.status != "ok" for c in results)
-    out.print(f"[dim]{len(results)} checked, {bad} not ok[/]")
+    _out().print(f"[dim]{len(results)} checked, {bad} not ok[/]")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -21,9 +22,11 @@ from iscc_lineage import render
 from iscc_lineage.cli.group import cli
 from iscc_lineage.errors import LineageError
 from iscc_lineage.recorder import Recorder
-from iscc_lineage.snakemake.importer import ImportResult, plan_import, record_plan
 from iscc_lineage.snakemake.profile import LOGGER, STORE_KEY, enable_logger
 from iscc_lineage.store import DEFAULT_STORE, open_store
+
+if TYPE_CHECKING:
+    from iscc_lineage.snakemake.importer import ImportResult
 
 __all__ = ["find_snakemake", "with_logger"]
 
@@ -236,6 +239,8 @@ def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
       iscc-lineage import
       iscc-lineage --store lab.db import /scratch/run1
     """
+    from iscc_lineage.snakemake.importer import plan_import, record_plan  # ~25 ms: only here
+
     plan = plan_import(workflow_dir)
     target = (ctx.obj or {}).get("store") or workflow_dir / DEFAULT_STORE
     with open_store(target, create=True) as store:

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from iscc_lineage.errors import LineageError
 
 __all__ = ["LOGGER", "ProfileChange", "ProfileError", "enable_logger", "profile_file"]
@@ -64,6 +62,8 @@ def enable_logger(workflow_dir: Path, *, store: str | None = None) -> ProfileCha
 
     :raises ProfileError: the existing file is not YAML or not a mapping, or cannot be written.
     """
+    import yaml  # deferred: ~30 ms of every CLI start-up otherwise
+
     path = profile_file(workflow_dir)
     created = not path.exists()
     try:
@@ -95,6 +95,8 @@ def enable_logger(workflow_dir: Path, *, store: str | None = None) -> ProfileCha
 
 
 def _load(path: Path, text: str) -> dict[str, Any]:
+    import yaml  # deferred: ~30 ms of every CLI start-up otherwise
+
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
@@ -120,6 +122,8 @@ def _loggers(path: Path, value: Any) -> tuple[str, ...]:
 
 def _set_line(text: str, key: str, value: Any) -> str:
     """Replace the top-level ``key:`` entry (its line and indented continuation) or append it."""
+    import yaml  # deferred: ~30 ms of every CLI start-up otherwise
+
     # None: a list in flow style ([rich, iscc]); False: never a flow mapping for a scalar.
     style = None if isinstance(value, list) else False
     line = yaml.safe_dump({key: value}, default_flow_style=style, sort_keys=False,
@@ -141,6 +145,8 @@ def _set_line(text: str, key: str, value: Any) -> str:
 
 
 def _parses_to(text: str, want: dict[str, Any]) -> bool:
+    import yaml  # deferred: ~30 ms of every CLI start-up otherwise
+
     try:
         return bool(yaml.safe_load(text) == want)
     except yaml.YAMLError:
