@@ -452,19 +452,24 @@ class Store:
 
     def run(self, ref: str) -> Run:
         """A run by id or unique id prefix (as git takes commits)."""
-        rows = self._query(self._RUN_SELECT + f" WHERE {_PREFIX} LIMIT 2", (ref, ref))
+        rows = self._query(self._RUN_SELECT + f" WHERE {_PREFIX} ORDER BY uid != ? LIMIT 2",
+                           (ref, ref, ref))
         return self._run_from_row(self._one(rows, "run", ref))
 
     @staticmethod
     def _one(rows: list[sqlite3.Row], what: str, ref: str) -> sqlite3.Row:
         if not rows or not ref:
             raise NotFoundError(f"no {what} matches {ref!r}")
+        exact = [r for r in rows if r["uid"] == ref]
+        if exact:  # a whole id wins over longer ids it is a prefix of (r1 vs r10)
+            return exact[0]
         if len(rows) > 1:
             raise AmbiguousError(f"{ref!r} matches several {what}s; give more characters")
         return rows[0]
 
     def step(self, ref: str) -> Step:
-        rows = self._query(f"SELECT id FROM step WHERE {_PREFIX} LIMIT 2", (ref, ref))
+        rows = self._query(f"SELECT id, uid FROM step WHERE {_PREFIX} ORDER BY uid != ? LIMIT 2",
+                           (ref, ref, ref))
         return self.steps_by_id([self._one(rows, "step", ref)[0]])[0]
 
     def steps_of_run(self, run_id: str) -> list[Step]:

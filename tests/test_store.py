@@ -453,3 +453,21 @@ def test_record_without_write_permission_writes_nothing(tmp_path: Path) -> None:
             assert snapshot(base) == before and not (base / "out" / "ran").exists()
     finally:
         base.chmod(0o755)
+
+
+def test_whole_id_wins_over_longer_ids_it_prefixes(tmp_path: Path) -> None:
+    from iscc_lineage import Recorder, open_store
+    from iscc_lineage.errors import AmbiguousError
+
+    store = open_store(tmp_path / "ids.db")
+    rec = Recorder(store)
+    for rid in ("r1", "r10", "r11"):
+        rec.begin_run(run_id=rid)
+    assert store.run("r1").id == "r1"
+    assert store.run("r10").id == "r10"
+    with pytest.raises(AmbiguousError):
+        store.run("r")
+    (tmp_path / "x").write_text("x")
+    for sid in ("s1", "s12"):
+        rec.record_step("r1", "x", outputs=[tmp_path / "x"], step_id=sid)
+    assert store.step("s1").id == "s1"
