@@ -16,7 +16,7 @@ from iscc_lineage.model import Content, Edge, Lineage, Step
 
 __all__ = ["to_dot", "to_html", "to_mermaid", "to_svg"]
 
-COL_GAP, ROW_GAP, BOX_H, CHAR_W, PAD = 70, 34, 40, 7.2, 14
+COL_GAP, ROW_GAP, BOX_H, CHAR_W, PAD = 70, 34, 40, 8.2, 14  # CHAR_W: bold 13 px
 
 
 @dataclass(slots=True)
