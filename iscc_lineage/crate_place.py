@@ -20,8 +20,9 @@ from urllib.parse import quote
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path
 from iscc_lineage.model import Content, Fingerprint, Member
+from iscc_lineage.size import format_size
 
-__all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "is_url", "place", "size_text"]
+__all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "is_url", "place"]
 
 Mode = Literal["payload", "web", "local"]
 #: Names the export writes itself; a recorded file of that name moves to ``files/``.
@@ -103,16 +104,6 @@ def _norm(base: str | None) -> str | None:
     return "" if p == "/" else p
 
 
-def size_text(n: int) -> str:
-    """Bytes as a short decimal text (``12.3 MB``), for messages and the README."""
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def content_of(fp: Fingerprint) -> Content:
     """A fingerprint taken at export time as a content (not a store row: id 0)."""
     return Content(0, fp.iscc, fp.datahash, fp.size, fp.data_code, fp.instance_code, fp.kind)
@@ -166,7 +157,7 @@ def _decide(e: Entry, primary: bool, policy: Policy, cache: FingerprintCache | N
     if policy.data == "none":
         e.why = "data left out of the payload (--data none)"
     elif policy.data == "small" and size > policy.max_size:
-        e.why = f"{size_text(size)} > --max-size {size_text(policy.max_size)}"
+        e.why = f"{format_size(size)} > --max-size {format_size(policy.max_size)}"
     else:
         fp, problem = _current(e.location, cache)
         if fp is not None and fp.datahash == e.content.datahash:

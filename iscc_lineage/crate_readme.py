@@ -8,7 +8,8 @@ from typing import Any
 
 from iscc_lineage import __version__
 from iscc_lineage.crate_graph import Workflow
-from iscc_lineage.crate_place import Entry, size_text
+from iscc_lineage.crate_place import Entry
+from iscc_lineage.size import format_size
 
 __all__ = ["MAX_ROWS", "readme"]
 
@@ -32,7 +33,7 @@ def readme(root: dict[str, Any], entries: list[Entry], main: Workflow) -> str:
         f"Main workflow: `{main.entry.rel}` ({main.language}, version {main.version}).", "",
         "Check the files against the codes declared here:", "",
         "    iscc-lineage verify --crate .", "",
-        f"## Files in this crate ({len(shipped)}, {size_text(size)})", "",
+        f"## Files in this crate ({len(shipped)}, {format_size(size)})", "",
         "| path | ISCC-SUM |", "|---|---|",
     ]
     lines += [f"| `{_cell(e.rel)}{'/' if e.is_tree else ''}` | "
@@ -44,7 +45,7 @@ def readme(root: dict[str, Any], entries: list[Entry], main: Workflow) -> str:
               "identified by content.", "",
               "| id | ISCC-SUM | size | why |", "|---|---|---|---|"]
     lines += [f"| `{_cell(e.id)}` | {e.content.iscc if e.content else '(no content recorded)'} "
-              f"| {size_text(e.content.size) if e.content else ''} | {_cell(e.why or '')} |"
+              f"| {format_size(e.content.size) if e.content else ''} | {_cell(e.why or '')} |"
               for e in referenced[:MAX_ROWS]]
     lines += _more(len(referenced))
     return "\n".join(lines) + "\n"

@@ -15,24 +15,10 @@ import click
 from iscc_lineage import render
 from iscc_lineage.cli.core import OPTION_JSON, open_from_context
 from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
+from iscc_lineage.size import parse_size
 
 __all__ = ["export", "parse_size", "verify_crate_command"]
 
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9,
-          "gb": 10**9, "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
-          "tib": 2**40}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """Bytes from ``5000``, ``100MB``, ``1.5GB``, ``512MiB`` (kB = 1000, KiB = 1024).
-
-    :raises ValueError: not a size.
-    """
-    m = _SIZE.match(text)
-    if m is None or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"{text!r} is not a size such as 100MB or 2GiB")
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
 def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:

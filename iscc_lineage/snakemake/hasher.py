@@ -12,7 +12,6 @@ deleted ``temp()`` file keeps the content it had). Across runs the store's stat 
 from __future__ import annotations
 
 import os
-import re
 import stat
 import threading
 from collections.abc import Callable, Sequence
@@ -24,39 +23,13 @@ from typing import Literal
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path, stat_key
 from iscc_lineage.model import Artifact
+from iscc_lineage.size import format_size
 
-__all__ = ["MISSING", "FileHasher", "Hashed", "Role", "human_size", "parse_size", "when_all"]
+__all__ = ["MISSING", "FileHasher", "Hashed", "Role", "when_all"]
 
 MISSING = "missing"  #: note of a path that was gone when we came to hash it
 NOTE_NO_HASH = "not fingerprinted (--logger-iscc-no-hash-inputs)"
 Role = Literal["input", "output"]
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)\s*$", re.I)
-_POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5}
-
-
-def parse_size(text: str) -> int:
-    """Bytes from ``"10G"``: K/M/G/T and KiB/GiB are powers of 1024, KB/GB powers of 1000.
-
-    :raises ValueError: not a size.
-    """
-    m = _SIZE.match(text)
-    if m is None:
-        raise ValueError(f"{text!r} is not a size such as 500M, 10G or 2TB")
-    number, prefix, unit = float(m.group(1)), m.group(2).upper(), m.group(3).upper()
-    base = 1000 if unit == "B" and prefix else 1024
-    return int(number * base ** _POWERS[prefix])
-
-
-def human_size(n: int) -> str:
-    """``12.0 GiB``-style size for notes."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
 
 @dataclass(frozen=True, slots=True)
 class Hashed:
@@ -141,8 +114,8 @@ class FileHasher:
             if size > self.max_size:
                 hit = self.cache.cache_get(key) if (self.cache and is_file) else None
                 if hit is None:
-                    note = (f"not fingerprinted: {human_size(size)} > max size "
-                            f"{human_size(self.max_size)}")
+                    note = (f"not fingerprinted: {format_size(size)} > max size "
+                            f"{format_size(self.max_size)}")
                     return Hashed(Artifact(path, None, note), key)
                 return Hashed(Artifact(path, hit), key)
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from iscc_lineage.errors import LineageError, StoreError
-from iscc_lineage.snakemake.hasher import human_size, parse_size
+from iscc_lineage.size import format_size, parse_size
 from iscc_lineage.store import STORE_ENV, Store, open_store
 
 __all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "open_capture_store"]
@@ -57,7 +57,7 @@ class CaptureSettings:
     def describe(self) -> dict[str, Any]:
         """The settings as recorded in the run's ``info.capture``."""
         return {"plugin": "snakemake-logger-plugin-iscc", "exclude": list(self.exclude),
-                "max_size": human_size(self.max_size) if self.max_size else None,
+                "max_size": format_size(self.max_size) if self.max_size else None,
                 "hash_inputs": self.hash_inputs}
 
 

@@ -23,8 +23,8 @@ from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 from snakemake_interface_logger_plugins.tests import MockOutputSettings, TestLogHandlerBase
 
+from iscc_lineage.size import parse_size
 from iscc_lineage.snakemake.events import JobInfo, Plain, parse, split_display
-from iscc_lineage.snakemake.hasher import parse_size
 from iscc_lineage.snakemake.runinfo import is_touch
 from iscc_lineage.snakemake.settings import CaptureSettings, exclude_from_argv
 from iscc_lineage.store import Store
