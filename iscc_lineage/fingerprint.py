@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import stat
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -36,10 +38,12 @@ __all__ = [
 
 IO_READ_SIZE = 1 << 20  #: 1 MiB reads are the fastest for iscc-lib (notes/iscc.md §6)
 IGNORED_NAMES = frozenset({".snakemake_timestamp"})  #: never part of a directory's content
+SPLIT_MIN = 16 << 20  #: a lone file this large hashes its Data-Code on a second thread
 SMALL_FILE = 256 << 10  #: smaller files are hashed serially, not on the thread pool
 RACY_SECONDS = 2.0  #: files changed this recently are not cached (mtime granularity)
 
 OnBytes = Callable[[int], None]
+_pool_thread = threading.local()
 
 
 class FingerprintCache(Protocol):
@@ -114,10 +118,63 @@ def fingerprint_file(path: Path, *, on_bytes: OnBytes | None = None) -> Fingerpr
 
 
 def _hash_file(path: Path, on_bytes: OnBytes | None) -> Fingerprint:
+    if os.cpu_count() != 1 and not getattr(_pool_thread, "busy", False):
+        try:
+            big = path.stat().st_size >= SPLIT_MIN
+        except OSError:
+            big = False  # _read_into reports the problem
+        if big:
+            return _hash_split(path, on_bytes)
     h = il.SumHasher()
     _read_into(path, (h,), on_bytes)
     iscc, data_code, instance_code, datahash, size = _finish(h)
     return Fingerprint(iscc, datahash, size, data_code, instance_code)
+
+
+class _Background:
+    """Feeds a hasher on its own thread, chunks in order (the engine releases the GIL)."""
+
+    def __init__(self, hasher: _Sink) -> None:
+        self.hasher = hasher
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="iscc-fp-data", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is None:  # after a failure keep draining, so update() never blocks
+                try:
+                    self.hasher.update(chunk)
+                except BaseException as exc:  # pragma: no cover - the engine does not raise
+                    self.error = exc
+
+    def update(self, data: bytes, /) -> None:
+        self.queue.put(data)
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:  # pragma: no cover
+            raise self.error
+
+
+def _hash_split(path: Path, on_bytes: OnBytes | None) -> Fingerprint:
+    """One file, two cores: the Data-Code (the slow half) on a second thread, BLAKE3 here.
+
+    Bit-identical to :class:`iscc_lib.SumHasher` (the conformance tests cover both paths);
+    ~20 % faster for one large file (benchmarks/: 1 GiB in 0.8 s instead of 1.0 s).
+    """
+    data, instance = il.DataHasher(), il.InstanceHasher()
+    background = _Background(data)
+    try:
+        _read_into(path, (background, instance), on_bytes)
+    finally:
+        background.close()
+    data_code = data.finalize(256)["iscc"]
+    r = instance.finalize(256)
+    narrow = il.gen_iscc_code_v0([data_code, r["iscc"]])["iscc"]
+    return Fingerprint(narrow, r["datahash"], int(r["filesize"]), data_code, r["iscc"])
 
 
 def fingerprint_bytes(data: bytes) -> Fingerprint:
@@ -420,9 +477,15 @@ def fingerprint_many(
     done.update((i, one(i)) for i in small)
     if large:
         n = workers or min(len(large), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="iscc-fp") as pool:
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="iscc-fp",
+                                initializer=_mark_pool_thread) as pool:
             done.update(zip(large, pool.map(one, large), strict=True))
     return [done[i] for i in range(len(paths))]
+
+
+def _mark_pool_thread() -> None:
+    """Pool threads already keep every core busy: no second thread per file there."""
+    _pool_thread.busy = True
 
 
 def _is_small(st: os.stat_result | None) -> bool:

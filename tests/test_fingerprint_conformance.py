@@ -12,6 +12,7 @@ path, also through the CLI as a subprocess: exit 2, no traceback).
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import shutil
@@ -33,6 +34,7 @@ from iscc_sum import IsccSumProcessor
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.fingerprint import (
     IO_READ_SIZE,
+    SPLIT_MIN,
     fingerprint_file,
     fingerprint_many,
     fingerprint_path,
@@ -325,3 +327,35 @@ def test_cli_reports_bad_input_in_one_line(tmp_path: Path, kind: str) -> None:
     assert proc.stderr.splitlines() == [f"Error: {path}: {reason}"]
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+# -- one large file on two threads (Data-Code in the background, BLAKE3 in front) -------------
+
+
+@pytest.mark.parametrize("size", [SPLIT_MIN - 1, SPLIT_MIN, SPLIT_MIN + 3 * (1 << 20) + 7])
+def test_large_file_split_path_matches_iscc_sum(tmp_path: Path, size: int) -> None:
+    raw = make_bytes("random", 77, size)
+    path = tmp_path / "large.bin"
+    path.write_bytes(raw)
+    proc = IsccSumProcessor()
+    for i in range(0, size, 3_000_017):  # chunks that match none of our read buffers
+        proc.update(raw[i:i + 3_000_017])
+    want = proc.result(wide=False, add_units=True)
+    got = fingerprint_file(path)
+    assert (got.iscc, got.size, [got.data_code, got.instance_code]) == (
+        want.iscc, want.filesize, list(want.units))
+    assert got.datahash == "1e20" + blake3.blake3(raw).hexdigest()
+
+
+def test_split_path_equals_single_thread_path(tmp_path: Path) -> None:
+    # Both code paths on the same text-like bytes (CDC boundaries differ from random data),
+    # a size that is not a whole number of read buffers, and iscc-core as the referee.
+    raw = make_bytes("text", 5, SPLIT_MIN + 12345)
+    path, twin = tmp_path / "text.bin", tmp_path / "twin.bin"
+    path.write_bytes(raw)
+    twin.write_bytes(raw)
+    threaded = fingerprint_file(path)  # a lone large file: the two-thread path
+    single = fingerprint_many([path, twin], workers=2)  # on the pool: one SumHasher each
+    assert isinstance(single[0], Fingerprint)
+    assert threaded == single[0] == single[1]
+    assert threaded.data_code == ic.gen_data_code_v0(io.BytesIO(path.read_bytes()), 256)["iscc"]
