@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import iscc_lib as il
-
 from iscc_lineage.errors import AmbiguousError, NotFoundError, SchemaVersionError, StoreError
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
+from iscc_lineage.store_codes import CodeQueries, data64
 from iscc_lineage.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from iscc_lineage.store_walk import GraphWalks
 
 __all__ = ["DEFAULT_STORE", "STORE_ENV", "Store", "default_store_path", "now", "open_store"]
 
@@ -55,12 +55,6 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
 _PREFIX = "uid >= ? AND uid < ? || char(1114111)"
 
 
-def _data64(data_code: str) -> int:
-    """The first 64 bits of a Data-Code body as a signed integer (for bucketed similarity)."""
-    body = il.iscc_decode(data_code)[4]
-    return int.from_bytes(body[:8], "big", signed=True)
-
-
 def _make_parent(path: Path) -> None:
     """Create the store's folder, or say in one line why it cannot be."""
     try:
@@ -77,7 +71,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
 
 
-class Store:
+class Store(CodeQueries, GraphWalks):
     """An open lineage store. Thread-safe: one connection, serialised by a lock."""
 
     def __init__(self, location: str, *, create: bool = True) -> None:
@@ -210,7 +204,7 @@ class Store:
             "INSERT INTO content (datahash, iscc, size, data_code, instance_code, kind, data64,"
             " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (fp.datahash, fp.iscc, fp.size, fp.data_code, fp.instance_code, fp.kind,
-             _data64(fp.data_code), now()),
+             data64(fp.data_code), now()),
         )
         cid = int(cur.lastrowid or 0)
         for m in fp.members:
@@ -225,53 +219,6 @@ class Store:
                 (cid, m.path, mid, m.datahash, m.size, m.link),
             )
         return cid
-
-    def add_code(self, datahash: str, scheme: str, value: str) -> None:
-        """Attach a further code to a content (an Image-Code, a pixel-level code, …)."""
-        with self.transaction() as db:
-            row = db.execute("SELECT id FROM content WHERE datahash = ?", (datahash,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no content {datahash}")
-            db.execute(
-                "INSERT OR REPLACE INTO content_code (content_id, scheme, value) VALUES (?, ?, ?)",
-                (row[0], scheme, value),
-            )
-
-    def add_codes(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        """Attach (datahash, scheme, value) codes in one transaction; unknown contents skipped."""
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO content_code (content_id, scheme, value)"
-                " SELECT id, ?, ? FROM content WHERE datahash = ?",
-                [(scheme, value, h) for h, scheme, value in rows])
-
-    def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
-        """Those of ``datahashes`` that already carry a code of ``scheme``."""
-        rows = self._query(
-            "SELECT c.datahash FROM content c JOIN content_code k ON k.content_id = c.id"
-            " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
-            (scheme, json.dumps(list(datahashes))))
-        return {r[0] for r in rows}
-
-    def nearest_by_code(self, scheme: str, code: str, limit: int = 10
-                        ) -> list[tuple[Content, int]]:
-        """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""
-        probe = int.from_bytes(il.iscc_decode(code)[4][:8], "big")
-        scored = []
-        for r in self._query("SELECT content_id, value FROM content_code WHERE scheme = ?",
-                             (scheme,)):
-            other = int.from_bytes(il.iscc_decode(r[1])[4][:8], "big")
-            scored.append(((probe ^ other).bit_count(), r[0]))
-        scored.sort()
-        best = scored[:limit]
-        found = self.contents_by_id(i for _, i in best)
-        return [(found[i], d) for d, i in best if i in found]
-
-    def codes(self, datahash: str) -> dict[str, str]:
-        rows = self._query(
-            "SELECT scheme, value FROM content_code JOIN content ON content.id = content_id"
-            " WHERE datahash = ?", (datahash,))
-        return {r["scheme"]: r["value"] for r in rows}
 
     def content(self, datahash: str) -> Content | None:
         """The content with this datahash and every path it was seen at, or None."""
@@ -325,16 +272,6 @@ class Store:
         rows = self._query("SELECT m.path, m.datahash FROM member m JOIN content c"
                            " ON c.id = m.tree_id WHERE c.datahash = ?", (datahash,))
         return {r[0]: r[1] for r in rows}
-
-    def nearest_by_data_code(self, data_code: str, limit: int = 10
-                             ) -> list[tuple[Content, int]]:
-        """Contents nearest by 64-bit Data-Code prefix (a scan of one integer column)."""
-        probe = _data64(data_code) & 0xFFFFFFFFFFFFFFFF
-        scored = sorted(
-            (((r[1] & 0xFFFFFFFFFFFFFFFF) ^ probe).bit_count(), r[0])
-            for r in self._query("SELECT id, data64 FROM content WHERE kind = 'file'"))[:limit]
-        found = self.contents_by_id(i for _, i in scored)
-        return [(found[i], d) for d, i in scored if i in found]
 
     # -- stat cache (implements fingerprint.FingerprintCache) -------------------------------
 
@@ -504,121 +441,6 @@ class Store:
                 tuple(e for role, e in es if role == "used"),
                 tuple(e for role, e in es if role == "generated"))
         return [by_id[i] for i in ids if i in by_id]
-
-    # -- graph walks -------------------------------------------------------------------------
-
-    def walk(self, datahash: str, direction: str, depth: int | None = None) -> list[int]:
-        """Row ids of the steps upstream (``trace``) or downstream (``impact``) of a content.
-
-        One recursive query over the ``observation`` indexes; ``UNION`` makes it terminate on
-        cycles (a step that regenerates its own input). It never passes through an empty
-        content: every empty log or marker file shares that identity, so following it would
-        join unrelated lineages (an empty start content gives no steps).
-        """
-        near, far = ("generated", "used") if direction == "trace" else ("used", "generated")
-        limit = "" if depth is None else f"AND w.depth < {int(depth)}"
-        step_depth = "w.depth + 1" if depth is not None else "1"
-        # A step that used and generated the same content (a copy) passed it through: skip.
-        # A file inside a directory content (a checkpoint's or directory() output read one
-        # file at a time) links to the directory's generator or users (second term).
-        # A location without content (a temp file gone before hashing, a pipe) links the
-        # steps of one run by path (third term): the DAG made it both ends' file. The unary
-        # + keeps SQLite on the path index instead of scanning the whole run's observations.
-        through = (f"NOT EXISTS (SELECT 1 FROM observation x WHERE x.step_id = {{o}}.step_id"
-                   f" AND x.content_id = {{o}}.content_id AND x.role = '{far}')")
-        sql = f"""
-        WITH RECURSIVE w(step_id, depth) AS (
-          SELECT o.step_id, 1 FROM content c JOIN observation o ON o.content_id = c.id
-           WHERE c.datahash = ? AND c.size > 0 AND o.role = '{near}' AND o.step_id IS NOT NULL
-             AND {through.format(o="o")}
-          UNION
-          {self._member_anchor(direction)}
-          UNION
-          SELECT n.step_id, {step_depth} FROM w
-            JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
-            JOIN content fc ON fc.id = f.content_id AND fc.size > 0
-            JOIN observation n ON n.content_id = f.content_id AND n.role = '{near}'
-           WHERE n.step_id IS NOT NULL AND {through.format(o="n")} {limit}
-          UNION
-          {self._member_hop(direction, step_depth, limit)}
-          UNION
-          SELECT n.step_id, {step_depth} FROM w
-            JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
-             AND f.content_id IS NULL
-            JOIN observation n ON n.path = f.path AND +n.run_id = f.run_id
-             AND n.role = '{near}' AND n.content_id IS NULL
-           WHERE n.step_id IS NOT NULL AND n.step_id != f.step_id {limit}
-        )
-        SELECT step_id, min(depth) FROM w GROUP BY step_id ORDER BY min(depth), step_id
-        """
-        return [r[0] for r in self._query(sql, (datahash, datahash))]
-
-    @staticmethod
-    def _member_anchor(direction: str) -> str:
-        """Start steps through directory membership: the generator of a directory holding
-        the target (trace), or the users of a directory's member files (impact)."""
-        if direction == "trace":
-            return ("SELECT o.step_id, 1 FROM member m JOIN observation o"
-                    " ON o.content_id = m.tree_id AND o.role = 'generated'"
-                    " WHERE m.datahash = ? AND o.step_id IS NOT NULL")
-        return ("SELECT o.step_id, 1 FROM content t JOIN member m ON m.tree_id = t.id"
-                " JOIN content mc ON mc.datahash = m.datahash AND mc.size > 0"
-                " JOIN observation o ON o.content_id = mc.id AND o.role = 'used'"
-                " WHERE t.datahash = ? AND o.step_id IS NOT NULL")
-
-    @staticmethod
-    def _member_hop(direction: str, step_depth: str, limit: str) -> str:
-        """The recursive term that crosses from a member file to its directory or back."""
-        if direction == "trace":  # used a file inside a directory -> the directory's maker
-            return f"""SELECT n.step_id, {step_depth} FROM w
-            JOIN observation f ON f.step_id = w.step_id AND f.role = 'used'
-            JOIN content fc ON fc.id = f.content_id AND fc.size > 0
-            JOIN member m ON m.datahash = fc.datahash
-            JOIN observation n ON n.content_id = m.tree_id AND n.role = 'generated'
-           WHERE n.step_id IS NOT NULL {limit}"""
-        # CROSS JOIN fixes this order: left free, SQLite builds an automatic index over all
-        # 'used' observations on every recursion step (benchmarks/: impact at 10^6 files
-        # went from ~2 ms to seconds per query).
-        return f"""SELECT n.step_id, {step_depth} FROM w
-            CROSS JOIN observation f ON f.step_id = w.step_id AND f.role = 'generated'
-            CROSS JOIN member m ON m.tree_id = f.content_id
-            CROSS JOIN content mc ON mc.datahash = m.datahash AND mc.size > 0
-            CROSS JOIN observation n ON n.content_id = mc.id AND n.role = 'used'
-           WHERE n.step_id IS NOT NULL {limit}"""
-
-    def containers(self, datahashes: Iterable[str]) -> dict[str, str]:
-        """Member file datahash -> directory datahash, both among ``datahashes``."""
-        hashes = json.dumps(sorted(set(datahashes)))
-        rows = self._query(
-            "SELECT m.datahash, t.datahash FROM member m JOIN content t ON t.id = m.tree_id"
-            " WHERE m.datahash IN (SELECT value FROM json_each(?))"
-            " AND t.datahash IN (SELECT value FROM json_each(?))", (hashes, hashes))
-        return {r[0]: r[1] for r in rows}
-
-    def never(self, datahashes: Iterable[str], role: str) -> set[str]:
-        """Those of ``datahashes`` that no recorded step ever had in ``role``.
-
-        A step that had the content in both roles (a copy) does not count, and an empty
-        content always counts: :meth:`walk` never passes through it, so it is an end. A file
-        inside a generated directory was generated (and a directory whose files were used,
-        used).
-        """
-        member_link = (
-            "SELECT 1 FROM member m JOIN observation g ON g.content_id = m.tree_id"
-            " AND g.role = 'generated' AND g.step_id IS NOT NULL WHERE m.datahash = c.datahash"
-            if role == "generated" else
-            "SELECT 1 FROM member m JOIN content mc ON mc.datahash = m.datahash"
-            " JOIN observation u ON u.content_id = mc.id AND u.role = 'used'"
-            " AND u.step_id IS NOT NULL WHERE m.tree_id = c.id")
-        rows = self._query(
-            "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
-            " AND (c.size = 0 OR (NOT EXISTS (SELECT 1 FROM observation o"
-            " WHERE o.content_id = c.id"
-            " AND o.role = ? AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
-            " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?))"
-            f" AND NOT EXISTS ({member_link})))",
-            (json.dumps(list(datahashes)), role, "used" if role == "generated" else "generated"))
-        return {r[0] for r in rows}
 
     def observations(self, *, run_id: str | None = None, paths: Sequence[str] | None = None
                      ) -> list[tuple[str, str | None]]:

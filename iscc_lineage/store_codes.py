@@ -1,0 +1,98 @@
+"""The store's further codes per content and similarity search over them.
+
+A mixin of :class:`~iscc_lineage.store.Store`: an ISCC Image-Code (or, later, a pixel-level
+code or an accession) attached to a content, and nearest-neighbour lookups by Image-Code or by
+the 64-bit Data-Code prefix. These scan one column in Python: fine to ~10^6 contents.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+import iscc_lib as il
+
+from iscc_lineage.errors import NotFoundError
+from iscc_lineage.model import Content
+
+__all__ = ["CodeQueries", "data64"]
+
+
+def data64(data_code: str) -> int:
+    """The first 64 bits of a Data-Code body as a signed integer (for bucketed similarity)."""
+    body = il.iscc_decode(data_code)[4]
+    return int.from_bytes(body[:8], "big", signed=True)
+
+
+class CodeQueries:
+    """Content codes and nearest-code lookups; the host class provides the primitives."""
+
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+               ) -> list[sqlite3.Row]:
+        raise NotImplementedError  # pragma: no cover - provided by Store
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # pragma: no cover - provided by Store
+
+    def contents_by_id(self, ids: Iterable[int]) -> dict[int, Content]:
+        raise NotImplementedError  # pragma: no cover - provided by Store
+
+    def add_code(self, datahash: str, scheme: str, value: str) -> None:
+        """Attach a further code to a content (an Image-Code, a pixel-level code, …)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM content WHERE datahash = ?", (datahash,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no content {datahash}")
+            db.execute(
+                "INSERT OR REPLACE INTO content_code (content_id, scheme, value) VALUES (?, ?, ?)",
+                (row[0], scheme, value),
+            )
+
+    def add_codes(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Attach (datahash, scheme, value) codes in one transaction; unknown contents skipped."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO content_code (content_id, scheme, value)"
+                " SELECT id, ?, ? FROM content WHERE datahash = ?",
+                [(scheme, value, h) for h, scheme, value in rows])
+
+    def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
+        """Those of ``datahashes`` that already carry a code of ``scheme``."""
+        rows = self._query(
+            "SELECT c.datahash FROM content c JOIN content_code k ON k.content_id = c.id"
+            " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
+            (scheme, json.dumps(list(datahashes))))
+        return {r[0] for r in rows}
+
+    def nearest_by_code(self, scheme: str, code: str, limit: int = 10
+                        ) -> list[tuple[Content, int]]:
+        """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""
+        probe = int.from_bytes(il.iscc_decode(code)[4][:8], "big")
+        scored = []
+        for r in self._query("SELECT content_id, value FROM content_code WHERE scheme = ?",
+                             (scheme,)):
+            other = int.from_bytes(il.iscc_decode(r[1])[4][:8], "big")
+            scored.append(((probe ^ other).bit_count(), r[0]))
+        scored.sort()
+        best = scored[:limit]
+        found = self.contents_by_id(i for _, i in best)
+        return [(found[i], d) for d, i in best if i in found]
+
+    def codes(self, datahash: str) -> dict[str, str]:
+        rows = self._query(
+            "SELECT scheme, value FROM content_code JOIN content ON content.id = content_id"
+            " WHERE datahash = ?", (datahash,))
+        return {r["scheme"]: r["value"] for r in rows}
+
+    def nearest_by_data_code(self, data_code: str, limit: int = 10
+                             ) -> list[tuple[Content, int]]:
+        """Contents nearest by 64-bit Data-Code prefix (a scan of one integer column)."""
+        probe = data64(data_code) & 0xFFFFFFFFFFFFFFFF
+        scored = sorted(
+            (((r[1] & 0xFFFFFFFFFFFFFFFF) ^ probe).bit_count(), r[0])
+            for r in self._query("SELECT id, data64 FROM content WHERE kind = 'file'"))[:limit]
+        found = self.contents_by_id(i for _, i in scored)
+        return [(found[i], d) for d, i in scored if i in found]
