@@ -113,18 +113,13 @@ def fingerprint_file(path: Path, *, on_bytes: OnBytes | None = None) -> Fingerpr
     :raises FingerprintError: missing, unreadable, not a regular file, a symlink loop.
     """
     path = Path(path)
-    _check_regular(path)
-    return _hash_file(path, on_bytes)
+    return _hash_file(path, on_bytes, _check_regular(path).st_size)
 
 
-def _hash_file(path: Path, on_bytes: OnBytes | None) -> Fingerprint:
-    if os.cpu_count() != 1 and not getattr(_pool_thread, "busy", False):
-        try:
-            big = path.stat().st_size >= SPLIT_MIN
-        except OSError:
-            big = False  # _read_into reports the problem
-        if big:
-            return _hash_split(path, on_bytes)
+def _hash_file(path: Path, on_bytes: OnBytes | None, size: int) -> Fingerprint:
+    """Hash a regular file whose size the caller has just seen (it picks the code path)."""
+    if size >= SPLIT_MIN and os.cpu_count() != 1 and not getattr(_pool_thread, "busy", False):
+        return _hash_split(path, on_bytes)
     h = il.SumHasher()
     _read_into(path, (h,), on_bytes)
     iscc, data_code, instance_code, datahash, size = _finish(h)
@@ -402,13 +397,13 @@ def _fingerprint_stat(path: Path, st: os.stat_result | None, cache: FingerprintC
             if on_bytes is not None:
                 on_bytes(st.st_size)
             return hit
-    return _hash_and_cache(path, key, cache, on_bytes)
+    return _hash_and_cache(path, key, st.st_size, cache, on_bytes)
 
 
-def _hash_and_cache(path: Path, key: str, cache: FingerprintCache | None,
+def _hash_and_cache(path: Path, key: str, size: int, cache: FingerprintCache | None,
                     on_bytes: OnBytes | None) -> Fingerprint:
     """Hash a regular file last seen with stat ``key``; cache it if still so and not racy."""
-    fp = _hash_file(path, on_bytes)
+    fp = _hash_file(path, on_bytes, size)
     if cache is not None:
         after = _stat(path, follow=True)  # unchanged while read, and old enough to trust
         if after is not None and stat_key(after) == key:
@@ -448,8 +443,10 @@ def fingerprint_many(
 
     def one(i: int) -> Fingerprint | FingerprintError:
         try:
-            if keys[i] is not None:
-                return _hash_and_cache(Path(paths[i]), keys[i] or "", cache, on_bytes)
+            st = stats[i]
+            if keys[i] is not None and st is not None:
+                return _hash_and_cache(Path(paths[i]), keys[i] or "", st.st_size, cache,
+                                       on_bytes)
             return _fingerprint_stat(Path(paths[i]), stats[i], cache, on_bytes)
         except FingerprintError as exc:
             return exc
