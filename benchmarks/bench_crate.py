@@ -33,7 +33,7 @@ _CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from iscc_lineage.crate import export_crate, Meta
+from iscc_lineage.export.crate.build import export_crate, Meta
 from iscc_lineage.store import Store
 t1 = time.perf_counter()
 s = Store(sys.argv[1], create=False)

@@ -18,8 +18,8 @@ from typing import Any
 
 import iscc_lib as il
 
+from iscc_lineage.codes import fingerprint_file, fingerprint_many, fingerprint_path
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import fingerprint_file, fingerprint_many, fingerprint_path
 from iscc_lineage.model import Fingerprint
 from iscc_lineage.store import Store
 

@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["DEFAULT_DATA", "FileSet", "age", "file_set", "random_file", "warm"]
 
 DEFAULT_DATA = Path(__file__).resolve().parent / ".data"
-RACY_SECONDS = 2.0  #: as iscc_lineage.fingerprint: younger files are never cached
+RACY_SECONDS = 2.0  #: as iscc_lineage.codes.fingerprint: younger files are never cached
 BLOCK = 1 << 20
 
 

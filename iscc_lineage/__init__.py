@@ -3,6 +3,13 @@
 Content is identity (the BLAKE3 ``datahash`` of an ISCC-SUM); paths are locations.
 """
 
+from iscc_lineage._version import __version__
+from iscc_lineage.codes import (
+    fingerprint_file,
+    fingerprint_many,
+    fingerprint_path,
+    fingerprint_tree,
+)
 from iscc_lineage.errors import (
     ExportError,
     FingerprintError,
@@ -11,14 +18,11 @@ from iscc_lineage.errors import (
     SchemaVersionError,
     StoreError,
 )
-from iscc_lineage.fingerprint import fingerprint_file, fingerprint_many, fingerprint_path
 from iscc_lineage.lineage import identify, impact, trace
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Lineage, Run, Step
 from iscc_lineage.recorder import Recorder
 from iscc_lineage.store import Store, open_store
 from iscc_lineage.verify import Check, verify
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Artifact",
@@ -41,6 +45,7 @@ __all__ = [
     "fingerprint_file",
     "fingerprint_many",
     "fingerprint_path",
+    "fingerprint_tree",
     "identify",
     "impact",
     "open_store",

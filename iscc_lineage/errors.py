@@ -2,12 +2,15 @@
 
 __all__ = [
     "AmbiguousError",
+    "CommandError",
     "EmptyContentError",
     "ExportError",
     "FingerprintError",
     "LineageError",
     "NotFoundError",
+    "ProfileError",
     "SchemaVersionError",
+    "SettingsError",
     "StoreError",
 ]
 
@@ -42,3 +45,15 @@ class EmptyContentError(LineageError):
 
 class ExportError(LineageError):
     """An export cannot be written as asked."""
+
+
+class SettingsError(LineageError):
+    """A capture setting (``--logger-iscc-*``, ``ISCC_LINEAGE_*``) is invalid."""
+
+
+class ProfileError(LineageError):
+    """A workflow profile cannot be read or merged (not YAML, not a mapping)."""
+
+
+class CommandError(LineageError):
+    """An external program (snakemake, a recorded command) cannot be found or started."""

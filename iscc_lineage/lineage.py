@@ -6,17 +6,15 @@ Works on a :class:`~iscc_lineage.store.Store` and returns :class:`~iscc_lineage.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from iscc_lineage.codes import FingerprintCache, fingerprint_path
 from iscc_lineage.errors import EmptyContentError, NotFoundError
-from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path
 from iscc_lineage.model import Content, Edge, Fingerprint, Lineage, Step
-from iscc_lineage.similarity import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.store import Store
 
-__all__ = ["Match", "identify", "impact", "links", "node_key", "similar", "trace", "walk"]
+__all__ = ["identify", "impact", "links", "node_key", "trace", "walk"]
 
 
 def identify(store: Store, path: Path, *, cache: FingerprintCache | None = None
@@ -69,39 +67,6 @@ def trace(store: Store, datahash: str, depth: int | None = None) -> Lineage:
 def impact(store: Store, datahash: str, depth: int | None = None) -> Lineage:
     """Walk forward from a content to everything derived from it."""
     return walk(store, datahash, "impact", depth)
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A recorded content near a file that is not recorded itself."""
-
-    content: Content
-    distance: int  #: Hamming distance over ``bits``
-    bits: int
-    method: Literal["image-code", "data-code"]
-
-    def to_dict(self) -> dict[str, object]:
-        return {"datahash": self.content.datahash, "iscc": self.content.iscc,
-                "paths": list(self.content.paths), "distance": self.distance,
-                "bits": self.bits, "method": self.method}
-
-
-def similar(store: Store, path: Path, fp: Fingerprint, limit: int = 5) -> list[Match]:
-    """Recorded contents nearest to ``path``, nearest first.
-
-    Pictures are compared by ISCC Image-Code (survives re-encoding, resizing, annotation);
-    other files, and pictures without a near Image-Code, by Data-Code (survives appends and
-    local edits of the same bytes). Distances are over 64 bits.
-    """
-    matches: list[Match] = []
-    if is_image(Path(path), fp.size) and (code := image_code(Path(path))) is not None:
-        matches = [Match(c, d, 64, "image-code")
-                   for c, d in store.nearest_by_code(IMAGE_CODE_SCHEME, code, limit)]
-    seen = {m.content.datahash for m in matches}
-    matches += [Match(c, d, 64, "data-code")
-                for c, d in store.nearest_by_data_code(fp.data_code, limit)
-                if c.datahash not in seen and c.datahash != fp.datahash]
-    return sorted(matches, key=lambda m: (m.distance, m.method != "image-code"))[:limit]
 
 
 def node_key(step: Step, edge: Edge) -> str:

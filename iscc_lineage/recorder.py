@@ -9,41 +9,19 @@ from __future__ import annotations
 import getpass
 import os
 import platform
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from iscc_lineage.codes import fingerprint_many, fingerprint_path
+from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import fingerprint_many, fingerprint_path
+from iscc_lineage.locations import PathLike, location
 from iscc_lineage.model import Artifact, Fingerprint, Run, Step
-from iscc_lineage.similarity import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.store import Store, now
 
-__all__ = ["Recorder", "location"]
-
-PathLike = str | os.PathLike[str]
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def location(path: PathLike, base: Path | None = None) -> str:
-    """The store's form of a path: absolute, POSIX, not resolved through symlinks.
-
-    A URL (``s3://bucket/key``, a Snakemake storage query) is kept as it is.
-
-    :raises FingerprintError: the name is not valid UTF-8 (the store keeps UTF-8 paths).
-    """
-    if isinstance(path, str) and _URL.match(path):
-        return path
-    text = os.path.abspath(os.path.join(base or os.getcwd(), os.fspath(path)))
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = text.encode("utf-8", "backslashreplace").decode()
-        raise FingerprintError(f"{shown}: file name is not valid UTF-8") from None
-    return Path(text).as_posix()
-
+__all__ = ["Recorder", "location"]  # location: re-exported for one release (now in locations)
 
 class Recorder:
     """Writes runs and steps into a :class:`Store`, fingerprinting paths through its cache."""
@@ -128,12 +106,6 @@ class Recorder:
                 if (code := image_code(Path(pics[h]))) is not None]
         if rows:
             self.store.add_codes(rows)
-
-    def observe(self, run_id: str | None, paths: Sequence[PathLike]) -> list[Artifact]:
-        """Record that contents were seen at paths, outside any step."""
-        arts = self.artifacts(paths)
-        self.store.insert_observations(run_id, arts)
-        return arts
 
     def _resolve(self, items: Sequence[Artifact | PathLike]) -> list[Artifact]:
         paths = [p for p in items if not isinstance(p, Artifact)]

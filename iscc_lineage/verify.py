@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from iscc_lineage.codes import fingerprint_many, hamming
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import fingerprint_many, hamming
 from iscc_lineage.model import Content, Fingerprint
 from iscc_lineage.store import Store
 

@@ -2,7 +2,7 @@
 
 Inputs are described, not stored: a pattern, a seed and a size regenerate the bytes
 (:func:`make_bytes`). Outputs come from iscc-core 1.5 (the reference implementation, an
-independent code base from iscc-lib, which ``iscc_lineage.fingerprint`` uses). The sizes
+independent code base from iscc-lib, which ``iscc_lineage.codes.fingerprint`` uses). The sizes
 cross our 1 MiB read buffer and iscc-core's and iscc-sum's 2 MiB buffers, where streaming
 implementations diverge if they ever do.
 

@@ -31,14 +31,9 @@ import pytest
 from build_vectors import CASES, make_bytes
 from iscc_sum import IsccSumProcessor
 
+from iscc_lineage.codes import fingerprint_file, fingerprint_many, fingerprint_path
+from iscc_lineage.codes.fingerprint import IO_READ_SIZE, SPLIT_MIN
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import (
-    IO_READ_SIZE,
-    SPLIT_MIN,
-    fingerprint_file,
-    fingerprint_many,
-    fingerprint_path,
-)
 from iscc_lineage.model import Fingerprint
 from iscc_lineage.recorder import Recorder, location
 from iscc_lineage.store import Store

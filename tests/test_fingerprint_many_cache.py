@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from iscc_sum import IsccSumProcessor
 
+from iscc_lineage.codes import fingerprint_many, stat_key
+from iscc_lineage.codes.fingerprint import RACY_SECONDS
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import RACY_SECONDS, fingerprint_many, stat_key
 from iscc_lineage.model import Fingerprint
 from iscc_lineage.store import Store
 

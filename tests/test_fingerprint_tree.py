@@ -20,8 +20,8 @@ import pytest
 from iscc_sum import IsccSumProcessor
 from iscc_sum.treewalk import treewalk, treewalk_iscc
 
+from iscc_lineage.codes import fingerprint_path
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import fingerprint_path
 from iscc_lineage.model import Fingerprint, Member
 
 EMPTY_ISCC = "ISCC:KUACL4F2WZY7KBXBV4JUTOPV7GQ2M"

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from iscc_lineage import Artifact, Lineage, Recorder, Store, open_store
 from iscc_lineage.cli import cli
 from iscc_lineage.errors import ExportError
-from iscc_lineage.graph import location_node, step_node, to_digraph, write_graphml
+from iscc_lineage.export.graph import location_node, step_node, to_digraph, write_graphml
 from iscc_lineage.lineage import impact, trace
 
 

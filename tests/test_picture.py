@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from iscc_lineage import Recorder, identify, impact, open_store, trace
+from iscc_lineage.export.diagram import to_dot, to_html, to_mermaid, to_svg
 from iscc_lineage.model import Lineage
-from iscc_lineage.picture import to_dot, to_html, to_mermaid, to_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

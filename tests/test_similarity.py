@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from iscc_lineage.cli import cli
-from iscc_lineage.fingerprint import hamming
-from iscc_lineage.similarity import image_code
+from iscc_lineage.codes import hamming
+from iscc_lineage.codes.image import image_code
 
 
 def _figure(path: Path, seed: int) -> None:

@@ -19,12 +19,8 @@ from click.testing import CliRunner
 from iscc_sum import IsccSumProcessor
 
 from iscc_lineage.cli import cli
-from iscc_lineage.fingerprint import (
-    IO_READ_SIZE,
-    RACY_SECONDS,
-    fingerprint_path,
-    stat_key,
-)
+from iscc_lineage.codes import fingerprint_path, stat_key
+from iscc_lineage.codes.fingerprint import IO_READ_SIZE, RACY_SECONDS
 from iscc_lineage.model import Fingerprint
 from iscc_lineage.store import Store
 

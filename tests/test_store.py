@@ -26,7 +26,7 @@ from iscc_lineage import Recorder, Store, open_store
 from iscc_lineage.cli import cli
 from iscc_lineage.errors import AmbiguousError, EmptyContentError, NotFoundError, StoreError
 from iscc_lineage.lineage import trace, walk
-from iscc_lineage.store_schema import SCHEMA_VERSION
+from iscc_lineage.store.schema import SCHEMA_VERSION
 
 HELPER = Path(__file__).with_name("helpers_store.py")
 PAGE = 4096  # SQLite's default page size

@@ -1,17 +1,20 @@
 """The ``iscc-lineage`` command line (click). The only package that imports click.
 
 Exit codes (as iscc-sum): 0 success, 1 a negative answer, 2 trouble. One module per family of
-commands: ``core`` (fingerprint, record, trace, impact, verify, runs, show).
+commands: ``record`` (fingerprint, record), ``lineage`` (trace, impact, runs, show),
+``verify``, ``export`` (crate, checksums), ``workflow`` (init, run, import).
 """
 
-from iscc_lineage.cli import (  # noqa: F401 - workflow: init, run, import
-    core,
+from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its commands
     export,
+    lineage,
+    record,
+    verify,
     workflow,
 )
 from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, EXIT_SUCCESS, cli
 
-__all__ = ["EXIT_ERROR", "EXIT_NEGATIVE", "EXIT_SUCCESS", "cli", "core", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_NEGATIVE", "EXIT_SUCCESS", "cli", "main"]
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Export commands: ``export crate`` (Workflow Run RO-Crate), ``export checksums`` (a file for
-``iscc-sum -c``), and the crate check behind ``verify --crate``.
+``iscc-sum -c``).
 
 The crate code (and ro-crate-py) is imported inside the commands, so ``--help`` stays fast.
 """
@@ -13,11 +13,10 @@ from typing import Literal, cast
 import click
 
 from iscc_lineage import render
-from iscc_lineage.cli.core import OPTION_JSON, open_from_context
-from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
+from iscc_lineage.cli.group import OPTION_JSON, cli, open_from_context
 from iscc_lineage.size import parse_size
 
-__all__ = ["export", "parse_size", "verify_crate_command"]
+__all__ = ["export"]
 
 
 
@@ -89,7 +88,7 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
       iscc-lineage export crate paper.zip --zip --for results/figures/summary.png
       iscc-lineage export crate out/ --run 3f2a --data none --data-url https://example.org/d
     """
-    from iscc_lineage.crate import Meta, Policy, export_crate
+    from iscc_lineage.export.crate.build import Meta, Policy, export_crate
 
     if data_url is not None and not re.match(r"^https?://[^/\s]+", data_url):
         raise click.BadParameter("must be an http(s) URL", param_hint="--data-url")
@@ -128,7 +127,7 @@ def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
       iscc-lineage export checksums results/ISCC-SUMS
       cd results && iscc-sum -c ISCC-SUMS
     """
-    from iscc_lineage.crate_checksums import export_checksums
+    from iscc_lineage.export.checksums import export_checksums
 
     summary = export_checksums(open_from_context(ctx), out, runs=runs, for_files=for_files,
                                force=force)
@@ -138,24 +137,3 @@ def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
     click.echo(f"Wrote {out}: {summary.lines} checksum line(s)")
     for loc, why in summary.skipped.items():
         click.echo(f"skipped {loc}: {why}", err=True)
-
-
-def verify_crate_command(ctx: click.Context, crate_path: Path, *, as_json: bool) -> None:
-    """``verify --crate``: check a crate's files against the ISCCs it declares; exit 1 on any
-    change or missing file."""
-    from iscc_lineage.crate_verify import verify_crate
-
-    results = verify_crate(crate_path)
-    if as_json:
-        render.dump_json([c.to_dict() for c in results])
-    else:
-        for c in results:
-            mark = {"ok": "ok", "unreachable": "-"}.get(c.status, c.status.upper())
-            detail = f"  ({c.detail})" if c.detail and c.status != "ok" else ""
-            click.echo(f"{mark:<11} {c.id}{detail}")
-        counts = {s: sum(c.status == s for c in results)
-                  for s in ("ok", "changed", "missing", "error", "unreachable")}
-        click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to check",
-                   err=True)
-    if any(c.failed for c in results):
-        ctx.exit(EXIT_NEGATIVE)

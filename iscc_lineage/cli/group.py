@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from iscc_lineage import __version__
+from iscc_lineage import locations
+from iscc_lineage._version import __version__
 from iscc_lineage.errors import LineageError
+from iscc_lineage.model import Fingerprint
+from iscc_lineage.store import Store, open_store
 
-__all__ = ["EXIT_ERROR", "EXIT_NEGATIVE", "EXIT_SUCCESS", "Group", "cli"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_NEGATIVE",
+    "EXIT_SUCCESS",
+    "OPTION_DEPTH",
+    "OPTION_JSON",
+    "OPTION_QUIET",
+    "PATH_ANY",
+    "DeferredCache",
+    "Group",
+    "cli",
+    "open_from_context",
+    "printable",
+]
 
 EXIT_SUCCESS = 0
 EXIT_NEGATIVE = 1
@@ -58,3 +76,44 @@ def cli(ctx: click.Context, store: Path | None, verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="iscc-lineage: %(levelname)s: %(message)s")
     ctx.obj = {"store": store}
+
+
+OPTION_JSON = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+OPTION_DEPTH = click.option("--depth", type=click.IntRange(min=1), default=None,
+                            help="Follow at most N steps.  [default: all]")
+OPTION_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+PATH_ANY = click.Path(path_type=Path, exists=False)
+
+
+def open_from_context(ctx: click.Context, *, create: bool = False) -> Store:
+    """Open the store named by ``--store`` / ``$ISCC_LINEAGE_STORE`` / the default.
+
+    It is closed with the command's context, so SQLite removes its -wal and -shm files.
+    """
+    store = open_store(ctx.obj.get("store") if ctx.obj else None, create=create)
+    ctx.call_on_close(store.close)
+    return store
+
+
+class DeferredCache:
+    """The store's stat cache, with writes held back until the input is known to be good."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.held: list[tuple[str, Fingerprint]] = []
+
+    def cache_get(self, key: str) -> Fingerprint | None:
+        return self.store.cache_get(key)
+
+    def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
+        self.held.extend(entries)
+
+    def flush(self) -> None:
+        if self.held:
+            self.store.cache_put(self.held)
+            self.held.clear()
+
+
+def printable(path: Path) -> str:
+    """An absolute path as text that can always be printed (non-UTF-8 bytes escaped)."""
+    return locations.printable(os.path.abspath(path))

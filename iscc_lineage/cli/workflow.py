@@ -20,10 +20,11 @@ import click
 
 from iscc_lineage import render
 from iscc_lineage.cli.group import cli
-from iscc_lineage.errors import LineageError
+from iscc_lineage.errors import CommandError, LineageError
+from iscc_lineage.locations import tree_size
 from iscc_lineage.recorder import Recorder
 from iscc_lineage.snakemake.profile import LOGGER, STORE_KEY, enable_logger
-from iscc_lineage.store import DEFAULT_STORE, open_store
+from iscc_lineage.store import DEFAULT_STORE, default_store_path, open_store
 
 if TYPE_CHECKING:
     from iscc_lineage.snakemake.importer import ImportResult
@@ -115,14 +116,14 @@ def find_snakemake(python: Path | None = None, path: str | None = None) -> str:
 
     :param python: the interpreter to look beside (default: ``sys.executable``).
     :param path: the search path (default: ``$PATH``).
-    :raises LineageError: there is none.
+    :raises CommandError: there is none.
     """
     here = Path(python or sys.executable).parent / "snakemake"
     if here.is_file() and os.access(here, os.X_OK):
         return str(here)
     found = shutil.which("snakemake", path=path)
     if found is None:
-        raise LineageError("snakemake not found next to this Python or on PATH; "
+        raise CommandError("snakemake not found next to this Python or on PATH; "
                            "pip install snakemake")
     return found
 
@@ -180,19 +181,16 @@ def _flag_value(args: Sequence[str], *flags: str) -> str | None:
 
 def _default_store(args: Sequence[str]) -> Path:
     given = _flag_value(args, STORE_FLAG)
-    if given:
-        return Path(given)
-    if os.environ.get("ISCC_LINEAGE_STORE"):
-        return Path(os.environ["ISCC_LINEAGE_STORE"])
     workdir = _flag_value(args, "--directory", "-d") or "."
-    return Path(workdir) / DEFAULT_STORE
+    store = default_store_path(given)  # --logger-iscc-store, $ISCC_LINEAGE_STORE, the default
+    return store if given or store != DEFAULT_STORE else Path(workdir) / DEFAULT_STORE
 
 
 def _call(command: list[str]) -> int:
     try:
         proc = subprocess.Popen(command)
     except OSError as exc:
-        raise LineageError(f"{command[0]}: cannot run: {exc.strerror}") from None
+        raise CommandError(f"{command[0]}: cannot run: {exc.strerror}") from None
     try:
         return proc.wait()
     except KeyboardInterrupt:  # pragma: no cover - interactive; snakemake got SIGINT too
@@ -244,24 +242,11 @@ def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
     plan = plan_import(workflow_dir)
     target = (ctx.obj or {}).get("store") or workflow_dir / DEFAULT_STORE
     with open_store(target, create=True) as store:
-        total = _size({os.path.join(plan.workdir, p) for r in plan.records
-                       for p in (r.output, *r.input)})
+        paths = {os.path.join(plan.workdir, p) for r in plan.records for p in (r.output, *r.input)}
+        total = sum(tree_size(p) for p in paths)
         with render.progress(total, "import", quiet=quiet) as on_bytes:
             result = record_plan(plan, Recorder(store, on_bytes=on_bytes))
     _report(result, plan.workdir, _shown(Path(target)))
-
-
-def _size(paths: set[str]) -> int:
-    total = 0
-    for p in paths:
-        try:
-            if os.path.isdir(p):
-                total += sum(f.stat().st_size for f in Path(p).rglob("*") if f.is_file())
-            else:
-                total += os.stat(p).st_size
-        except OSError:
-            continue
-    return total
 
 
 def _report(r: ImportResult, workdir: Path, store: str) -> None:

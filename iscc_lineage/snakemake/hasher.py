@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from iscc_lineage.codes import FingerprintCache, fingerprint_path, stat_key
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path, stat_key
+from iscc_lineage.locations import tree_size
 from iscc_lineage.model import Artifact
 from iscc_lineage.size import format_size
 
@@ -68,15 +69,6 @@ class FileHasher:
             self._memo[path] = fut
             return fut
 
-    def known(self, path: str) -> Artifact | None:
-        """This run's finished fingerprint of ``path``, if any."""
-        with self._lock:
-            fut = self._memo.get(path)
-        if fut is None or not fut.done() or fut.exception() is not None:
-            return None
-        art = fut.result().artifact
-        return art if art.fingerprint is not None else None
-
     def shutdown(self) -> None:
         """Wait for every pending fingerprint."""
         self._pool.shutdown(wait=True)
@@ -110,7 +102,7 @@ class FileHasher:
             hit = self.cache.cache_get(key) if (self.cache and is_file) else None
             return Hashed(Artifact(path, hit, None if hit else NOTE_NO_HASH), key)
         if self.max_size is not None:
-            size = st.st_size if is_file else _tree_size(path)
+            size = st.st_size if is_file else tree_size(path)
             if size > self.max_size:
                 hit = self.cache.cache_get(key) if (self.cache and is_file) else None
                 if hit is None:
@@ -139,17 +131,6 @@ def _key(path: str) -> str | None:
         return _key_of(os.stat(path))
     except OSError:
         return None
-
-
-def _tree_size(path: str) -> int:
-    total = 0
-    for dirpath, _, filenames in os.walk(path):
-        for name in filenames:
-            try:
-                total += os.stat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 def when_all(futures: Sequence[Future[Hashed]], then: Callable[[], None]) -> None:

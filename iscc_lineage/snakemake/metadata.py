@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MetadataRecord", "iter_records", "read_record"]
+__all__ = ["MetadataRecord", "iter_records", "key_path", "read_record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class MetadataRecord:
         )
 
 
-def _key_path(meta_dir: Path, key: str) -> Path:
+def key_path(meta_dir: Path, key: str) -> Path:
     # Snakemake splits names longer than NAME_MAX (255) into sub-directories.
     name = base64.urlsafe_b64encode(key.encode()).decode()
     parts = [name[i:i + 255] for i in range(0, len(name), 255)]
@@ -80,7 +80,7 @@ def read_record(workdir: Path, output: str) -> MetadataRecord | None:
     Looks in the file backend first, then in ``.snakemake/metadata.db``.
     """
     base = Path(workdir) / ".snakemake"
-    path = _key_path(base / "metadata", output)
+    path = key_path(base / "metadata", output)
     if path.is_file():
         try:
             return MetadataRecord.from_json(output, json.loads(path.read_text()))

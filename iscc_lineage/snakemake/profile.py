@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iscc_lineage.errors import LineageError
+from iscc_lineage.errors import ProfileError
 
 __all__ = ["LOGGER", "ProfileChange", "ProfileError", "enable_logger", "profile_file"]
 
@@ -23,10 +23,6 @@ STORE_KEY = "logger-iscc-store"
 PROFILE_DIR = Path("profiles") / "default"
 SNAKEMAKE_MAJOR = 9  #: profile files named ``config.v<N>+.yaml`` apply from Snakemake N on
 _CONFIG_NAME = re.compile(r"(?:profile|config)(?:\.v(?P<major>\d+)\+)?\.yaml")
-
-
-class ProfileError(LineageError):
-    """A workflow profile cannot be read or merged (not YAML, not a mapping)."""
 
 
 @dataclass(frozen=True, slots=True)

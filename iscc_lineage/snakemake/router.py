@@ -22,7 +22,6 @@ What live capture cannot see (documented for users in the README, "Live capture"
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import logging
 import os
@@ -50,11 +49,12 @@ from iscc_lineage.snakemake.events import (
 )
 from iscc_lineage.snakemake.hasher import FileHasher, Role, when_all
 from iscc_lineage.snakemake.jobs import EnvFinder, rule_dirs
-from iscc_lineage.snakemake.metadata import read_record
+from iscc_lineage.snakemake.metadata import key_path, read_record
 from iscc_lineage.snakemake.runinfo import is_touch, run_info
 from iscc_lineage.snakemake.settings import CaptureSettings, open_capture_store
-from iscc_lineage.snakemake.steps import Job, Slot, StepWriter, iso
+from iscc_lineage.snakemake.steps import Job, Slot, StepWriter
 from iscc_lineage.store import DEFAULT_STORE, Store
+from iscc_lineage.times import from_epoch
 
 __all__ = ["Router"]
 
@@ -178,7 +178,8 @@ class Router:
         info["capture"] = self.settings.describe()
         self.run_id = recorder.begin_run(
             run_id=ev.workflow_id, workdir=self.workdir, workflow=snakefile.as_posix(),
-            command=ev.cmd, info=info, started=iso(ev.created), host=self._host, user=ev.user)
+            command=ev.cmd, info=info, started=from_epoch(ev.created), host=self._host,
+            user=ev.user)
         self._hasher = FileHasher(self.store, max_size=self.settings.max_size,
                                   hash_inputs=self.settings.hash_inputs)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="iscc-lineage-write")
@@ -328,6 +329,4 @@ def _local_copy(workdir: Path, query: str) -> str | None:
 
 
 def _incomplete_marker(workdir: Path, output: str) -> Path:
-    name = base64.urlsafe_b64encode(output.encode()).decode()
-    parts = [name[i:i + 255] for i in range(0, len(name), 255)]
-    return workdir.joinpath(".snakemake", "incomplete", *parts)
+    return key_path(workdir / ".snakemake" / "incomplete", output)

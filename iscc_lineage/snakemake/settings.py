@@ -12,17 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iscc_lineage.errors import LineageError, StoreError
+from iscc_lineage.errors import SettingsError, StoreError
 from iscc_lineage.size import format_size, parse_size
 from iscc_lineage.store import STORE_ENV, Store, open_store
 
 __all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "open_capture_store"]
 
 EXCLUDE_FLAG = "--logger-iscc-exclude"
-
-
-class SettingsError(LineageError):
-    """A ``--logger-iscc-*`` value is invalid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +86,7 @@ def open_capture_store(path: Path) -> Store:
     """
     store = open_store(path, create=True)
     try:
-        with store.transaction():
-            pass  # BEGIN IMMEDIATE takes the write lock: fails now on a read-only store
+        store.check_writable()  # takes the write lock: fails now on a read-only store
     except Exception as exc:
         store.close()
         raise StoreError(f"{path}: the lineage store cannot be written ({exc})") from None

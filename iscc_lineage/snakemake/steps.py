@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from iscc_lineage.codes import fingerprint_bytes
 from iscc_lineage.errors import LineageError
-from iscc_lineage.fingerprint import fingerprint_bytes
 from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder
 from iscc_lineage.snakemake.events import FileRef, JobInfo
 from iscc_lineage.snakemake.hasher import MISSING, Hashed
 from iscc_lineage.snakemake.jobs import EnvFinder, code_of, environment_of, params_of
 from iscc_lineage.snakemake.metadata import MetadataRecord, read_record
+from iscc_lineage.times import from_epoch
 
-__all__ = ["Job", "Slot", "StepWriter", "iso"]
+__all__ = ["Job", "Slot", "StepWriter"]
 
 GONE = "gone before fingerprinting"
 
@@ -92,7 +92,7 @@ class StepWriter:
             self.run_id, info.rule, inputs=inputs, outputs=outputs, process=info.rule,
             command=info.shellcmd if code.kind == "shell" else None, code=code_path,
             params=params_of(record), environment=self._environment(record),
-            started=iso(info.created), ended=iso(job.ended) if job.ended else None,
+            started=from_epoch(info.created), ended=from_epoch(job.ended) if job.ended else None,
             status=status, info=step_info)
 
     def _abs(self, path: str) -> str:
@@ -139,8 +139,3 @@ class StepWriter:
             except LineageError:
                 pass
         return env
-
-
-def iso(ts: float) -> str:
-    """A POSIX timestamp as the store's ISO 8601 UTC text."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")

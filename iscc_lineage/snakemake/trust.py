@@ -16,16 +16,13 @@ import os
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from iscc_lineage.codes import fingerprint_many
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import fingerprint_many
 from iscc_lineage.model import Artifact, Fingerprint
 from iscc_lineage.recorder import Recorder, location
 from iscc_lineage.snakemake.metadata import MetadataRecord
-
-if TYPE_CHECKING:
-    from iscc_lineage.snakemake.importer import Job
+from iscc_lineage.snakemake.plan import Job
 
 __all__ = ["Judge", "sha256_of"]
 

@@ -14,9 +14,9 @@ from crate_helpers import BIN, Project, flip, invoke
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
 from iscc_lineage.cli import cli
-from iscc_lineage.crate_place import crate_rel
-from iscc_lineage.crate_sink import check_name
 from iscc_lineage.errors import ExportError
+from iscc_lineage.export.crate.place import crate_rel
+from iscc_lineage.export.crate.sink import check_name
 from iscc_lineage.size import parse_size
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"

@@ -190,7 +190,7 @@ def test_paths_that_would_escape_stay_inside(recorded: Project, tmp_path: Path) 
     (tmp_path / "sneaky.txt").write_text("outside the project")
     (recorded.root / "rel.txt").write_text("relative in the store")
     with Store(str(recorded.store)) as store:
-        from iscc_lineage.fingerprint import fingerprint_file
+        from iscc_lineage.codes import fingerprint_file
         from iscc_lineage.model import Artifact, Step
 
         fp_out = fingerprint_file(tmp_path / "sneaky.txt")

@@ -25,8 +25,9 @@ from click.testing import CliRunner
 from iscc_lineage.cli import cli
 from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder
-from iscc_lineage.snakemake.importer import _group, import_workdir
+from iscc_lineage.snakemake.importer import import_workdir
 from iscc_lineage.snakemake.metadata import MetadataRecord
+from iscc_lineage.snakemake.plan import _group
 from iscc_lineage.snakemake.runlog import read_run_log
 from iscc_lineage.store import open_store
 

@@ -7,20 +7,19 @@ Imports no rocrate; the graph is built from the :class:`Layout` in ``crate_graph
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 from typing import Any
 
-from iscc_lineage.crate_place import Entry, crate_rel, is_url
-from iscc_lineage.crate_select import Selection
-from iscc_lineage.model import Content, Run, Step
+from iscc_lineage.export.crate.engines import includes, snakefile_dir
+from iscc_lineage.export.crate.place import Entry, crate_rel
+from iscc_lineage.export.select import Selection
+from iscc_lineage.locations import is_url
+from iscc_lineage.model import Content, Run
 
-__all__ = ["Layout", "gather", "is_snakemake", "snakefile_dir"]
+__all__ = ["Layout", "gather", "recorded_steps"]
 
-_INCLUDE = re.compile(r"""^\s*include:\s*(?:r?["']([^"'\n]+)["'])""", re.MULTILINE)
-MAX_INCLUDES = 200  #: a bound on include: chains (a loop of includes is a user error)
 
 
 @dataclass(slots=True)
@@ -38,19 +37,6 @@ class Layout:
     def edge(self, location: str, datahash: str | None) -> Entry:
         """The entry standing for a step's input or output."""
         return self.data[(location, datahash)].resolved()
-
-
-def is_snakemake(run: Run) -> bool:
-    """A run recorded from Snakemake (live or imported) whose workflow is a Snakefile path."""
-    return run.info.get("engine") == "snakemake" or (
-        run.workflow is not None and run.workflow.startswith("/"))
-
-
-def snakefile_dir(run: Run) -> str | None:
-    """The folder of the run's Snakefile: relative code paths are resolved against it."""
-    if is_snakemake(run) and run.workflow and run.workflow.startswith("/"):
-        return posixpath.dirname(run.workflow)
-    return None
 
 
 def gather(sel: Selection) -> Layout:
@@ -92,7 +78,7 @@ def gather(sel: Selection) -> Layout:
             continue
         assert run.workflow is not None
         lay.workflow[run.id] = code(run.workflow, run.info.get("snakefile_datahash"), run)
-        for inc in _includes(Path(run.workflow)):
+        for inc in includes(Path(run.workflow)):
             code(str(inc), None, run)
         for cf in run.info.get("configfiles") or ():
             if isinstance(cf, dict) and cf.get("path"):
@@ -118,37 +104,6 @@ def _env_file(env: dict[str, Any]) -> str | None:
     path = env.get("conda_env_file")
     return path if isinstance(path, str) and path and not path.startswith(("http:", "https:")) \
         else None
-
-
-def _includes(snakefile: Path) -> list[Path]:
-    """Rule files pulled in with ``include:`` (relative to the including file), recursively.
-
-    A static reading of the text: includes built from variables are not found.
-    """
-    found: list[Path] = []
-    todo = [snakefile]
-    seen = {snakefile}
-    while todo and len(found) < MAX_INCLUDES:
-        current = todo.pop(0)
-        try:
-            text = current.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for m in _INCLUDE.finditer(text):
-            inc = Path(posixpath.normpath(posixpath.join(str(current.parent), m.group(1))))
-            if inc not in seen and inc.is_file():
-                seen.add(inc)
-                found.append(inc)
-                todo.append(inc)
-    return found
-
-
-def steps_by_process(steps: tuple[Step, ...]) -> dict[tuple[str, str], list[Step]]:
-    """Steps grouped by (run id, process name), in first-seen order."""
-    out: dict[tuple[str, str], list[Step]] = {}
-    for s in steps:
-        out.setdefault((s.run, s.process or s.name), []).append(s)
-    return out
 
 
 def recorded_steps(sel: Selection, runs: list[Run]) -> bytes:

@@ -1,7 +1,7 @@
-"""The lineage store: all SQL, transactions, migrations and the stat cache.
+"""The SQLite lineage store: one file, WAL, all of its SQL, transactions and migrations.
 
-SQLite by default (one file, WAL). Callers use :class:`Store` methods only and never see SQL,
-so a server backend can later be added behind :func:`open_store` without touching them.
+Callers use the methods of :class:`~iscc_lineage.store.base.LineageStore` and never see SQL;
+:func:`iscc_lineage.store.open_store` picks this backend for a path or a ``sqlite://`` URL.
 """
 
 from __future__ import annotations
@@ -12,42 +12,20 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from iscc_lineage.codes.distance import data64
 from iscc_lineage.errors import AmbiguousError, NotFoundError, SchemaVersionError, StoreError
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
-from iscc_lineage.store_codes import CodeQueries, data64
-from iscc_lineage.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from iscc_lineage.store_walk import GraphWalks
+from iscc_lineage.store.codes import CodeQueries
+from iscc_lineage.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from iscc_lineage.store.walk import GraphWalks
+from iscc_lineage.times import now
 
-__all__ = ["DEFAULT_STORE", "STORE_ENV", "Store", "default_store_path", "now", "open_store"]
+__all__ = ["Store"]
 
-DEFAULT_STORE = Path(".iscc-lineage") / "lineage.db"
-STORE_ENV = "ISCC_LINEAGE_STORE"
 BUSY_TIMEOUT_MS = 60_000  #: two Snakemake runs may record into one store at once
-
-
-def now() -> str:
-    """The current UTC time, ISO 8601 with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``--store`` if given, else ``$ISCC_LINEAGE_STORE``, else ``.iscc-lineage/lineage.db``."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get(STORE_ENV)
-    return Path(env) if env else DEFAULT_STORE
-
-
-def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
-    """Open the store at ``location`` (a path, ``:memory:``, or later a server URL)."""
-    text = os.fspath(location) if location is not None else os.fspath(default_store_path())
-    if "://" in text:
-        raise StoreError(f"{text}: only SQLite stores (a file path) are supported so far")
-    return Store(text, create=create)
 
 
 #: ``uid`` starts with the parameter (given twice): a range, so the unique index serves it
@@ -72,7 +50,7 @@ def _dumps(value: Any) -> str:
 
 
 class Store(CodeQueries, GraphWalks):
-    """An open lineage store. Thread-safe: one connection, serialised by a lock."""
+    """An open SQLite lineage store. Thread-safe: one connection, serialised by a lock."""
 
     def __init__(self, location: str, *, create: bool = True) -> None:
         self.location = location
@@ -120,6 +98,11 @@ class Store(CodeQueries, GraphWalks):
         """Close the connection (again is harmless); the last one out removes -wal and -shm."""
         with self._lock:
             self._db.close()
+
+    def check_writable(self) -> None:
+        """Take and release the write lock (``BEGIN IMMEDIATE``): fails on a read-only store."""
+        with self.transaction():
+            pass
 
     def __enter__(self) -> Store:
         return self
@@ -357,19 +340,6 @@ class Store(CodeQueries, GraphWalks):
             db.executemany(
                 "INSERT INTO observation (run_id, step_id, content_id, path, role, seen_at, note)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-
-    def insert_observations(self, run_id: str | None, artifacts: Sequence[Artifact]) -> None:
-        """Record contents seen at paths outside any step (role ``seen``)."""
-        stamp = now()
-        with self.transaction() as db:
-            run_pk = None
-            if run_id is not None:
-                run_pk = db.execute("SELECT id FROM run WHERE uid = ?", (run_id,)).fetchone()[0]
-            db.executemany(
-                "INSERT INTO observation (run_id, step_id, content_id, path, role, seen_at, note)"
-                " VALUES (?, NULL, ?, ?, 'seen', ?, ?)",
-                [(run_pk, self._content_id(db, a.fingerprint) if a.fingerprint else None,
-                  a.path, stamp, a.note) for a in artifacts])
 
     # -- runs and steps (reads) --------------------------------------------------------------
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from iscc_lineage.crate_place import is_url
-from iscc_lineage.crate_select import select
 from iscc_lineage.errors import ExportError
+from iscc_lineage.export.select import select
+from iscc_lineage.locations import is_url
 from iscc_lineage.store import Store
 
 __all__ = ["ChecksumSummary", "export_checksums"]

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from iscc_lineage.errors import ExportError
+from iscc_lineage.export.crate.terms import METADATA
 
 __all__ = ["Sink", "check_name", "open_sink"]
 
-METADATA = "ro-crate-metadata.json"
 
 
 class Sink(Protocol):

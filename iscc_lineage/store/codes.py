@@ -13,18 +13,10 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-import iscc_lib as il
-
-from iscc_lineage.errors import NotFoundError
+from iscc_lineage.codes.distance import data64, prefix64
 from iscc_lineage.model import Content
 
-__all__ = ["CodeQueries", "data64"]
-
-
-def data64(data_code: str) -> int:
-    """The first 64 bits of a Data-Code body as a signed integer (for bucketed similarity)."""
-    body = il.iscc_decode(data_code)[4]
-    return int.from_bytes(body[:8], "big", signed=True)
+__all__ = ["CodeQueries"]
 
 
 class CodeQueries:
@@ -39,17 +31,6 @@ class CodeQueries:
 
     def contents_by_id(self, ids: Iterable[int]) -> dict[int, Content]:
         raise NotImplementedError  # pragma: no cover - provided by Store
-
-    def add_code(self, datahash: str, scheme: str, value: str) -> None:
-        """Attach a further code to a content (an Image-Code, a pixel-level code, …)."""
-        with self.transaction() as db:
-            row = db.execute("SELECT id FROM content WHERE datahash = ?", (datahash,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no content {datahash}")
-            db.execute(
-                "INSERT OR REPLACE INTO content_code (content_id, scheme, value) VALUES (?, ?, ?)",
-                (row[0], scheme, value),
-            )
 
     def add_codes(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """Attach (datahash, scheme, value) codes in one transaction; unknown contents skipped."""
@@ -70,22 +51,16 @@ class CodeQueries:
     def nearest_by_code(self, scheme: str, code: str, limit: int = 10
                         ) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""
-        probe = int.from_bytes(il.iscc_decode(code)[4][:8], "big")
+        probe = prefix64(code)
         scored = []
         for r in self._query("SELECT content_id, value FROM content_code WHERE scheme = ?",
                              (scheme,)):
-            other = int.from_bytes(il.iscc_decode(r[1])[4][:8], "big")
+            other = prefix64(r[1])
             scored.append(((probe ^ other).bit_count(), r[0]))
         scored.sort()
         best = scored[:limit]
         found = self.contents_by_id(i for _, i in best)
         return [(found[i], d) for d, i in best if i in found]
-
-    def codes(self, datahash: str) -> dict[str, str]:
-        rows = self._query(
-            "SELECT scheme, value FROM content_code JOIN content ON content.id = content_id"
-            " WHERE datahash = ?", (datahash,))
-        return {r["scheme"]: r["value"] for r in rows}
 
     def nearest_by_data_code(self, data_code: str, limit: int = 10
                              ) -> list[tuple[Content, int]]:

@@ -18,18 +18,17 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from iscc_lineage.crate_place import is_url
-from iscc_lineage.crate_sink import check_name
-from iscc_lineage.crate_terms import DATAHASH_IRI
+from iscc_lineage.codes import fingerprint_copy, fingerprint_path
 from iscc_lineage.errors import ExportError, FingerprintError
-from iscc_lineage.fingerprint import fingerprint_copy, fingerprint_path
+from iscc_lineage.export.crate.sink import check_name
+from iscc_lineage.export.crate.terms import DATAHASH_IRI, METADATA
+from iscc_lineage.locations import is_url
 from iscc_lineage.model import Fingerprint
 
 __all__ = ["CrateCheck", "verify_crate"]
 
 Where = Literal["payload", "local", "web"]
 Status = Literal["ok", "changed", "missing", "unreachable", "error"]
-METADATA = "ro-crate-metadata.json"
 
 
 @dataclass(frozen=True, slots=True)

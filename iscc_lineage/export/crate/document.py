@@ -11,17 +11,23 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from iscc_lineage.crate_actions import actions, based_on
-from iscc_lineage.crate_gather import Layout
-from iscc_lineage.crate_graph import Meta, Shared, Workflow, file_entities, person, root_entities
-from iscc_lineage.crate_graph import workflow_entities as workflow_parts
-from iscc_lineage.crate_place import Entry
-from iscc_lineage.crate_select import Selection
-from iscc_lineage.crate_terms import refs
+from iscc_lineage.export.crate.actions import actions, based_on
+from iscc_lineage.export.crate.entities import (
+    Meta,
+    Shared,
+    Workflow,
+    file_entities,
+    person,
+    root_entities,
+)
+from iscc_lineage.export.crate.entities import workflow_entities as workflow_parts
+from iscc_lineage.export.crate.gather import Layout
+from iscc_lineage.export.crate.place import Entry
+from iscc_lineage.export.crate.terms import METADATA, refs
+from iscc_lineage.export.select import Selection
 
 __all__ = ["METADATA", "Document", "write_document"]
 
-METADATA = "ro-crate-metadata.json"
 
 
 class Document:

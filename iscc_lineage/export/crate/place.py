@@ -17,23 +17,20 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from iscc_lineage.codes import FingerprintCache, fingerprint_path
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path
+from iscc_lineage.export.crate.terms import METADATA
+from iscc_lineage.locations import is_url
 from iscc_lineage.model import Content, Fingerprint, Member
 from iscc_lineage.size import format_size
 
-__all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "is_url", "place"]
+__all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "place"]
 
 Mode = Literal["payload", "web", "local"]
 #: Names the export writes itself; a recorded file of that name moves to ``files/``.
-RESERVED = frozenset({"ro-crate-metadata.json", "ro-crate-preview.html", "README.md",
+RESERVED = frozenset({METADATA, "ro-crate-preview.html", "README.md",
                       "workflow/recorded-steps.sh"})
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_url(text: str) -> bool:
-    """A location that is a URL (``https://…``, ``s3://…``), not a path."""
-    return bool(_URL.match(text))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from iscc_lineage import __version__
-from iscc_lineage.crate_graph import Workflow
-from iscc_lineage.crate_place import Entry
+from iscc_lineage._version import __version__
+from iscc_lineage.export.crate.entities import Workflow
+from iscc_lineage.export.crate.place import Entry
 from iscc_lineage.size import format_size
 
 __all__ = ["MAX_ROWS", "readme"]

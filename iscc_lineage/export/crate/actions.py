@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from iscc_lineage import __version__
-from iscc_lineage.crate_gather import Layout, is_snakemake
-from iscc_lineage.crate_graph import Workflow, param_value
-from iscc_lineage.crate_select import Selection
-from iscc_lineage.crate_terms import ACTION_STATUS, iso_ms, ref, refs, slug
-from iscc_lineage.model import Run, Step
+from iscc_lineage.export.crate.engines import engine_entity
+from iscc_lineage.export.crate.entities import Workflow, param_value
+from iscc_lineage.export.crate.gather import Layout
+from iscc_lineage.export.crate.terms import ACTION_STATUS, iso_ms, ref, refs, slug
+from iscc_lineage.export.select import Selection
+from iscc_lineage.model import Step
 
 __all__ = ["actions", "based_on", "ends"]
 
@@ -102,7 +102,7 @@ def actions(sel: Selection, lay: Layout, wfs: dict[str, Workflow], agent: str | 
                             f"Orchestrate {proc}", instrument=wf.steps[proc]["@id"],
                             object=refs(ids), agent=agent)
                     for proc, ids in jobs.items()]
-        engine = _engine(run, extra)
+        engine = engine_entity(run, extra)
         sources, results = ends(steps, lay)
         configs = [c.resolved().id for c in lay.configs.get(run.id, ()) if c.id]
         wf_run = _action(f"#run-{run.id}", "CreateAction", f"Run {run.id[:8]} of {wf.name}",
@@ -166,24 +166,6 @@ def _action(aid: str, kind: str, name: str, *, instrument: str, agent: str | Non
     if agent:
         act["agent"] = ref(agent)
     return act
-
-
-def _engine(run: Run, extra: dict[str, dict[str, Any]]) -> str:
-    """The application that ran the steps: Snakemake (with its version) or iscc-lineage."""
-    if is_snakemake(run):
-        v = run.info.get("snakemake_version")
-        eid = f"https://pypi.org/project/snakemake/{v}/" if v else "https://snakemake.github.io/"
-        app = {"@id": eid, "@type": "SoftwareApplication", "name": "Snakemake",
-               "url": "https://snakemake.github.io/"}
-    else:
-        v = __version__
-        eid = f"#iscc-lineage-{v}"
-        app = {"@id": eid, "@type": "SoftwareApplication", "name": "iscc-lineage",
-               "description": "ran each step with `iscc-lineage record`"}
-    if v:
-        app["version"] = str(v)
-    extra.setdefault(eid, app)
-    return eid
 
 
 def _container(url: str, extra: dict[str, dict[str, Any]]) -> str:

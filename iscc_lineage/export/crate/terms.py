@@ -14,6 +14,7 @@ __all__ = [
     "DATAHASH_IRI",
     "FORMATS",
     "ISCC_IRI",
+    "METADATA",
     "PROFILES",
     "WORKFLOW_RUN_CONTEXT",
     "iso_ms",
@@ -24,6 +25,7 @@ __all__ = [
     "slug",
 ]
 
+METADATA = "ro-crate-metadata.json"  #: the crate's metadata file (RO-Crate 1.1 §3.1)
 ISCC_IRI = "http://purl.org/iscc/terms/#iscc"  #: iscc-schema: an ISCC-CODE, ISO 24138:2024
 DATAHASH_IRI = "http://purl.org/iscc/terms/#datahash"  #: iscc-schema: a BLAKE3 multihash
 WORKFLOW_RUN_CONTEXT = "https://w3id.org/ro/terms/workflow-run/context"  #: defines sha256

@@ -14,10 +14,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from iscc_lineage.crate_gather import Layout
-from iscc_lineage.crate_place import Entry, is_url
-from iscc_lineage.crate_select import Selection
-from iscc_lineage.crate_terms import (
+from iscc_lineage.export.crate.gather import Layout
+from iscc_lineage.export.crate.place import Entry
+from iscc_lineage.export.crate.terms import (
     BIOSCHEMAS_PARAMETER,
     BIOSCHEMAS_WORKFLOW,
     DATAHASH_IRI,
@@ -29,6 +28,8 @@ from iscc_lineage.crate_terms import (
     refs,
     slug,
 )
+from iscc_lineage.export.select import Selection
+from iscc_lineage.locations import is_url
 from iscc_lineage.model import Run, Step
 
 __all__ = [

@@ -23,17 +23,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from iscc_lineage.crate_document import METADATA, Document, write_document
-from iscc_lineage.crate_gather import Layout, gather, is_snakemake, recorded_steps
-from iscc_lineage.crate_git import permalink
-from iscc_lineage.crate_graph import Meta, Workflow
-from iscc_lineage.crate_place import Entry, Policy, content_of, place
-from iscc_lineage.crate_readme import readme
-from iscc_lineage.crate_select import Selection, select
-from iscc_lineage.crate_sink import Sink, open_sink
-from iscc_lineage.crate_terms import ISCC_IRI, WORKFLOW_RUN_CONTEXT, iso_ms
+from iscc_lineage.codes import fingerprint_bytes, fingerprint_copy
 from iscc_lineage.errors import ExportError, FingerprintError
-from iscc_lineage.fingerprint import fingerprint_bytes, fingerprint_copy
+from iscc_lineage.export.crate.document import METADATA, Document, write_document
+from iscc_lineage.export.crate.engines import is_snakemake
+from iscc_lineage.export.crate.entities import Meta, Workflow
+from iscc_lineage.export.crate.gather import Layout, gather, recorded_steps
+from iscc_lineage.export.crate.git import permalink
+from iscc_lineage.export.crate.place import Entry, Policy, content_of, place
+from iscc_lineage.export.crate.readme import readme
+from iscc_lineage.export.crate.sink import Sink, open_sink
+from iscc_lineage.export.crate.terms import ISCC_IRI, WORKFLOW_RUN_CONTEXT, iso_ms
+from iscc_lineage.export.select import Selection, select
 from iscc_lineage.model import Run
 from iscc_lineage.store import Store
 

@@ -1,0 +1,228 @@
+"""Walk the lineage: ``trace``, ``impact``, ``runs``, ``show``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from iscc_lineage import render
+from iscc_lineage.cli.group import (
+    EXIT_NEGATIVE,
+    OPTION_DEPTH,
+    OPTION_JSON,
+    PATH_ANY,
+    DeferredCache,
+    cli,
+    open_from_context,
+    printable,
+)
+from iscc_lineage.codes.image import SAME_FIGURE_BITS
+from iscc_lineage.errors import AmbiguousError, EmptyContentError, ExportError, NotFoundError
+from iscc_lineage.lineage import identify, walk
+from iscc_lineage.model import Fingerprint, Lineage
+from iscc_lineage.similar import Match
+from iscc_lineage.similar import similar as find_similar
+from iscc_lineage.store import Store
+
+__all__ = ["impact", "runs", "show", "trace"]
+
+T = TypeVar("T")
+
+GRAPH_SUFFIXES = (".svg", ".html", ".mmd", ".md", ".dot", ".graphml")
+OPTION_GRAPH = click.option(
+    "--graph", type=PATH_ANY, default=None, metavar="FILE",
+    help="Also draw the lineage to FILE, in the format its suffix names: .svg, .html "
+         "(a self-contained page), .mmd/.md (Mermaid), .dot (Graphviz), .graphml.")
+
+
+
+
+def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
+    end_key = "sources" if lin.direction == "trace" else "derived"
+    return {
+        "direction": lin.direction,
+        "target": {"path": printable(path), "iscc": fp.iscc, "datahash": fp.datahash},
+        "steps": [s.to_dict() for s in lin.steps],
+        "contents": {h: c.to_dict() for h, c in sorted(lin.contents.items())},
+        end_key: [c.to_dict() for c in lin.ends],
+    }
+
+
+def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
+                  direction: str, max_distance: int | None = None,
+                  graph: Path | None = None) -> None:
+    if graph is not None and graph.suffix.lower() not in GRAPH_SUFFIXES:
+        raise click.BadParameter(f"{graph}: suffix must be one of {', '.join(GRAPH_SUFFIXES)}",
+                                 param_hint="--graph")
+    store = open_from_context(ctx)
+    cache = DeferredCache(store)
+    fp, content = identify(store, file, cache=cache)
+    if fp.size == 0:
+        what = "an empty directory" if fp.kind == "tree" else "empty (0 bytes)"
+        raise EmptyContentError(f"{printable(file)}: is {what}; every empty file shares this "
+                                "content, so it names no lineage")
+    cache.flush()
+    match = None
+    if content is None:
+        match = _similar_or_exit(ctx, store, file, fp, max_distance, as_json)
+        content = match.content
+    lin = walk(store, content.datahash, "trace" if direction == "trace" else "impact", depth)
+    if graph is not None:
+        _draw(lin, graph, printable(file))
+    if as_json:
+        doc = _lineage_json(lin, file, fp)
+        if match is not None:
+            doc["match"] = match.to_dict()
+        render.dump_json(doc)
+    else:
+        render.lineage_tree(lin, printable(file))
+
+
+def _draw(lin: Lineage, path: Path, title: str) -> None:
+    """Write a picture of the lineage in the format named by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".graphml":
+        from iscc_lineage.export.graph import write_graphml  # networkx only when asked for
+
+        write_graphml(lin, path)
+        return
+    from iscc_lineage.export import diagram as picture
+
+    if suffix == ".html":
+        text = picture.to_html(lin, title)
+    elif suffix == ".md":
+        text = f"```mermaid\n{picture.to_mermaid(lin)}```\n"
+    else:
+        text = {".svg": picture.to_svg, ".dot": picture.to_dot,
+                ".mmd": picture.to_mermaid}[suffix](lin)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot write: {exc.strerror}") from None
+    click.echo(f"wrote {path}", err=True)
+
+
+def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,
+                     max_distance: int | None, as_json: bool) -> Match:
+    """The nearest recorded content within ``max_distance``, or a negative answer (exit 1)."""
+    matches = find_similar(store, file, fp) if max_distance is not None else []
+    if matches and matches[0].distance <= (max_distance or 0):
+        best = matches[0]
+        click.echo(f"{file}: not recorded; following the nearest by {best.method}: "
+                   f"{best.distance}/{best.bits} bits", err=True)
+        return best
+    if as_json:
+        render.dump_json({"target": {"path": printable(file), "iscc": fp.iscc,
+                                     "datahash": fp.datahash}, "known": False,
+                          "candidates": [m.to_dict() for m in matches]})
+    click.echo(f"{file}: content {fp.iscc} is not in the lineage store", err=True)
+    if matches:
+        click.echo(f"nearest recorded contents (none within {max_distance} of 64 bits):",
+                   err=True)
+        for m in matches:
+            where = m.content.paths[0] if m.content.paths else m.content.iscc
+            click.echo(f"  {m.distance:>2}/64 bits by {m.method}  {where}", err=True)
+    elif max_distance is None:
+        click.echo("(try --similar to look for a re-saved, resized or edited copy)", err=True)
+    ctx.exit(EXIT_NEGATIVE)
+
+
+@cli.command()
+@click.argument("file", type=PATH_ANY)
+@OPTION_DEPTH
+@click.option("--similar", is_flag=True,
+              help="If FILE itself is not recorded, follow the nearest recorded content: by "
+                   "Image-Code for pictures (re-saved, re-encoded, resized, annotated), else by "
+                   "Data-Code.")
+@click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
+              show_default=True, help="With --similar: the largest distance, in bits of 64.")
+@OPTION_JSON
+@OPTION_GRAPH
+@click.pass_context
+def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, threshold: int,
+          as_json: bool, graph: Path | None) -> None:
+    """Identify FILE by content and walk back through every step to the raw sources.
+
+    Works across runs: a content produced or used in many runs is one node.
+    Exit status 1 when the content is not in the store; 2 for an empty file (every empty
+    file shares one content, so it names no lineage).
+
+    \b
+    Examples:
+      iscc-lineage trace results/figures/summary.png
+      iscc-lineage trace --json --depth 2 figure.png
+      iscc-lineage trace --similar paper/fig2-panel-b.jpg
+      iscc-lineage trace --similar --threshold 20 annotated-figure.png
+    """
+    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None, graph)
+
+
+@cli.command()
+@click.argument("file", type=PATH_ANY)
+@OPTION_DEPTH
+@OPTION_JSON
+@OPTION_GRAPH
+@click.pass_context
+def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
+           graph: Path | None) -> None:
+    """Identify FILE by content and walk forward to everything derived from it.
+
+    \b
+    Example:
+      iscc-lineage impact raw/s01.tif
+    """
+    _walk_command(ctx, file, depth, as_json, "impact", graph=graph)
+
+
+@cli.command()
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=None, help="Newest N runs.")
+@OPTION_JSON
+@click.pass_context
+def runs(ctx: click.Context, limit: int | None, as_json: bool) -> None:
+    """List recorded runs, newest first."""
+    found = open_from_context(ctx).runs(limit)
+    if as_json:
+        render.dump_json([r.to_dict() for r in found])
+    else:
+        render.runs_table(found)
+
+
+@cli.command()
+@click.argument("ref")
+@OPTION_JSON
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Show a run or a step by id (a unique prefix is enough).
+
+    Exit status 2 when nothing matches, or when the prefix fits more than one run or step.
+    """
+    store = open_from_context(ctx)
+    run, step = _match(store.run, ref), _match(store.step, ref)
+    if run is not None and step is not None:
+        raise AmbiguousError(f"{ref!r} matches a run and a step; give more characters")
+    if step is not None:
+        if as_json:
+            render.dump_json({"step": step.to_dict()})
+        else:
+            render.step_detail(step)
+        return
+    if run is None:
+        raise NotFoundError(f"no run or step matches {ref!r}")
+    steps = store.steps_of_run(run.id)
+    if as_json:
+        render.dump_json({"run": run.to_dict(), "steps": [s.to_dict() for s in steps]})
+    else:
+        render.run_detail(run, steps)
+
+
+def _match(find: Callable[[str], T], ref: str) -> T | None:
+    """``find(ref)``, or None when nothing matches; an ambiguous prefix still raises."""
+    try:
+        return find(ref)
+    except AmbiguousError:
+        raise
+    except NotFoundError:
+        return None

@@ -1,0 +1,28 @@
+"""Bytes and pixels to codes: ISCC-SUM fingerprints, Image-Codes and their distances.
+
+The only package that imports the hashing engine (iscc-lib) and Pillow.
+"""
+
+from iscc_lineage.codes.distance import data64, hamming
+from iscc_lineage.codes.fingerprint import (
+    FingerprintCache,
+    fingerprint_bytes,
+    fingerprint_copy,
+    fingerprint_file,
+    stat_key,
+)
+from iscc_lineage.codes.path import fingerprint_many, fingerprint_path
+from iscc_lineage.codes.tree import fingerprint_tree
+
+__all__ = [
+    "FingerprintCache",
+    "data64",
+    "fingerprint_bytes",
+    "fingerprint_copy",
+    "fingerprint_file",
+    "fingerprint_many",
+    "fingerprint_path",
+    "fingerprint_tree",
+    "hamming",
+    "stat_key",
+]

@@ -1,0 +1,58 @@
+"""Persistence: the lineage store. Callers see :class:`LineageStore` methods, never SQL.
+
+:func:`open_store` picks a backend by the location's scheme: a file path or a ``sqlite://``
+URL opens the embedded SQLite store (the default, ``.iscc-lineage/lineage.db``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from iscc_lineage.errors import StoreError
+from iscc_lineage.store.base import LineageStore
+from iscc_lineage.store.sqlite import Store
+from iscc_lineage.times import now
+
+__all__ = [
+    "DEFAULT_STORE",
+    "STORE_ENV",
+    "LineageStore",
+    "Store",
+    "default_store_path",
+    "now",
+    "open_store",
+    "sqlite_path",
+]
+
+DEFAULT_STORE = Path(".iscc-lineage") / "lineage.db"
+STORE_ENV = "ISCC_LINEAGE_STORE"
+
+
+def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``--store`` if given, else ``$ISCC_LINEAGE_STORE``, else ``.iscc-lineage/lineage.db``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(STORE_ENV)
+    return Path(env) if env else DEFAULT_STORE
+
+
+def sqlite_path(location: str) -> str | None:
+    """The file (or ``:memory:``) of a SQLite location; None for another scheme."""
+    if location.startswith("sqlite://"):
+        rest = location.removeprefix("sqlite://")
+        return rest if rest else ":memory:"  # sqlite:///abs/path, sqlite://rel/path
+    return None if "://" in location else location
+
+
+def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+    """Open the store at ``location``: a path, ``:memory:`` or a ``sqlite://`` URL.
+
+    :raises StoreError: an unknown scheme, or a store that cannot be opened (one line).
+    """
+    text = os.fspath(location) if location is not None else os.fspath(default_store_path())
+    path = sqlite_path(text)
+    if path is None:
+        scheme = text.split("://", 1)[0]
+        raise StoreError(f"{scheme}:// stores are not supported (a file path or sqlite:///path)")
+    return Store(path, create=create)

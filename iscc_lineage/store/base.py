@@ -1,0 +1,118 @@
+"""The interface every lineage store backend offers: what callers may use, and nothing else.
+
+Callers (the recorder, the read paths, exports, the Snakemake capture) depend on this Protocol,
+never on a backend's SQL. A backend (``sqlite.Store`` today) implements it whole; the store
+test suite is the contract that a second backend must pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol, Self
+
+from iscc_lineage.model import Artifact, Content, Fingerprint, Run, Step
+
+__all__ = ["LineageStore"]
+
+
+class LineageStore(Protocol):
+    """An open lineage store. Every write is one transaction: all of it is kept or none."""
+
+    location: str  #: where it is, as given to ``open_store`` (never with credentials)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close it (again is harmless)."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def check_writable(self) -> None:
+        """Take and release the write lock; :class:`StoreError` if this store cannot write."""
+
+    # -- contents --------------------------------------------------------------------------
+    def content(self, datahash: str) -> Content | None:
+        """The content with this datahash and every path it was seen at, or None."""
+
+    def contents(self, datahashes: Iterable[str]) -> dict[str, Content]:
+        """Contents by datahash (unknown ones left out), each with its known paths."""
+
+    def content_rows(self, datahashes: Iterable[str]) -> dict[str, Content]:
+        """Contents by datahash without their paths (one query, for large exports)."""
+
+    def contents_by_id(self, ids: Iterable[int]) -> dict[int, Content]:
+        """Contents by the ids that :meth:`walk` and the code searches return."""
+
+    def members(self, datahash: str) -> dict[str, str | None]:
+        """The recorded manifest of a directory content: member path -> datahash."""
+
+    # -- the stat cache (a ``codes.FingerprintCache``) ----------------------------------------
+    def cache_get(self, key: str) -> Fingerprint | None:
+        """The fingerprint taken when a file had this stat key, or None."""
+
+    def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
+        """Remember fingerprints under their stat keys."""
+
+    # -- runs and steps ----------------------------------------------------------------------
+    def insert_run(self, run: Run) -> None:
+        """Record a new run."""
+
+    def update_run(self, run_id: str, *, status: str, ended: str | None,
+                   info: dict[str, Any] | None = None) -> None:
+        """Set a run's status and end; ``info`` is merged into the run's info."""
+
+    def mark_stale_runs(self, *, workdir: str, host: str | None, keep: str | None = None,
+                        engine: str | None = None, reason: str | None = None) -> list[str]:
+        """Mark runs left ``running`` in ``workdir`` on ``host`` as ``incomplete``; their ids."""
+
+    def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
+                    code: Fingerprint | None = None, output_role: str = "generated") -> None:
+        """Record a step with its used and generated artifacts."""
+
+    def runs(self, limit: int | None = None) -> list[Run]:
+        """Runs, newest first."""
+
+    def run(self, ref: str) -> Run:
+        """A run by id or unique id prefix; NotFoundError / AmbiguousError otherwise."""
+
+    def step(self, ref: str) -> Step:
+        """A step by id or unique id prefix."""
+
+    def steps_of_run(self, run_id: str) -> list[Step]:
+        """The steps of a run with their edges, in the order they were recorded."""
+
+    def steps_by_id(self, ids: Sequence[int]) -> list[Step]:
+        """Steps with their edges, in the order of ``ids`` (ids from :meth:`walk`)."""
+
+    def observations(self, *, run_id: str | None = None, paths: Sequence[str] | None = None
+                     ) -> list[tuple[str, str | None]]:
+        """The latest recorded (path, datahash) per path, for a run, some paths, or all."""
+
+    def stats(self) -> dict[str, int]:
+        """Row counts: runs, steps, contents, observations."""
+
+    # -- lineage walks -----------------------------------------------------------------------
+    def walk(self, datahash: str, direction: str, depth: int | None = None) -> list[int]:
+        """Ids of the steps upstream (``trace``) or downstream (``impact``) of a content."""
+
+    def containers(self, datahashes: Iterable[str]) -> dict[str, str]:
+        """Member file datahash -> directory datahash, both among ``datahashes``."""
+
+    def never(self, datahashes: Iterable[str], role: str) -> set[str]:
+        """Those of ``datahashes`` that no recorded step ever had in ``role``."""
+
+    # -- further codes (Image-Codes, ...) ----------------------------------------------------
+    def add_codes(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Attach (datahash, scheme, value) codes; unknown contents are skipped."""
+
+    def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
+        """Those of ``datahashes`` that already carry a code of ``scheme``."""
+
+    def nearest_by_code(self, scheme: str, code: str, limit: int = 10
+                        ) -> list[tuple[Content, int]]:
+        """Contents whose ``scheme`` code is nearest to ``code``, with the bit distance."""
+
+    def nearest_by_data_code(self, data_code: str, limit: int = 10
+                             ) -> list[tuple[Content, int]]:
+        """Contents nearest by the 64-bit Data-Code prefix, with the bit distance."""
