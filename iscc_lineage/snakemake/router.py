@@ -204,13 +204,11 @@ class Router:
         assert self.store is not None
         if self._nolock:
             return
-        for run in self.store.runs():
-            if (run.status == "running" and run.id != self.run_id
-                    and run.workdir == self.workdir.as_posix() and run.host == self._host
-                    and run.info.get("engine") == "snakemake"):
-                self.store.update_run(run.id, status="incomplete", ended=None, info={
-                    "settled": f"still running when run {self.run_id} started in the same "
-                               "working directory: the snakemake process was killed"})
+        self.store.mark_stale_runs(
+            workdir=self.workdir.as_posix(), host=self._host, keep=self.run_id,
+            engine="snakemake",
+            reason=f"still running when run {self.run_id} started in the same working "
+                   "directory: the snakemake process was killed")
 
     # -- jobs --------------------------------------------------------------------------------
 

@@ -362,6 +362,8 @@ def test_kill_9_leaves_a_readable_store_and_the_next_run_settles_it(tmp_path: Pa
     with Store(str(db), create=False) as store:
         killed = store.run(run.id)
         assert killed.status == "incomplete" and "killed" in killed.info["settled"]
+        # settled through Store.mark_stale_runs: ended is the last recorded step's end
+        assert killed.ended == max(s.ended for s in steps if s.ended)
         assert [r.status for r in store.runs() if r.id != run.id] == ["finished"]
 
 
