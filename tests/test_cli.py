@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -227,3 +229,19 @@ def test_record_param_errors_write_nothing(chain: Path, param: str) -> None:
     assert "Traceback" not in res.output
     assert not (chain / "ran.txt").exists()
     assert (chain / "lineage.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [
+    ["trace"],                                   # a missing argument
+    ["trace", "x.png", "--no-such-option"],      # an unknown option
+    ["runs", "--limit", "zero"],                 # a bad value
+    ["no-such-command"],
+])
+def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
+    """The console script, as a user runs it: one `Error:` line naming where help is."""
+    exe = Path(sys.executable).parent / "iscc-lineage"
+    res = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
+    assert "--help" in lines[0] and res.stdout == ""

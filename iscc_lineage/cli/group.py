@@ -53,11 +53,22 @@ class Group(click.Group):
             ctx.exit(EXIT_ERROR)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        try:
+        if kwargs.get("standalone_mode", True) is False:
             return super().main(*args, **kwargs)
-        except KeyboardInterrupt:  # pragma: no cover - interactive
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as exc:  # one line, not click's usage + hint + error
+            where = exc.ctx.command_path if exc.ctx is not None else "iscc-lineage"
+            click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+            sys.exit(EXIT_ERROR)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
             click.echo("Aborted.", err=True)
             sys.exit(130)
+        sys.exit(code if isinstance(code, int) else EXIT_SUCCESS)
 
 
 @click.group(cls=Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
