@@ -210,3 +210,9 @@ def test_bad_input_in_a_real_process(work: Path, argv: list[bytes], needle: byte
     assert needle in proc.stderr and b"Traceback" not in proc.stderr
     assert proc.stdout == b""
     assert snapshot(work) == before
+
+
+def test_fingerprint_several_bad_paths_one_error_line(work: Path) -> None:
+    res = CliRunner().invoke(cli, ["fingerprint", "missing.txt", "raw.txt", "fifo"])
+    _one_line_error(res, "missing.txt: no such file or directory (and 1 more: ")
+    assert "fifo: is a FIFO" in res.stderr and res.stdout.endswith(" *raw.txt\n")

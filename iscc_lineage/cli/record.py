@@ -13,14 +13,7 @@ from pathlib import Path
 import click
 
 from iscc_lineage import render
-from iscc_lineage.cli.group import (
-    EXIT_ERROR,
-    OPTION_JSON,
-    OPTION_QUIET,
-    PATH_ANY,
-    cli,
-    open_from_context,
-)
+from iscc_lineage.cli.group import OPTION_JSON, OPTION_QUIET, PATH_ANY, cli, open_from_context
 from iscc_lineage.codes import fingerprint_many
 from iscc_lineage.errors import CommandError, FingerprintError, LineageError, NotFoundError
 from iscc_lineage.locations import location, printable, tree_size
@@ -68,10 +61,9 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
     else:
         render.fingerprint_lines(good, units=units)
     errors = [fp for fp in results if isinstance(fp, FingerprintError)]
-    for e in errors:
-        click.echo(f"Error: {e}", err=True)
-    if errors:
-        ctx.exit(EXIT_ERROR)
+    if errors:  # after the good lines, as iscc-sum does; one line through the group's path
+        more = f" (and {len(errors) - 1} more: " + "; ".join(map(str, errors[1:])) + ")"
+        raise FingerprintError(f"{errors[0]}{more if len(errors) > 1 else ''}")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
