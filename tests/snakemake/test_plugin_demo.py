@@ -39,7 +39,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "iscc", "--directory", str(work)],
         cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "iscc-lineage" not in res.stderr
+    assert "iscc-lineage:" not in res.stderr
     return work
 
 
