@@ -6,6 +6,7 @@ Works on a :class:`~iscc_lineage.store.Store` and returns :class:`~iscc_lineage.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -14,7 +15,18 @@ from iscc_lineage.errors import EmptyContentError, NotFoundError
 from iscc_lineage.model import Content, Edge, Fingerprint, Lineage, Step
 from iscc_lineage.store import Store
 
-__all__ = ["identify", "impact", "links", "node_key", "trace", "walk"]
+__all__ = [
+    "Flow",
+    "LineageGraph",
+    "graph",
+    "identify",
+    "impact",
+    "links",
+    "node_key",
+    "step_key",
+    "trace",
+    "walk",
+]
 
 
 def identify(store: Store, path: Path, *, cache: FingerprintCache | None = None
@@ -69,11 +81,75 @@ def impact(store: Store, datahash: str, depth: int | None = None) -> Lineage:
     return walk(store, datahash, "impact", depth)
 
 
+STEP_PREFIX = "step:"  #: step nodes are ``step:<step id>``; content nodes are datahashes
+LOCATION_PREFIX = "location:"  #: ``location:<run>:<path>``: a path without content, in one run
+
+
+def step_key(step: Step) -> str:
+    """The graph node of a step."""
+    return STEP_PREFIX + step.id
+
+
 def node_key(step: Step, edge: Edge) -> str:
     """The graph node an edge of ``step`` touches: its content's datahash, or for a location
     without content (a temp file gone before hashing, a pipe) the path within the step's run.
     """
-    return edge.datahash or f"{step.run}\x00{edge.path}"
+    return edge.datahash or f"{LOCATION_PREFIX}{step.run}:{edge.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """An edge of the lineage graph, pointing the way data flowed: content -> step (``used``),
+    step -> content (``generated``), or directory -> a file recorded inside it (``member``)."""
+
+    source: str
+    target: str
+    role: Literal["used", "generated", "member"]  #: member: directory -> a file inside it
+    path: str  #: the path the step saw (a member's: its path inside the directory)
+    step: Step | None = None  #: None for a member edge
+    edge: Edge | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageGraph:
+    """The one graph of a lineage that every view draws (terminal tree, SVG, HTML, Mermaid,
+    DOT, GraphML): contents, steps and content-less locations as nodes, keyed by
+    :func:`node_key` / :func:`step_key`, and every recorded used/generated edge."""
+
+    lineage: Lineage
+    contents: dict[str, Content]  #: content nodes (the target included)
+    steps: dict[str, Step]  #: step nodes
+    locations: dict[str, Flow]  #: location nodes (no content): the first flow touching each
+    flows: tuple[Flow, ...]
+
+    @property
+    def nodes(self) -> set[str]:
+        return {*self.contents, *self.steps, *self.locations}
+
+
+def graph(lin: Lineage) -> LineageGraph:
+    """The lineage as a graph of contents, steps and content-less locations."""
+    contents = {lin.target.datahash: lin.target, **lin.contents}
+    steps: dict[str, Step] = {}
+    locations: dict[str, Flow] = {}
+    flows: list[Flow] = []
+    for s in lin.steps:
+        sk = step_key(s)
+        steps[sk] = s
+        for role, edges in (("used", s.inputs), ("generated", s.outputs)):
+            for e in edges:
+                key = node_key(s, e)
+                pair = (key, sk) if role == "used" else (sk, key)
+                flow = Flow(*pair, role, e.path, s, e)  # type: ignore[arg-type]
+                flows.append(flow)
+                if e.datahash is None:
+                    locations.setdefault(key, flow)
+                elif key not in contents:  # not expected: a lineage holds what it touches
+                    contents[key] = Content(0, "", key, 0, "", "")
+    for member, tree in sorted(lin.containers.items()):
+        if member in contents and tree in contents:
+            flows.append(Flow(tree, member, "member", ""))
+    return LineageGraph(lin, contents, steps, locations, tuple(flows))
 
 
 def links(steps: Iterable[Step], direction: str,

@@ -60,6 +60,10 @@ def test_unrelated_member_is_not_linked(store: Store, tmp_path: Path) -> None:
 def test_picture_links_member_to_directory_maker(store: Store, tmp_path: Path) -> None:
     lin = trace(store, identify(store, tmp_path / "n.txt")[0].datahash)
     svg = to_svg(lin)
-    # raw.txt -> split -> a.txt -> count -> n.txt: the member file stands for its directory
-    assert svg.count("<rect") == 5 and svg.count('marker-end="url(#arrow)"') == 4
+    # raw.txt -> split -> chunks/ -> chunks/a.txt -> count -> n.txt: a member edge joins the
+    # file read from inside the directory to the directory its maker wrote
+    assert svg.count("<rect") == 6 and svg.count('marker-end="url(#arrow)"') == 5
+    chunks = identify(store, tmp_path / "chunks")[0].datahash
+    a = identify(store, tmp_path / "chunks" / "a.txt")[0].datahash
+    assert f'data-from="{chunks}" data-to="{a}"' in svg
     assert ">split<" in svg and ">chunks/a.txt<" in svg and ">raw.txt<" in svg

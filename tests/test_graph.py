@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import pytest
@@ -15,8 +18,16 @@ from click.testing import CliRunner
 from iscc_lineage import Artifact, Lineage, Recorder, Store, open_store
 from iscc_lineage.cli import cli
 from iscc_lineage.errors import ExportError
-from iscc_lineage.export.graph import location_node, step_node, to_digraph, write_graphml
-from iscc_lineage.lineage import impact, trace
+from iscc_lineage.export.graph import to_digraph, write_graphml
+from iscc_lineage.lineage import LOCATION_PREFIX, STEP_PREFIX, impact, trace
+
+
+def step_node(step_id: str) -> str:
+    return STEP_PREFIX + step_id
+
+
+def location_node(run: str, path: str) -> str:
+    return f"{LOCATION_PREFIX}{run}:{path}"
 
 
 @pytest.fixture
@@ -188,3 +199,70 @@ def test_cli_graph_unknown_suffix_is_usage_error(store: Store, tmp_path: Path) -
                                    "--graph", str(tmp_path / "x.png"),
                                    str(tmp_path / "figure.dat")])
     assert res.exit_code == 2 and "--graph" in res.output
+
+
+def _expected_from_json(doc: dict[str, Any]) -> tuple[set[str], set[tuple[str, str]]]:
+    """Node keys and data-flow edges of a lineage, computed from `trace --json` alone."""
+    nodes = {doc["target"]["datahash"]}
+    edges = set()
+    for s in doc["steps"]:
+        sk = STEP_PREFIX + s["id"]
+        nodes.add(sk)
+        for role, side in (("used", "inputs"), ("generated", "outputs")):
+            for e in s[side]:
+                key = e["datahash"] or f"{LOCATION_PREFIX}{s['run']}:{e['path']}"
+                nodes.add(key)
+                edges.add((key, sk) if role == "used" else (sk, key))
+    edges |= {(tree, member) for member, tree in doc["members"].items()}
+    return nodes, edges
+
+
+def _drawn(path: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    """Node keys and edges as each format writes them."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".graphml":
+        g = nx.read_graphml(path)
+        return set(g.nodes), set(g.edges)
+    if path.suffix == ".dot":
+        edges = {(a, b) for a, b in re.findall(r'^  "([^"]+)" -> "([^"]+)";$', text, re.M)}
+        return set(re.findall(r'^  "([^"]+)" \[label=', text, re.M)), edges
+    if path.suffix in (".mmd", ".md"):
+        ids = dict(re.findall(r"^  %% (n\d+) = (.+)$", text, re.M))
+        edges = {(ids[a], ids[b]) for a, b in re.findall(r"^  (n\d+) --> (n\d+)$", text, re.M)}
+        return set(ids.values()), edges
+    unescape = html.unescape  # .svg and .html carry the SVG with data- attributes
+    nodes = {unescape(k) for k in re.findall(r'<g data-node="([^"]+)"', text)}
+    edges = {(unescape(a), unescape(b))
+             for a, b in re.findall(r'data-from="([^"]+)" data-to="([^"]+)"', text)}
+    return nodes, edges
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".html", ".mmd", ".md", ".dot", ".graphml"])
+def test_every_picture_draws_the_trace_json_graph(tmp_path: Path, suffix: str) -> None:
+    """A gone temp file and a pipe in the middle: every format draws the whole upstream half
+    (the old pictures stopped at the first content-less location: 2 nodes of 9)."""
+    w = tmp_path
+    for name, text in (("raw", "raw\n"), ("ref", "reference\n"), ("final", "final\n"),
+                       ("log", "log of make-temp\n")):
+        (w / f"{name}.dat").write_text(text)
+    gone = Artifact((w / "tmp.dat").as_posix(), None, "gone before fingerprinting (temp)")
+    pipe = Artifact((w / "stream").as_posix(), None, "pipe")
+    db = w / "s.db"
+    with open_store(db) as st:
+        rec = Recorder(st)
+        run = rec.begin_run(workdir=w, run_id="r")
+        rec.record_step(run, "make-temp", inputs=[w / "raw.dat"], outputs=[gone, w / "log.dat"],
+                        step_id="t1")
+        rec.record_step(run, "stream", inputs=[gone], outputs=[pipe], step_id="t2")
+        rec.record_step(run, "use", inputs=[pipe, w / "ref.dat"], outputs=[w / "final.dat"],
+                        step_id="t3")
+    runner = CliRunner()
+    res = runner.invoke(cli, ["--store", str(db), "trace", "--json", str(w / "final.dat")])
+    assert res.exit_code == 0, res.output
+    want_nodes, want_edges = _expected_from_json(json.loads(res.stdout))
+    assert len(want_nodes) == 9 and len(want_edges) == 8
+    out = w / f"lineage{suffix}"
+    res = runner.invoke(cli, ["--store", str(db), "trace", str(w / "final.dat"), "--graph",
+                              str(out)])
+    assert res.exit_code == 0, res.output
+    assert _drawn(out) == (want_nodes, want_edges)

@@ -48,6 +48,7 @@ def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
         "steps": [s.to_dict() for s in lin.steps],
         "contents": {h: c.to_dict() for h, c in sorted(lin.contents.items())},
         end_key: [c.to_dict() for c in lin.ends],
+        "members": dict(sorted(lin.containers.items())),
     }
 
 

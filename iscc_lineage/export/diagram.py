@@ -11,8 +11,8 @@ import html
 import os
 from dataclasses import dataclass
 
-from iscc_lineage.lineage import links
-from iscc_lineage.model import Content, Edge, Lineage, Step
+from iscc_lineage.lineage import graph
+from iscc_lineage.model import Content, Lineage
 
 __all__ = ["to_dot", "to_html", "to_mermaid", "to_svg"]
 
@@ -24,7 +24,7 @@ class _Node:
     key: str
     label: str
     sub: str
-    kind: str  # "content" | "step" | "target" | "end"
+    kind: str  # "content" | "step" | "target" | "end" | "location"
     layer: int
     order: float = 0.0
     x: float = 0.0
@@ -51,47 +51,35 @@ def _base(lin: Lineage) -> str:
 
 
 def _graph(lin: Lineage) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
-    """Nodes with BFS layers from the target, and edges drawn in data-flow direction."""
-    by_near = links(lin.steps, lin.direction, lin.containers)
+    """The nodes and data-flow edges of :func:`~iscc_lineage.lineage.graph`, layered by the
+    longest path from the target (so every edge points one way)."""
+    lg = graph(lin)
     ends = {c.datahash for c in lin.ends}
     base = _base(lin)
-    t = lin.target
-    nodes = {t.datahash: _Node(t.datahash, _name(t, base), t.iscc, "target", 0)}
-    edges: list[tuple[str, str]] = []
-    frontier = [t.datahash]
-    while frontier:
-        nxt: list[str] = []
-        for h in frontier:
-            for s in by_near.get(h, ()):
-                sk = "step:" + s.id
-                layer = nodes[h].layer + 1
-                edges.append((sk, h) if lin.direction == "trace" else (h, sk))
-                if sk in nodes:
-                    continue
-                nodes[sk] = _Node(sk, s.name, f"run {s.run[:8]}", "step", layer)
-                for e in _far(s, lin.direction):
-                    c = lin.contents.get(e.datahash or "")
-                    if c is None:
-                        continue
-                    edges.append((c.datahash, sk) if lin.direction == "trace" else
-                                 (sk, c.datahash))
-                    if c.datahash not in nodes:
-                        kind = "end" if c.datahash in ends else "content"
-                        nodes[c.datahash] = _Node(c.datahash, _name(c, base), c.iscc, kind,
-                                                  layer + 1)
-                        nxt.append(c.datahash)
-        frontier = nxt
-    edges = sorted(set(edges))
-    _longest_path_layers(nodes, edges, lin.direction)
+    nodes: dict[str, _Node] = {}
+    for key, c in lg.contents.items():
+        kind = "target" if key == lin.target.datahash else "end" if key in ends else "content"
+        nodes[key] = _Node(key, _name(c, base), c.iscc, kind, 0)
+    for key, st in lg.steps.items():
+        nodes[key] = _Node(key, st.name, f"run {st.run[:8]}", "step", 0)
+    for key, f in lg.locations.items():
+        label = os.path.relpath(f.path, base) if base and f.path.startswith("/") \
+            else os.path.basename(f.path)
+        nodes[key] = _Node(key, label, (f.edge.note if f.edge else None) or "no content",
+                           "location", 0)
+    edges = sorted({(f.source, f.target) for f in lg.flows})
+    _longest_path_layers(nodes, edges, lin.direction, lin.target.datahash)
     return nodes, edges
 
 
 def _longest_path_layers(nodes: dict[str, _Node], edges: list[tuple[str, str]],
-                         direction: str) -> None:
-    """Re-layer by the longest path to the target, so every edge points one way.
+                         direction: str, target: str) -> None:
+    """Layer by the longest path to the target, so every edge points one way.
 
     (BFS distance would put an intermediate and its derivative in one column.) Bounded
-    relaxation: a cycle cannot loop forever.
+    relaxation: a cycle cannot loop forever. A node off the target's paths (a sibling
+    output of a traced step, another input of a step in an impact) sits one column
+    before the step it touches.
     """
     for n in nodes.values():
         n.layer = 0
@@ -104,10 +92,9 @@ def _longest_path_layers(nodes: dict[str, _Node], edges: list[tuple[str, str]],
                 changed = True
         if not changed:
             break
-
-
-def _far(s: Step, direction: str) -> tuple[Edge, ...]:
-    return s.inputs if direction == "trace" else s.outputs
+    for a, b in pairs:
+        if nodes[b].layer == 0 and b != target:
+            nodes[b].layer = max(nodes[b].layer, nodes[a].layer - 1)
 
 
 def to_mermaid(lin: Lineage) -> str:
@@ -116,6 +103,7 @@ def to_mermaid(lin: Lineage) -> str:
     ids = {k: f"n{i}" for i, k in enumerate(sorted(nodes, key=lambda k: (nodes[k].layer, k)))}
     lines = ["flowchart LR"]
     for k, n in sorted(nodes.items(), key=lambda kv: ids[kv[0]]):
+        lines.append(f"  %% {ids[k]} = {k}")  # the lineage graph's node key, for tools
         text = html.escape(n.label).replace('"', "#quot;")
         shape = f'(["{text}"])' if n.kind == "step" else f'["{text}<br/><small>{n.sub}</small>"]'
         lines.append(f"  {ids[k]}{shape}")
@@ -123,7 +111,8 @@ def to_mermaid(lin: Lineage) -> str:
     lines.append("  classDef target fill:#fde68a,stroke:#b45309")
     lines.append("  classDef end fill:#bbf7d0,stroke:#15803d")
     lines.append("  classDef step fill:#e0e7ff,stroke:#4338ca")
-    for kind in ("target", "end", "step"):
+    lines.append("  classDef location fill:#f1f5f9,stroke:#94a3b8,stroke-dasharray:4 3")
+    for kind in ("target", "end", "step", "location"):
         keys = [ids[k] for k, n in nodes.items() if n.kind == kind]
         if keys:
             lines.append(f"  class {','.join(sorted(keys))} {kind}")
@@ -133,7 +122,8 @@ def to_mermaid(lin: Lineage) -> str:
 def to_dot(lin: Lineage) -> str:
     """Graphviz DOT (``dot -Tsvg``)."""
     nodes, edges = _graph(lin)
-    fill = {"target": "#fde68a", "end": "#bbf7d0", "step": "#e0e7ff", "content": "#ffffff"}
+    fill = {"target": "#fde68a", "end": "#bbf7d0", "step": "#e0e7ff", "content": "#ffffff",
+            "location": "#f1f5f9"}
     out = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for k, n in sorted(nodes.items()):
         label = n.label.replace('"', '\\"') + ("" if n.kind == "step" else f"\\n{n.sub}")
@@ -180,7 +170,8 @@ def to_svg(lin: Lineage) -> str:
     W = max(n.x + n.w for n in nodes.values()) + 20
     H = max(n.y for n in nodes.values()) + BOX_H + 20
     style = {"target": ("#fde68a", "#b45309"), "end": ("#bbf7d0", "#15803d"),
-             "step": ("#e0e7ff", "#4338ca"), "content": ("#ffffff", "#475569")}
+             "step": ("#e0e7ff", "#4338ca"), "content": ("#ffffff", "#475569"),
+             "location": ("#f1f5f9", "#94a3b8")}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W:.0f}" height="{H:.0f}" '
              f'viewBox="0 0 {W:.0f} {H:.0f}" font-family="Helvetica, Arial, sans-serif">',
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
@@ -196,12 +187,13 @@ def to_svg(lin: Lineage) -> str:
         else:
             mid = (x1 + x2) / 2
             d = f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
-        parts.append(f'<path d="{d}" fill="none" stroke="#94a3b8" stroke-width="1.5" '
-                     'marker-end="url(#arrow)"/>')
+        parts.append(f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
+                     'fill="none" stroke="#94a3b8" stroke-width="1.5" marker-end="url(#arrow)"/>')
     for n in sorted(nodes.values(), key=lambda n: n.key):
         fill, stroke = style[n.kind]
         rx = BOX_H / 2 if n.kind == "step" else 4
-        parts.append(f'<g><title>{html.escape(n.label)}\n{html.escape(n.sub)}</title>'
+        parts.append(f'<g data-node="{html.escape(n.key)}"><title>{html.escape(n.label)}\n'
+                     f'{html.escape(n.sub)}</title>'
                      f'<rect x="{n.x:.1f}" y="{n.y:.1f}" width="{n.w:.1f}" height="{BOX_H}" '
                      f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>')
         if n.kind == "step":

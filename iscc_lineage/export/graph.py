@@ -1,9 +1,9 @@
 """A lineage as a networkx graph, and GraphML export. The only module that imports networkx.
 
-Contents and steps are both nodes (a bipartite provenance graph, as PROV draws it): a content
-node is keyed by its datahash, a step node by ``step:<id>``, a location without content (a pipe,
-a temp file gone before hashing) by ``location:<run>:<path>``; ``used`` edges run content ->
-step and ``generated`` edges step -> content, so edges point the way data flowed.
+The graph is :func:`iscc_lineage.lineage.graph`, the one every view draws: contents and steps
+are nodes (a bipartite provenance graph, as PROV draws it), keyed by datahash, ``step:<id>``
+and ``location:<run>:<path>`` for a location without content (a pipe, a temp file gone before
+hashing); ``used`` edges run content -> step and ``generated`` edges step -> content.
 """
 
 from __future__ import annotations
@@ -16,23 +16,10 @@ from typing import Any
 import networkx as nx
 
 from iscc_lineage.errors import ExportError
-from iscc_lineage.model import Content, Edge, Lineage
+from iscc_lineage.lineage import graph
+from iscc_lineage.model import Content, Lineage
 
-__all__ = ["LOCATION_PREFIX", "STEP_PREFIX", "location_node", "step_node", "to_digraph",
-           "write_graphml"]
-
-STEP_PREFIX = "step:"  #: step node ids are ``step:<step id>``; content node ids are datahashes
-LOCATION_PREFIX = "location:"  #: ``location:<run>:<path>``: a path without content, in one run
-
-
-def step_node(step_id: str) -> str:
-    """The node id of a step (content nodes are keyed by datahash)."""
-    return STEP_PREFIX + step_id
-
-
-def location_node(run: str, path: str) -> str:
-    """The node id of a location without content; within a run the path names one file."""
-    return f"{LOCATION_PREFIX}{run}:{path}"
+__all__ = ["to_digraph", "write_graphml"]
 
 
 def _content_attrs(c: Content) -> dict[str, Any]:
@@ -41,46 +28,33 @@ def _content_attrs(c: Content) -> dict[str, Any]:
 
 
 def to_digraph(lineage: Lineage) -> nx.DiGraph[str]:
-    """The lineage as a directed graph of contents and steps.
+    """The lineage graph (:func:`iscc_lineage.lineage.graph`) as a networkx DiGraph.
 
     Content nodes carry ``iscc``, ``paths`` (list), ``size`` and ``kind``; step nodes carry
     ``name``, ``run``, ``command`` and ``status`` (attributes that are None are left out);
     a location without content (a pipe, a temp file gone before hashing, a file too large to
     fingerprint) carries ``path``, ``run`` and ``note``. Every node has ``type``
-    (``content``, ``step`` or ``location``). Edges carry ``role`` (``used`` or ``generated``)
-    and the ``path`` the step saw.
+    (``content``, ``step`` or ``location``). Edges carry ``role`` (``used``, ``generated``,
+    or ``member`` from a directory to a file inside it) and the ``path`` the step saw.
     """
+    lg = graph(lineage)
     g: nx.DiGraph[str] = nx.DiGraph(direction=lineage.direction, target=lineage.target.datahash)
-    g.add_node(lineage.target.datahash, **_content_attrs(lineage.target))
-    for c in lineage.contents.values():
-        g.add_node(c.datahash, **_content_attrs(c))
-    for s in lineage.steps:
-        node = step_node(s.id)
-        attrs = {"type": "step", "name": s.name, "run": s.run, "command": s.command,
-                 "status": s.status}
-        g.add_node(node, **_present(attrs))
-        for e in s.inputs:
-            g.add_edge(_edge_node(g, s.run, e), node, role="used", path=e.path)
-        for e in s.outputs:
-            g.add_edge(node, _edge_node(g, s.run, e), role="generated", path=e.path)
+    for key, c in lg.contents.items():
+        g.add_node(key, **_content_attrs(c))
+    for key, s in lg.steps.items():
+        g.add_node(key, **_present({"type": "step", "name": s.name, "run": s.run,
+                                    "command": s.command, "status": s.status}))
+    for key, f in lg.locations.items():
+        assert f.step is not None and f.edge is not None  # a location is a step's edge
+        g.add_node(key, **_present({"type": "location", "path": f.path, "run": f.step.run,
+                                    "note": f.edge.note}))
+    for f in lg.flows:
+        g.add_edge(f.source, f.target, role=f.role, path=f.path)
     return g
 
 
 def _present(attrs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in attrs.items() if v is not None}
-
-
-def _edge_node(g: nx.DiGraph[str], run: str, e: Edge) -> str:
-    """The node an edge touches: its content, else its location (added on first sight)."""
-    if e.datahash is not None:
-        if e.datahash not in g:  # not expected: a lineage holds every content it touches
-            g.add_node(e.datahash, type="content")
-        return e.datahash
-    node = location_node(run, e.path)
-    if node not in g:
-        g.add_node(node, **_present({"type": "location", "path": e.path, "run": run,
-                                     "note": e.note}))
-    return node
 
 
 def write_graphml(lineage: Lineage, path: str | os.PathLike[str]) -> None:

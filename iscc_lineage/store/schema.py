@@ -4,7 +4,11 @@ A migration is a list of statements run in one transaction. Never edit a release
 next number. Keep one store written by each old version under ``tests/data/`` to test upgrades.
 """
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+import sqlite3
+
+from iscc_lineage.errors import SchemaVersionError, StoreError
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "check", "probe", "upgrade"]
 
 APPLICATION_ID = 0x4953434C  #: "ISCL", marks a SQLite file as an iscc-lineage store
 
@@ -98,3 +102,43 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def check(db: sqlite3.Connection, location: str, *, create: bool) -> int:
+    """The schema version of an open SQLite file; refuses what is not a usable store.
+
+    :raises StoreError: a foreign SQLite file, or an empty one when not creating.
+    :raises SchemaVersionError: written by a newer iscc-lineage.
+    """
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    empty = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    if not empty and app_id != APPLICATION_ID:
+        raise StoreError(f"{location}: a SQLite file, but not an iscc-lineage store")
+    if empty and not create and location != ":memory:":
+        raise StoreError(f"{location}: an empty file, not a lineage store yet")
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(f"{location}: store schema v{version} is newer than this "
+                                 f"iscc-lineage (v{SCHEMA_VERSION}); upgrade iscc-lineage")
+    if not empty:
+        probe(db)
+    return version
+
+
+def probe(db: sqlite3.Connection) -> None:
+    """Read the root and first leaf of every table and index: O(depth) each, so a damaged
+    store (garbage pages, a truncated file) fails on open, before anything is written."""
+    for kind, name, table in db.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE rootpage > 0").fetchall():
+        how = f'INDEXED BY "{name}"' if kind == "index" else "NOT INDEXED"
+        db.execute(f'SELECT 1 FROM "{table}" {how} LIMIT 1').fetchall()
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Run the migrations after the file's version; the caller holds the write transaction."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS[target]:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {target}")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")

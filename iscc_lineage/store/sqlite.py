@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from iscc_lineage.codes.distance import data64
-from iscc_lineage.errors import AmbiguousError, NotFoundError, SchemaVersionError, StoreError
+from iscc_lineage.errors import AmbiguousError, NotFoundError, StoreError
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
 from iscc_lineage.store.codes import CodeQueries
-from iscc_lineage.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from iscc_lineage.store.schema import SCHEMA_VERSION, check, upgrade
 from iscc_lineage.store.walk import GraphWalks
 from iscc_lineage.times import now
 
@@ -111,39 +111,11 @@ class Store(CodeQueries, GraphWalks):
         self.close()
 
     def _migrate(self) -> None:
-        db = self._db
-        app_id = db.execute("PRAGMA application_id").fetchone()[0]
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        empty = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        if not empty and app_id != APPLICATION_ID:
-            raise StoreError(f"{self.location}: a SQLite file, but not an iscc-lineage store")
-        if empty and not self._create and self.location != ":memory:":
-            raise StoreError(f"{self.location}: an empty file, not a lineage store yet")
-        if version > SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"{self.location}: store schema v{version} is newer than this iscc-lineage "
-                f"(v{SCHEMA_VERSION}); upgrade iscc-lineage"
-            )
-        if not empty:
-            self._probe()
-        if version == SCHEMA_VERSION:
+        """Refuse what is not a store of this version or older; bring an older one up to date."""
+        if check(self._db, self.location, create=self._create) == SCHEMA_VERSION:
             return
-        with self.transaction():
-            version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                for statement in MIGRATIONS[target]:
-                    db.execute(statement)
-                db.execute(f"PRAGMA user_version = {target}")
-            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-
-    def _probe(self) -> None:
-        """Read the root and first leaf of every table and index: O(depth) each, so a damaged
-        store (garbage pages, a truncated file) fails on open, before anything is written."""
-        db = self._db
-        for kind, name, table in db.execute(
-                "SELECT type, name, tbl_name FROM sqlite_master WHERE rootpage > 0").fetchall():
-            how = f'INDEXED BY "{name}"' if kind == "index" else "NOT INDEXED"
-            db.execute(f'SELECT 1 FROM "{table}" {how} LIMIT 1').fetchall()
+        with self.transaction() as db:
+            upgrade(db)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
