@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## the bioimage pipeline with lineage on (.demo/bioimage), then trace the panel
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/demo.sh
 
-test: $(STAMP)  ## the whole suite, end-to-end tests included
-	$(PY) -m pytest
+test: $(STAMP)  ## the whole suite, end-to-end tests included, with the coverage floor
+	$(PY) -m pytest --cov --cov-report=term
 
 test-quick: $(STAMP)  ## the quick local loop: no real snakemake / validator runs
 	$(PY) -m pytest -m "not e2e"
