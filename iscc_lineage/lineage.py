@@ -5,24 +5,31 @@ Works on a :class:`~iscc_lineage.store.Store` and returns :class:`~iscc_lineage.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from iscc_lineage.codes import FingerprintCache, fingerprint_path
-from iscc_lineage.errors import EmptyContentError, NotFoundError
+from iscc_lineage.errors import AmbiguousError, EmptyContentError, NotFoundError
+from iscc_lineage.locations import location
 from iscc_lineage.model import Content, Edge, Fingerprint, Lineage, Step
 from iscc_lineage.store import Store
 
 __all__ = [
+    "DATAHASH",
     "Flow",
     "LineageGraph",
+    "Resolved",
     "graph",
     "identify",
     "impact",
     "links",
     "node_key",
+    "resolve",
     "step_key",
     "trace",
     "walk",
@@ -36,14 +43,99 @@ def identify(store: Store, path: Path, *, cache: FingerprintCache | None = None
     return fp, store.content(fp.datahash)
 
 
+DATAHASH = re.compile(r"^1e20[0-9a-f]{64}$")  #: a BLAKE3 multihash, as the store keeps it
+How = Literal["content", "iscc", "datahash", "recorded path", "member"]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """What a query (a file, an ISCC, a datahash, a recorded path) names in the store."""
+
+    query: str
+    how: How  #: how it was found
+    fingerprint: Fingerprint | None  #: of the file on disk, when the query is one
+    content: Content | None  #: what to walk from; None when the store has no such content
+    note: str | None = None  #: what the user should be told about how it was found
+
+    @property
+    def datahash(self) -> str:
+        if self.content is not None:
+            return self.content.datahash
+        assert self.fingerprint is not None
+        return self.fingerprint.datahash
+
+
+def resolve(store: Store, query: str, *, cache: FingerprintCache | None = None) -> Resolved:
+    """Find what ``query`` names: a file on disk by its content (or, when the file itself was
+    never recorded, the recorded directory that holds it), an ``ISCC:…`` code, a ``1e20…``
+    datahash, or a path that is gone but was recorded (its newest recorded content).
+
+    :raises NotFoundError: a code or datahash that no recorded content has.
+    :raises AmbiguousError: an ISCC-SUM shared by several recorded contents.
+    :raises FingerprintError: a path that is neither on disk nor recorded.
+    """
+    path = Path(query)
+    if not os.path.lexists(path):
+        if query[:5].upper() == "ISCC:":
+            code = "ISCC:" + query[5:].upper()
+            found = store.contents_by_iscc(code)
+            if len(found) > 1:
+                raise AmbiguousError(f"{code} is the ISCC-SUM of {len(found)} recorded contents "
+                                     f"({', '.join(c.datahash[:16] for c in found)}); "
+                                     "ask by datahash")
+            if not found:
+                raise NotFoundError(f"{code}: no recorded content has this ISCC-SUM")
+            return Resolved(query, "iscc", None, found[0])
+        if DATAHASH.match(query.lower()):
+            content = store.content(query.lower())
+            if content is None:
+                raise NotFoundError(f"{query}: no recorded content has this datahash")
+            return Resolved(query, "datahash", None, content)
+        recorded = store.recorded_at(location(path))
+        if recorded:
+            content, when, run = recorded[0]
+            note = (f"{query}: not on disk; recorded content {content.iscc} "
+                    f"(seen {when[:19].replace('T', ' ')}"
+                    f"{f' in run {run[:12]}' if run else ''})")
+            if len(recorded) > 1:
+                older = ", ".join(c.iscc for c, _, _ in recorded[1:4])
+                note += (f"; {len(recorded) - 1} other content(s) were recorded at this path "
+                         f"before: {older}{' …' if len(recorded) > 4 else ''}")
+            return Resolved(query, "recorded path", None, content, note)
+    fp = fingerprint_path(path, cache=cache)
+    content = store.content(fp.datahash)
+    if content is None and fp.kind == "file" and fp.size > 0:
+        holders = store.containing(fp.datahash)
+        if holders:
+            dirs = store.contents(t for t, _ in holders)
+            where = "; ".join(
+                f"{(dirs[t].paths or (dirs[t].iscc,))[0] if t in dirs else t}/{m}"
+                for t, m in holders[:3])
+            note = (f"{query}: not recorded as a file itself; the same content is recorded "
+                    f"inside {len(holders)} director{'y' if len(holders) == 1 else 'ies'}: "
+                    f"{where}{' …' if len(holders) > 3 else ''}")
+            target = Content(0, fp.iscc, fp.datahash, fp.size, fp.data_code,
+                             fp.instance_code, "file", (location(path),))
+            return Resolved(query, "member", fp, target, note)
+    return Resolved(query, "content", fp, content)
+
+
 def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
-         depth: int | None = None) -> Lineage:
+         depth: int | None = None, *, target: Content | None = None, run: str | None = None,
+         latest: bool = False) -> Lineage:
     """Everything upstream (``trace``) or downstream (``impact``) of a content, across runs.
+
+    ``target`` stands for a content that is not itself recorded (a file inside a recorded
+    directory). Where several steps made (trace) or used (impact) one content, ``run``
+    follows only those of that run when it has any, and ``latest`` only the newest. Steps
+    that repeat another step exactly (same process, command, params, wildcards, contents in
+    and out: a deterministic re-run) are folded into the newest; ``Lineage.repeats`` names
+    the folded ones.
 
     :raises NotFoundError: the content is not in the store.
     :raises EmptyContentError: the content is empty (shared by every empty file).
     """
-    target = store.content(datahash)
+    target = target or store.content(datahash)
     if target is None:
         raise NotFoundError(f"content {datahash} is not in the store")
     if target.size == 0:
@@ -52,26 +144,90 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     found = store.steps_by_id(store.walk(datahash, direction, depth))
     hashes = {target.datahash}
     for s in found:
-        hashes.update(e.datahash for e in (*s.inputs, *s.outputs) if e.datahash)
+        hashes.update(e.datahash for e in (*s.inputs, *s.made) if e.datahash)
     containers = store.containers(hashes)
+    if run is not None or latest:
+        found = _choose(found, datahash, direction, containers, run, latest)
+    found, repeats = _fold_repeats(found)
     steps = _nearest_first(found, datahash, direction, containers)
+    hashes = {target.datahash}
+    for s in steps:
+        hashes.update(e.datahash for e in (*s.inputs, *s.made) if e.datahash)
     contents = store.contents(hashes)
+    contents.setdefault(target.datahash, target)
+    containers = {m: t for m, t in containers.items() if m in hashes and t in hashes}
     far = {e.datahash for s in steps
-           for e in (s.inputs if direction == "trace" else s.outputs) if e.datahash}
+           for e in (s.inputs if direction == "trace" else s.made) if e.datahash}
     if not steps:
         far = {target.datahash}
     ends = store.never(far, "generated" if direction == "trace" else "used")
-    if direction == "trace":  # an acquisition step reads no content: its outputs are raw data
-        ends |= {e.datahash for s in steps if not s.inputs for e in s.outputs if e.datahash}
+    if direction == "trace":  # an acquisition step reads no content: what it made and the
+        # lineage uses (or the target itself) is raw data; its other outputs (a log) are not
+        ends |= {e.datahash for s in steps if not s.inputs for e in s.made
+                 if e.datahash in far or e.datahash == target.datahash}
     return Lineage(direction, target, tuple(steps), contents,
-                   tuple(sorted((contents[h] for h in ends), key=lambda c: c.paths)), containers)
+                   tuple(sorted((contents[h] for h in ends if h in contents),
+                                key=lambda c: c.paths)), containers, repeats)
+
+
+def _signature(s: Step) -> str:
+    """What makes two steps the same recipe with the same result (run and times aside)."""
+    def edges(es: tuple[Edge, ...]) -> list[tuple[str, str]]:
+        return sorted((e.datahash or "", e.path if e.datahash is None else "") for e in es)
+    return json.dumps([s.process or s.name, s.command, s.code_datahash, s.params,
+                       s.info.get("wildcards"), s.status, edges(s.inputs), edges(s.made)],
+                      sort_keys=True, default=str)
+
+
+def _fold_repeats(steps: list[Step]) -> tuple[list[Step], dict[str, tuple[str, ...]]]:
+    """Keep the newest of each group of identical steps; the others by the kept one's id."""
+    groups: dict[str, list[Step]] = {}
+    for s in steps:
+        groups.setdefault(_signature(s), []).append(s)
+    kept, repeats = [], {}
+    for group in groups.values():
+        group.sort(key=lambda s: (s.ended or s.started or "", s.id), reverse=True)
+        kept.append(group[0])
+        if len(group) > 1:
+            repeats[group[0].id] = tuple(s.id for s in group[1:])
+    keep = {s.id for s in kept}
+    return [s for s in steps if s.id in keep], repeats
+
+
+def _choose(steps: list[Step], start: str, direction: str, containers: dict[str, str],
+            run: str | None, latest: bool) -> list[Step]:
+    """Walk from the start again, following at each content only the chosen steps."""
+    far = "inputs" if direction == "trace" else "made"
+    by_near = links(steps, direction, containers)
+    chosen: dict[str, Step] = {}
+    frontier = [start]
+    seen = {start}
+    while frontier:
+        key = frontier.pop()
+        options = by_near.get(key, [])
+        if run is not None and any(s.run.startswith(run) for s in options):
+            options = [s for s in options if s.run.startswith(run)]
+        if latest and options:
+            newest = max(s.ended or s.started or "" for s in options)
+            options = [s for s in options if (s.ended or s.started or "") == newest]
+        for s in options:
+            if s.id in chosen:
+                continue
+            chosen[s.id] = s
+            for e in getattr(s, far):
+                k = node_key(s, e)
+                if k not in seen:
+                    seen.add(k)
+                    frontier.append(k)
+    return [s for s in steps if s.id in chosen]
 
 
 def trace(store: Store, datahash: str, depth: int | None = None) -> Lineage:
     """Walk back from a content through every step that led to it, to the raw sources.
 
     Sources are contents no recorded step generated, and the outputs of acquisition steps
-    (steps that read no content, such as an instrument export recorded as a step).
+    (steps that read no content, such as an instrument export recorded as a step) that the
+    lineage uses.
     """
     return walk(store, datahash, "trace", depth)
 
@@ -136,7 +292,7 @@ def graph(lin: Lineage) -> LineageGraph:
     for s in lin.steps:
         sk = step_key(s)
         steps[sk] = s
-        for role, edges in (("used", s.inputs), ("generated", s.outputs)):
+        for role, edges in (("used", s.inputs), ("generated", s.made)):
             for e in edges:
                 key = node_key(s, e)
                 pair = (key, sk) if role == "used" else (sk, key)
@@ -156,21 +312,18 @@ def links(steps: Iterable[Step], direction: str,
           containers: dict[str, str] | None = None) -> dict[str, list[Step]]:
     """Node (see :func:`node_key`) -> the steps that generated it (trace) or used it (impact).
 
-    Pass-through edges (a step that used and generated the same content) are left out. With
+    A step that used and generated the same content (a copy) is linked to it too. With
     ``containers`` (member -> directory), a directory's generator also generated its member
     files (trace), and a step that used a member file used its directory (impact).
     """
-    near, far = ("outputs", "inputs") if direction == "trace" else ("inputs", "outputs")
+    near = "made" if direction == "trace" else "inputs"
     members: dict[str, list[str]] = {}
     for member, tree in (containers or {}).items():
         members.setdefault(tree, []).append(member)
     by_near: dict[str, list[Step]] = {}
     for s in steps:
-        other = {node_key(s, e) for e in getattr(s, far)}
         for e in getattr(s, near):
             key = node_key(s, e)
-            if key in other:
-                continue
             if direction == "trace":
                 keys = [key, *members.get(key, ())]
             else:
@@ -183,7 +336,7 @@ def links(steps: Iterable[Step], direction: str,
 def _nearest_first(steps: list[Step], start: str, direction: str,
                    containers: dict[str, str]) -> list[Step]:
     """Order steps by their distance from the start content (BFS), ties by end time."""
-    far = "inputs" if direction == "trace" else "outputs"
+    far = "inputs" if direction == "trace" else "made"
     by_near = links(steps, direction, containers)
     order: list[Step] = []
     placed: set[str] = set()

@@ -184,6 +184,13 @@ class Step:
     info: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[Edge, ...] = ()
     outputs: tuple[Edge, ...] = ()
+    #: what a failed step wrote before it failed: recorded, walked by trace, never a result
+    partial: tuple[Edge, ...] = ()
+
+    @property
+    def made(self) -> tuple[Edge, ...]:
+        """Everything the step wrote: its outputs and, if it failed, its partial outputs."""
+        return self.outputs + self.partial
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -203,6 +210,7 @@ class Step:
             "info": self.info,
             "inputs": [_edge_dict(e) for e in self.inputs],
             "outputs": [_edge_dict(e) for e in self.outputs],
+            "partial": [_edge_dict(e) for e in self.partial],
         }
 
 
@@ -227,3 +235,6 @@ class Lineage:
     #: member file datahash -> datahash of the directory content holding it (both in the
     #: lineage): a step that generated the directory generated the file.
     containers: dict[str, str] = field(default_factory=dict)
+    #: id of a step -> ids of the steps that repeated it exactly (deterministic re-runs),
+    #: folded into it so that the lineage shows each recipe once
+    repeats: dict[str, tuple[str, ...]] = field(default_factory=dict)

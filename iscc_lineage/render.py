@@ -108,7 +108,16 @@ def _rel(path: str) -> str:
     return rel if not rel.startswith("../../") else path
 
 
-def lineage_tree(lin: Lineage, target_path: str) -> None:
+def step_label(s: Step) -> str:
+    """A step as people name it: the rule and its wildcards (``segment sample=s01``)."""
+    wildcards = s.info.get("wildcards") if isinstance(s.info, dict) else None
+    if isinstance(wildcards, dict) and wildcards:
+        return s.name + " " + " ".join(f"{k}={v}" for k, v in wildcards.items())
+    return s.name
+
+
+def lineage_tree(lin: Lineage, target_path: str, *, store: str | None = None,
+                 note: str | None = None) -> None:
     """Draw a trace (back to sources) or impact (forward to derivations) as a tree."""
     by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
@@ -119,10 +128,22 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
 
     def grow(node: Tree, key: str) -> None:
         for s in by_near.get(key, ()):
-            label = (f"[cyan]{escape(s.name)}[/] [dim]step {s.id[:8]} · run {s.run[:8]}"
-                     f"{' · ' + s.status if s.status != 'finished' else ''}[/]")
+            far = s.inputs if lin.direction == "trace" else s.made
+            same = bool(far) and all(node_key(s, e) == key for e in far)
+            extra = [f"step {s.id[:8]} · run {s.run[:8]}"]
+            if s.status != "finished":
+                extra.append(s.status)
+            if lin.repeats.get(s.id):
+                n = len(lin.repeats[s.id]) + 1
+                extra.append(f"same in {n} runs")
+            label = f"[cyan]{escape(step_label(s))}[/] [dim]{' · '.join(extra)}[/]"
+            if same:  # a copy, or a sort that changed nothing: shown, not walked again
+                which = "output" if lin.direction == "trace" else "input"
+                node.add(label + f" [yellow]({which} identical to its "
+                                 f"{'input' if which == 'output' else 'output'})[/]")
+                continue
             branch = node.add(label)
-            for e in (s.inputs if lin.direction == "trace" else s.outputs):
+            for e in far:
                 c = lin.contents.get(e.datahash or "")
                 key_e = node_key(s, e)
                 if c is None:  # no content: followed by path within the run (a gone temp)
@@ -130,8 +151,10 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
                 else:
                     tag = (" [green]← source[/]" if lin.direction == "trace"
                            else " [green]→ end[/]") if c.datahash in ends else ""
+                    if e.note:
+                        tag += f" [yellow]({escape(e.note)})[/]"
                     text = _content_label(c, focus=e.path) + tag
-                if key_e in expanded:
+                if key_e in expanded or key_e == key:
                     if by_near.get(key_e):
                         text += " [dim](see above)[/]"
                     branch.add(text)
@@ -139,11 +162,21 @@ def lineage_tree(lin: Lineage, target_path: str) -> None:
                 expanded.add(key_e)
                 grow(branch.add(text), key_e)
 
+    made = [e for s in lin.steps for e in s.partial if e.datahash == lin.target.datahash]
+    if lin.direction == "trace" and made:
+        root.label = f"{root.label} [bold red](partial output of a failed step)[/]"
     grow(root, lin.target.datahash)
+    if note:
+        _out().print(f"[yellow]{escape(note)}[/]")
     _out().print(root)
     what = "source" if lin.direction == "trace" else "derived end"
-    _out().print(f"[dim]{len(lin.steps)} steps, {len(lin.ends)} {what}"
-              f"{'s' if len(lin.ends) != 1 else ''}[/]")
+    folded = sum(len(v) for v in lin.repeats.values())
+    more = f", {folded} identical re-run step{'s' if folded != 1 else ''} folded" if folded \
+        else ""
+    where = f" · store {escape(store)}" if store else ""
+    n = len(lin.steps)
+    _out().print(f"[dim]{n} step{'s' if n != 1 else ''}{more}, {len(lin.ends)} {what}"
+                 f"{'s' if len(lin.ends) != 1 else ''}{where}[/]")
 
 
 def runs_table(runs: Sequence[Run]) -> None:
@@ -176,8 +209,8 @@ def run_detail(run: Run, steps: Sequence[Step]) -> None:
     for col in ("step", "name", "status", "in", "out", "ended"):
         t.add_column(col)
     for s in steps:
-        t.add_row(s.id[:12], escape(s.name), _status(s.status), str(len(s.inputs)),
-                  str(len(s.outputs)), (s.ended or "")[:19].replace("T", " "))
+        t.add_row(s.id[:12], escape(step_label(s)), _status(s.status), str(len(s.inputs)),
+                  str(len(s.made)), (s.ended or "")[:19].replace("T", " "))
     _out().print(t)
 
 
@@ -191,7 +224,10 @@ def step_detail(step: Step) -> None:
     for k in ("params", "environment"):
         if getattr(step, k):
             _out().print(f"  {k:<13} {escape(json.dumps(getattr(step, k), sort_keys=True))}")
-    for title, edges in (("used", step.inputs), ("generated", step.outputs)):
+    for title, edges in (("used", step.inputs), ("generated", step.outputs),
+                         ("partial (written before the step failed)", step.partial)):
+        if not edges and title.startswith("partial"):
+            continue
         _out().print(f"  [bold]{title}[/]")
         for e in edges:
             _out().print(f"    {escape(_rel(e.path))} [dim]{e.datahash or e.note or ''}[/]")

@@ -178,8 +178,15 @@ def test_record_passes_on_the_exit_status_and_keeps_outputs_partial(chain: Path)
     assert (step["status"], step["exit_status"], step["outputs"]) == ("failed", 3, [])
     assert step["info"]["partial_outputs"] == [str(chain / "half.csv")]
     lin = as_json("trace", "--json", "half.csv")
-    assert lin["steps"] == []  # a failed step's output is never traced to it
-    assert [c["paths"] for c in lin["sources"]] == [[str(chain / "half.csv")]]
+    # A failed step's output is not a raw source: trace names the failed step that wrote
+    # it, as partial (never a result), and walks on to what that step used.
+    crashed = lin["steps"][0]
+    assert (crashed["name"], crashed["status"], crashed["outputs"]) == ("crashes", "failed", [])
+    assert [e["path"] for e in crashed["partial"]] == [str(chain / "half.csv")]
+    assert str(chain / "half.csv") not in [p for c in lin["sources"] for p in c["paths"]]
+    assert [c["paths"] for c in lin["sources"]] == [[str(chain / "raw.tif")]]
+    res = invoke("trace", "half.csv")
+    assert "partial output of a failed step" in res.stdout and "crashes" in res.stdout
 
 
 def test_record_exit_status_zero(chain: Path) -> None:

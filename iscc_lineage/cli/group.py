@@ -15,7 +15,7 @@ from iscc_lineage import locations
 from iscc_lineage._version import __version__
 from iscc_lineage.errors import LineageError
 from iscc_lineage.model import Fingerprint
-from iscc_lineage.store import Store, open_store
+from iscc_lineage.store import DEFAULT_STORE, Store, find_store, open_store
 
 __all__ = [
     "EXIT_ERROR",
@@ -30,6 +30,7 @@ __all__ = [
     "cli",
     "open_from_context",
     "printable",
+    "store_shown",
 ]
 
 EXIT_SUCCESS = 0
@@ -97,13 +98,25 @@ PATH_ANY = click.Path(path_type=Path, exists=False)
 
 
 def open_from_context(ctx: click.Context, *, create: bool = False) -> Store:
-    """Open the store named by ``--store`` / ``$ISCC_LINEAGE_STORE`` / the default.
+    """Open the store named by ``--store`` / ``$ISCC_LINEAGE_STORE``, else the nearest
+    ``.iscc-lineage/lineage.db`` in this folder or above it (as git finds ``.git``), else
+    ``.iscc-lineage/lineage.db`` here.
 
     It is closed with the command's context, so SQLite removes its -wal and -shm files.
     """
-    store = open_store(ctx.obj.get("store") if ctx.obj else None, create=create)
+    given = ctx.obj.get("store") if ctx.obj else None
+    store = open_store(given or find_store(Path.cwd()) or DEFAULT_STORE, create=create)
     ctx.call_on_close(store.close)
     return store
+
+
+def store_shown(store: Store) -> str:
+    """The store's location as the user would type it from here."""
+    loc = store.location
+    if "://" in loc or loc == ":memory:":
+        return loc
+    rel = os.path.relpath(loc)
+    return rel if len(rel) < len(loc) else loc
 
 
 class DeferredCache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -18,10 +18,11 @@ from iscc_lineage.cli.group import (
     cli,
     open_from_context,
     printable,
+    store_shown,
 )
 from iscc_lineage.codes.image import SAME_FIGURE_BITS
 from iscc_lineage.errors import AmbiguousError, EmptyContentError, ExportError, NotFoundError
-from iscc_lineage.lineage import identify, walk
+from iscc_lineage.lineage import Resolved, resolve, walk
 from iscc_lineage.model import Fingerprint, Lineage
 from iscc_lineage.similar import Match
 from iscc_lineage.similar import similar as find_similar
@@ -40,46 +41,59 @@ OPTION_GRAPH = click.option(
 
 
 
-def _lineage_json(lin: Lineage, path: Path, fp: Fingerprint) -> dict[str, Any]:
+def _lineage_json(lin: Lineage, res: Resolved) -> dict[str, Any]:
     end_key = "sources" if lin.direction == "trace" else "derived"
+    shown = printable(Path(res.query)) if res.how in ("content", "member", "recorded path") \
+        else res.query
     return {
         "direction": lin.direction,
-        "target": {"path": printable(path), "iscc": fp.iscc, "datahash": fp.datahash},
+        "target": {"path": shown, "iscc": lin.target.iscc, "datahash": lin.target.datahash},
+        "resolved": res.how,
+        "note": res.note,
         "steps": [s.to_dict() for s in lin.steps],
         "contents": {h: c.to_dict() for h, c in sorted(lin.contents.items())},
         end_key: [c.to_dict() for c in lin.ends],
         "members": dict(sorted(lin.containers.items())),
+        "repeats": {k: list(v) for k, v in sorted(lin.repeats.items())},
     }
 
 
-def _walk_command(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
-                  direction: str, max_distance: int | None = None,
-                  graph: Path | None = None) -> None:
+def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bool,
+                  direction: Literal["trace", "impact"], max_distance: int | None = None,
+                  graph: Path | None = None, run: str | None = None,
+                  latest: bool = False) -> None:
     if graph is not None and graph.suffix.lower() not in GRAPH_SUFFIXES:
         raise click.BadParameter(f"{graph}: suffix must be one of {', '.join(GRAPH_SUFFIXES)}",
                                  param_hint="--graph")
     store = open_from_context(ctx)
     cache = DeferredCache(store)
-    fp, content = identify(store, file, cache=cache)
-    if fp.size == 0:
+    res = resolve(store, query, cache=cache)
+    fp = res.fingerprint
+    if fp is not None and fp.size == 0:
         what = "an empty directory" if fp.kind == "tree" else "empty (0 bytes)"
-        raise EmptyContentError(f"{printable(file)}: is {what}; every empty file shares this "
-                                "content, so it names no lineage")
+        raise EmptyContentError(f"{printable(Path(query))}: is {what}; every empty file shares "
+                                "this content, so it names no lineage")
     cache.flush()
     match = None
+    content = res.content
     if content is None:
-        match = _similar_or_exit(ctx, store, file, fp, max_distance, as_json)
+        assert fp is not None
+        match = _similar_or_exit(ctx, store, Path(query), fp, max_distance, as_json)
         content = match.content
-    lin = walk(store, content.datahash, "trace" if direction == "trace" else "impact", depth)
+    run_id = store.run(run).id if run else None
+    target = content if res.how == "member" else None
+    lin = walk(store, content.datahash, direction, depth, target=target, run=run_id,
+               latest=latest)
+    title = printable(Path(query)) if fp is not None else query
     if graph is not None:
-        _draw(lin, graph, printable(file))
+        _draw(lin, graph, title)
     if as_json:
-        doc = _lineage_json(lin, file, fp)
+        doc = _lineage_json(lin, res)
         if match is not None:
             doc["match"] = match.to_dict()
         render.dump_json(doc)
     else:
-        render.lineage_tree(lin, printable(file))
+        render.lineage_tree(lin, title, store=store_shown(store), note=res.note)
 
 
 def _draw(lin: Lineage, path: Path, title: str) -> None:
@@ -131,8 +145,17 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
     ctx.exit(EXIT_NEGATIVE)
 
 
+OPTION_RUN = click.option(
+    "--run", "run_ref", metavar="ID",
+    help="Where several steps made (trace) or used (impact) a content, follow those of this "
+         "run (an id prefix is enough).")
+OPTION_LATEST = click.option(
+    "--latest", is_flag=True,
+    help="Where several steps made (trace) or used (impact) a content, follow the newest.")
+
+
 @cli.command()
-@click.argument("file", type=PATH_ANY)
+@click.argument("query", metavar="FILE|ISCC|DATAHASH")
 @OPTION_DEPTH
 @click.option("--similar", is_flag=True,
               help="If FILE itself is not recorded, follow the nearest recorded content: by "
@@ -140,16 +163,20 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
                    "Data-Code.")
 @click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
               show_default=True, help="With --similar: the largest distance, in bits of 64.")
+@OPTION_RUN
+@OPTION_LATEST
 @OPTION_JSON
 @OPTION_GRAPH
 @click.pass_context
-def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, threshold: int,
-          as_json: bool, graph: Path | None) -> None:
+def trace(ctx: click.Context, query: str, depth: int | None, similar: bool, threshold: int,
+          run_ref: str | None, latest: bool, as_json: bool, graph: Path | None) -> None:
     """Identify FILE by content and walk back through every step to the raw sources.
 
-    Works across runs: a content produced or used in many runs is one node.
-    Exit status 1 when the content is not in the store; 2 for an empty file (every empty
-    file shares one content, so it names no lineage).
+    FILE may also be an ISCC-SUM (ISCC:KUA…), a datahash (1e20…), or a path that is gone
+    but was recorded. A file inside a recorded directory (an OME-Zarr chunk) traces to the
+    directory's lineage. Works across runs: a content produced or used in many runs is one
+    node; identical re-runs are shown once. Exit status 1 when the content is not in the
+    store; 2 for an empty file (every empty file shares one content, so it names no lineage).
 
     \b
     Examples:
@@ -157,25 +184,32 @@ def trace(ctx: click.Context, file: Path, depth: int | None, similar: bool, thre
       iscc-lineage trace --json --depth 2 figure.png
       iscc-lineage trace --similar paper/fig2-panel-b.jpg
       iscc-lineage trace --similar --threshold 20 annotated-figure.png
+      iscc-lineage trace ISCC:KUAL24QRXXCE6JCAW5SIGVWU3M4AS
     """
-    _walk_command(ctx, file, depth, as_json, "trace", threshold if similar else None, graph)
+    _walk_command(ctx, query, depth, as_json, "trace", threshold if similar else None, graph,
+                  run_ref, latest)
 
 
 @cli.command()
-@click.argument("file", type=PATH_ANY)
+@click.argument("query", metavar="FILE|ISCC|DATAHASH")
 @OPTION_DEPTH
+@OPTION_RUN
+@OPTION_LATEST
 @OPTION_JSON
 @OPTION_GRAPH
 @click.pass_context
-def impact(ctx: click.Context, file: Path, depth: int | None, as_json: bool,
-           graph: Path | None) -> None:
+def impact(ctx: click.Context, query: str, depth: int | None, run_ref: str | None,
+           latest: bool, as_json: bool, graph: Path | None) -> None:
     """Identify FILE by content and walk forward to everything derived from it.
+
+    FILE may also be an ISCC-SUM, a datahash, or a recorded path that is gone.
 
     \b
     Example:
       iscc-lineage impact raw/s01.tif
     """
-    _walk_command(ctx, file, depth, as_json, "impact", graph=graph)
+    _walk_command(ctx, query, depth, as_json, "impact", graph=graph, run=run_ref,
+                  latest=latest)
 
 
 @cli.command()

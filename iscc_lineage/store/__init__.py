@@ -20,6 +20,7 @@ __all__ = [
     "LineageStore",
     "Store",
     "default_store_path",
+    "find_store",
     "now",
     "open_store",
     "sqlite_path",
@@ -35,6 +36,16 @@ def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
         return Path(explicit)
     env = os.environ.get(STORE_ENV)
     return Path(env) if env else DEFAULT_STORE
+
+
+def find_store(start: Path) -> Path | None:
+    """The nearest ``.iscc-lineage/lineage.db`` in ``start`` or a folder above it."""
+    here = start.absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_STORE
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def sqlite_path(location: str) -> str | None:

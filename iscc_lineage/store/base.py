@@ -47,6 +47,12 @@ class LineageStore(Protocol):
     def members(self, datahash: str) -> dict[str, str | None]:
         """The recorded manifest of a directory content: member path -> datahash."""
 
+    def contents_by_iscc(self, iscc: str) -> list[Content]:
+        """Contents whose ISCC-SUM is ``iscc``."""
+
+    def recorded_at(self, path: str) -> list[tuple[Content, str, str | None]]:
+        """Every content recorded at ``path``: (content, when, run id), newest first."""
+
     # -- the stat cache (a ``codes.FingerprintCache``) ----------------------------------------
     def cache_get(self, key: str) -> Fingerprint | None:
         """The fingerprint taken when a file had this stat key, or None."""
@@ -98,6 +104,9 @@ class LineageStore(Protocol):
 
     def containers(self, datahashes: Iterable[str]) -> dict[str, str]:
         """Member file datahash -> directory datahash, both among ``datahashes``."""
+
+    def containing(self, datahash: str) -> list[tuple[str, str]]:
+        """Directories holding a file of this content: (directory datahash, member path)."""
 
     def never(self, datahashes: Iterable[str], role: str) -> set[str]:
         """Those of ``datahashes`` that no recorded step ever had in ``role``."""

@@ -110,9 +110,10 @@ def check(db: sqlite3.Connection, location: str, *, create: bool) -> int:
     :raises StoreError: a foreign SQLite file, or an empty one when not creating.
     :raises SchemaVersionError: written by a newer iscc-lineage.
     """
+    # emptiness first: a store another process creates meanwhile is then seen whole
+    empty = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
     app_id = db.execute("PRAGMA application_id").fetchone()[0]
     version: int = db.execute("PRAGMA user_version").fetchone()[0]
-    empty = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
     if not empty and app_id != APPLICATION_ID:
         raise StoreError(f"{location}: a SQLite file, but not an iscc-lineage store")
     if empty and not create and location != ":memory:":

@@ -26,6 +26,7 @@ from iscc_lineage.times import now
 __all__ = ["Store"]
 
 BUSY_TIMEOUT_MS = 60_000  #: two Snakemake runs may record into one store at once
+PARTIAL = "partial output of a failed step"  #: the note on a failed step's outputs
 
 
 #: ``uid`` starts with the parameter (given twice): a range, so the unique index serves it
@@ -364,8 +365,9 @@ class Store(CodeQueries, GraphWalks):
             "SELECT o.step_id, s.uid, o.role, o.path, c.datahash, o.note FROM observation o"
             " JOIN step s ON s.id = o.step_id LEFT JOIN content c ON c.id = o.content_id"
             " WHERE o.step_id IN (SELECT value FROM json_each(?)) ORDER BY o.id", (ids_json,)):
+            note = r[5] if r[2] != "partial" else "; ".join(filter(None, (PARTIAL, r[5])))
             edges.setdefault(r[0], []).append(
-                (r[2], Edge(r[1], "used" if r[2] == "used" else "generated", r[3], r[4], r[5])))
+                (r[2], Edge(r[1], "used" if r[2] == "used" else "generated", r[3], r[4], note)))
         by_id = {}
         for r in self._query(
             "SELECT s.*, run.uid AS run_uid, c.datahash AS code_datahash FROM step s"
@@ -381,8 +383,23 @@ class Store(CodeQueries, GraphWalks):
                 r["code_datahash"], json.loads(r["params"]), json.loads(r["environment"]),
                 r["started"], r["ended"], r["exit_status"], r["status"], info,
                 tuple(e for role, e in es if role == "used"),
-                tuple(e for role, e in es if role == "generated"))
+                tuple(e for role, e in es if role == "generated"),
+                tuple(e for role, e in es if role == "partial"))
         return [by_id[i] for i in ids if i in by_id]
+
+    def recorded_at(self, path: str) -> list[tuple[Content, str, str | None]]:
+        """Every content recorded at ``path``: (content, when, run id), newest first."""
+        rows = self._query(
+            "SELECT o.content_id, max(o.seen_at) AS t, r.uid FROM observation o"
+            " LEFT JOIN run r ON r.id = o.run_id WHERE o.path = ? AND o.content_id IS NOT NULL"
+            " GROUP BY o.content_id ORDER BY t DESC, max(o.id) DESC", (path,))
+        found = self.contents_by_id(r[0] for r in rows)
+        return [(found[r[0]], r[1], r[2]) for r in rows if r[0] in found]
+
+    def contents_by_iscc(self, iscc: str) -> list[Content]:
+        """Contents whose ISCC-SUM is ``iscc`` (narrow codes of distinct bytes may collide)."""
+        ids = [r[0] for r in self._query("SELECT id FROM content WHERE iscc = ?", (iscc,))]
+        return sorted(self.contents_by_id(ids).values(), key=lambda c: c.datahash)
 
     def observations(self, *, run_id: str | None = None, paths: Sequence[str] | None = None
                      ) -> list[tuple[str, str | None]]:

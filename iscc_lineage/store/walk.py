@@ -30,38 +30,38 @@ class GraphWalks:
         content: every empty log or marker file shares that identity, so following it would
         join unrelated lineages (an empty start content gives no steps).
         """
-        near, far = ("generated", "used") if direction == "trace" else ("used", "generated")
+        # A failed step's outputs are 'partial': still what it wrote, so walks cross them.
+        made = "('generated', 'partial')"
+        near, far = (made, "('used')") if direction == "trace" else ("('used')", made)
         limit = "" if depth is None else f"AND w.depth < {int(depth)}"
         step_depth = "w.depth + 1" if depth is not None else "1"
-        # A step that used and generated the same content (a copy) passed it through: skip.
+        # A step that used and generated the same content (a copy, a sort that changed
+        # nothing) is part of the lineage: it ran, though the content stayed the same.
         # A file inside a directory content (a checkpoint's or directory() output read one
         # file at a time) links to the directory's generator or users (second term).
         # A location without content (a temp file gone before hashing, a pipe) links the
         # steps of one run by path (third term): the DAG made it both ends' file. The unary
         # + keeps SQLite on the path index instead of scanning the whole run's observations.
-        through = (f"NOT EXISTS (SELECT 1 FROM observation x WHERE x.step_id = {{o}}.step_id"
-                   f" AND x.content_id = {{o}}.content_id AND x.role = '{far}')")
         sql = f"""
         WITH RECURSIVE w(step_id, depth) AS (
           SELECT o.step_id, 1 FROM content c JOIN observation o ON o.content_id = c.id
-           WHERE c.datahash = ? AND c.size > 0 AND o.role = '{near}' AND o.step_id IS NOT NULL
-             AND {through.format(o="o")}
+           WHERE c.datahash = ? AND c.size > 0 AND o.role IN {near} AND o.step_id IS NOT NULL
           UNION
           {self._member_anchor(direction)}
           UNION
           SELECT n.step_id, {step_depth} FROM w
-            JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
+            JOIN observation f ON f.step_id = w.step_id AND f.role IN {far}
             JOIN content fc ON fc.id = f.content_id AND fc.size > 0
-            JOIN observation n ON n.content_id = f.content_id AND n.role = '{near}'
-           WHERE n.step_id IS NOT NULL AND {through.format(o="n")} {limit}
+            JOIN observation n ON n.content_id = f.content_id AND n.role IN {near}
+           WHERE n.step_id IS NOT NULL {limit}
           UNION
           {self._member_hop(direction, step_depth, limit)}
           UNION
           SELECT n.step_id, {step_depth} FROM w
-            JOIN observation f ON f.step_id = w.step_id AND f.role = '{far}'
+            JOIN observation f ON f.step_id = w.step_id AND f.role IN {far}
              AND f.content_id IS NULL
             JOIN observation n ON n.path = f.path AND +n.run_id = f.run_id
-             AND n.role = '{near}' AND n.content_id IS NULL
+             AND n.role IN {near} AND n.content_id IS NULL
            WHERE n.step_id IS NOT NULL AND n.step_id != f.step_id {limit}
         )
         SELECT step_id, min(depth) FROM w GROUP BY step_id ORDER BY min(depth), step_id
@@ -110,6 +110,14 @@ class GraphWalks:
             " AND t.datahash IN (SELECT value FROM json_each(?))", (hashes, hashes))
         return {r[0]: r[1] for r in rows}
 
+    def containing(self, datahash: str) -> list[tuple[str, str]]:
+        """Directory contents that hold a file with this content: (directory datahash, the
+        file's path inside it), for a file that is not itself a recorded content."""
+        rows = self._query(
+            "SELECT t.datahash, m.path FROM member m JOIN content t ON t.id = m.tree_id"
+            " WHERE m.datahash = ? ORDER BY t.datahash, m.path", (datahash,))
+        return [(r[0], r[1]) for r in rows]
+
     def never(self, datahashes: Iterable[str], role: str) -> set[str]:
         """Those of ``datahashes`` that no recorded step ever had in ``role``.
 
@@ -129,8 +137,9 @@ class GraphWalks:
             "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
             " AND (c.size = 0 OR (NOT EXISTS (SELECT 1 FROM observation o"
             " WHERE o.content_id = c.id"
-            " AND o.role = ? AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
+            " AND o.role IN (?, ?) AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
             " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?))"
             f" AND NOT EXISTS ({member_link})))",
-            (json.dumps(list(datahashes)), role, "used" if role == "generated" else "generated"))
+            (json.dumps(list(datahashes)), role, "partial" if role == "generated" else role,
+             "used" if role == "generated" else "generated"))
         return {r[0] for r in rows}
