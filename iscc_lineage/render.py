@@ -234,15 +234,21 @@ def step_detail(step: Step) -> None:
 
 
 def checks(results: Sequence[Check]) -> None:
-    """One line per location: OK / CHANGED (how much, where) / MISSING / ERROR."""
+    """One line per location: OK / CHANGED (how much, where) / MISSING / GONE / ERROR."""
     for c in results:
         path = escape(_rel(c.path))
         if c.status == "ok":
             _out().print(f"[green]OK[/]       {path}")
         elif c.status == "changed":
-            size = f"{c.size_before} → {c.size_now} bytes"
-            _out().print(f"[red]CHANGED[/]  {path}: Data-Code {c.data_distance} bits of"
-                      f" {c.data_bits} ({c.similarity}), {size}")
+            size = f"{c.size_before:,} → {c.size_now:,} bytes"
+            if c.bytes_changed is not None:
+                size += f", {c.bytes_changed:,} byte{'s' if c.bytes_changed != 1 else ''} " \
+                        "differ from the recorded copy"
+            if c.similarity == "too small to measure":
+                how = "too small to measure similarity"
+            else:
+                how = f"Data-Code {c.data_distance} bits of {c.data_bits} ({c.similarity})"
+            _out().print(f"[red]CHANGED[/]  {path}: {how}, {size}")
             for k, names in c.members.items():
                 if names:
                     more = f" … (+{len(names) - 5})" if len(names) > 5 else ""
@@ -250,7 +256,12 @@ def checks(results: Sequence[Check]) -> None:
                     _out().print(f"           {k}: {escape(shown)}")
         elif c.status == "missing":
             _out().print(f"[red]MISSING[/]  {path}")
+        elif c.status == "gone":
+            _out().print(f"[yellow]GONE[/]     {path} [dim]({escape(c.detail or '')})[/]")
         else:
             _out().print(f"[red]ERROR[/]    {path}: {escape(c.detail or '')}")
-    bad = sum(c.status != "ok" for c in results)
-    _out().print(f"[dim]{len(results)} checked, {bad} not ok[/]")
+    counts = {s: sum(c.status == s for c in results)
+              for s in ("ok", "changed", "missing", "gone", "error")}
+    parts = [f"{n} {s}" + (" (temp, expected)" if s == "gone" else "")
+             for s, n in counts.items() if n]
+    _out().print(f"[dim]{len(results)} checked: {', '.join(parts) or 'nothing'}[/]")

@@ -146,7 +146,7 @@ def test_schemas_reject_broken_documents(chain: Path) -> None:
         "impact": [_drop(impact, "derived"), _set(impact, [trace["target"]], "derived")],
         "fingerprint": [_drop(docs["fingerprint"][0], 0, "iscc"),
                         _drop(docs["fingerprint"][0], 1, "members")],
-        "verify": [_set(docs["verify"][0], "gone", 0, "status")],
+        "verify": [_set(docs["verify"][0], "vanished", 0, "status")],
         "runs": [_drop(docs["runs"][0], 0, "status"), _set(docs["runs"][0], "paused", 0,
                                                            "status")],
         "show": [_drop(docs["show"][0], "steps"), _drop(docs["show"][1], "step", "run")],

@@ -131,14 +131,14 @@ def test_identical_reruns_are_shown_once_and_run_or_latest_choose(
     rec = _rec(work)
     raw = write(work / "raw.txt", "raw")
     fig = write(work / "fig.txt", "figure")
-    for r in ("r1", "r2", "r3"):  # a deterministic pipeline, run three times
+    for i, r in enumerate(("r1", "r2", "r3")):  # a deterministic pipeline, run three times
         run = rec.begin_run(workdir=work, run_id=r)
         rec.record_step(run, "plot", inputs=[raw], outputs=[fig], step_id=f"p-{r}",
-                        params={"sigma": 2})
+                        params={"sigma": 2}, ended=f"2026-01-0{i + 1}T00:00:00.000+00:00")
         rec.finish_run(run)
     other = rec.begin_run(workdir=work, run_id="r4")  # same result, another recipe
     rec.record_step(other, "plot", inputs=[raw], outputs=[fig], step_id="p-r4",
-                    params={"sigma": 3})
+                    params={"sigma": 3}, ended="2026-01-05T00:00:00.000+00:00")
     rec.finish_run(other)
     rec.store.close()
     lin = js(cli_in(work, "trace", "--json", "fig.txt", monkeypatch=monkeypatch))
@@ -163,3 +163,30 @@ def test_pipe_and_gone_temp_still_link(work: Path, monkeypatch: pytest.MonkeyPat
     rec.store.close()
     lin = js(cli_in(work, "trace", "--json", "fig.txt", monkeypatch=monkeypatch))
     assert [s["id"] for s in lin["steps"]] == ["b", "a"]
+
+
+def test_verify_words_for_gone_temps_small_edits_and_copies(
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rec = _rec(work)
+    run = rec.begin_run(workdir=work, run_id="r")
+    raw = write(work / "raw.txt", "raw")
+    tmp = write(work / "t.tif", "temp pixels")
+    table = write(work / "m.csv", "".join(f"{i},{i * 0.5:.3f}\n" for i in range(60)))
+    rec.record_step(run, "a", inputs=[raw], outputs=[tmp], step_id="a")
+    rec.record_step(run, "b", inputs=[tmp], outputs=[table], step_id="b")
+    copy = write(work / "paper" / "m.csv", table.read_text())  # a recorded copy of the table
+    rec.record_step(run, "cp", inputs=[table], outputs=[copy], step_id="c")
+    tmp.unlink()
+    rec.finish_run(run, "finished", info={"capture": {"removed_temp": [tmp.as_posix()]}})
+    rec.store.close()
+    res = cli_in(work, "verify", monkeypatch=monkeypatch)
+    assert res.exit_code == 0, res.output
+    assert "GONE" in res.stdout and "(temp, expected)" in res.stdout
+    assert cli_in(work, "verify", "--strict", monkeypatch=monkeypatch).exit_code == 1
+    text = table.read_text()
+    table.write_text(text.replace("10,5.000", "10,5.001"))  # one character of a small CSV
+    res = cli_in(work, "verify", monkeypatch=monkeypatch)
+    assert res.exit_code == 1
+    line = next(ln for ln in res.stdout.splitlines() if ln.startswith("CHANGED"))
+    assert "too small to measure similarity" in line and "unrelated" not in line
+    assert "1 byte differ from the recorded copy" in line

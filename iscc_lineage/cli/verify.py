@@ -27,16 +27,20 @@ __all__ = ["verify_command"]
 @click.option("--run", "run_ref", help="Verify what this run used and generated.")
 @click.option("--crate", "crate_path", type=click.Path(exists=True, path_type=Path),
               help="Check an exported RO-Crate (folder or zip) against the ISCCs it declares.")
+@click.option("--strict", is_flag=True,
+              help="Also fail (exit 1) on temp() files that Snakemake deleted as it should.")
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
 def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | None,
-                   as_json: bool, quiet: bool, crate_path: Path | None = None) -> None:
-    """Re-fingerprint recorded files and report ok / changed / missing.
+                   strict: bool, as_json: bool, quiet: bool,
+                   crate_path: Path | None = None) -> None:
+    """Re-fingerprint recorded files and report ok / changed / missing / gone.
 
     Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
-    "3 bits of 64" (an edit) reads apart from "unrelated". Exit status 1 if anything changed
-    or is missing.
+    "3 bits of 64" (an edit) reads apart from "unrelated"; files under 16 KiB are "too small
+    to measure similarity". temp() files that Snakemake deleted are "gone (temp, expected)".
+    Exit status 1 if anything changed, is missing or unreadable (--strict: or gone).
 
     \b
     Examples:
@@ -62,7 +66,7 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
         render.dump_json([c.to_dict() for c in results])
     else:
         render.checks(results)
-    if any(c.status != "ok" for c in results):
+    if any(c.failed or (strict and c.status == "gone") for c in results):
         ctx.exit(EXIT_NEGATIVE)
 
 

@@ -19,6 +19,7 @@ from iscc_lineage.errors import ExportError
 from iscc_lineage.export.select import select
 from iscc_lineage.locations import is_url
 from iscc_lineage.store import Store
+from iscc_lineage.verify import GONE_TEMP, removed_temps
 
 __all__ = ["ChecksumSummary", "export_checksums"]
 
@@ -64,9 +65,10 @@ def export_checksums(store: Store, out: Path, *, runs: Sequence[str] = (),
     base = os.path.abspath(out.parent)
     lines: list[tuple[str, str]] = []
     skipped: dict[str, str] = {}
+    temps = removed_temps(store)
     for loc, h in latest.items():
         content = sel.contents.get(h) if h else None
-        why = _skip(loc, content is not None)
+        why = _skip(loc, content is not None, loc in temps)
         if why or content is None:
             skipped[loc] = why or "no content recorded"
             continue
@@ -83,7 +85,7 @@ def export_checksums(store: Store, out: Path, *, runs: Sequence[str] = (),
     return ChecksumSummary(str(out), len(lines), dict(sorted(skipped.items())))
 
 
-def _skip(loc: str, has_content: bool) -> str | None:
+def _skip(loc: str, has_content: bool, temp: bool) -> str | None:
     if is_url(loc):
         return "a URL, not a local file"
     if not has_content:
@@ -91,5 +93,5 @@ def _skip(loc: str, has_content: bool) -> str | None:
     if "\n" in loc or "\r" in loc:
         return "a newline in the name (iscc-sum reads one file per line)"
     if not os.path.lexists(loc):
-        return "gone (deleted, or a temporary file)"
+        return f"gone ({GONE_TEMP})" if temp else "missing"
     return None

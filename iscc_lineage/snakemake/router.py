@@ -192,7 +192,8 @@ class Router:
         status = ("failed" if self.failed else "incomplete" if unsettled
                   else "touch" if self.touch else "finished")
         capture = {**self.settings.describe(), "steps": self._recorded, "errors": self.errors,
-                   "settled_at_close": sum(1 for j in self._jobs.values() if j.settled)}
+                   "settled_at_close": sum(1 for j in self._jobs.values() if j.settled),
+                   "removed_temp": sorted(self._temps)}  # verify: gone as expected
         Recorder(self.store).finish_run(self.run_id, status, info={"capture": capture})
 
     def _settle_stale_runs(self) -> None:

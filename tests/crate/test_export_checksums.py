@@ -54,7 +54,7 @@ def test_checksum_file_elsewhere_and_gone_files(recorded: Project, tmp_path: Pat
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
     assert doc["skipped"] == {(recorded.root / "results/figure.png").as_posix():
-                              "gone (deleted, or a temporary file)"}
+                              "missing"}
     assert iscc_sum_check(out.parent, "all.iscc").returncode == 0
     assert CliRunner().invoke(cli, ["export", "checksums", str(out)]).exit_code == 2
     invoke("export", "checksums", str(out), "--force", "--run", "r1")

@@ -80,3 +80,22 @@ def test_panel_traces_to_the_raw_images_through_every_rule(demo: Path) -> None:
         (demo / "work" / "corrected").iterdir())
     corrected = [e for s in doc["steps"] if s["name"] == "correct" for e in s["outputs"]]
     assert len(corrected) == 3 and all(e["datahash"] for e in corrected)
+
+
+def test_verify_on_the_untouched_demo_run_passes(demo: Path) -> None:
+    """The three temp() corrected images are gone as Snakemake meant: exit 0, not a failure;
+    --strict keeps the old meaning (exit 1)."""
+    def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "iscc_lineage", "verify", *extra], cwd=demo,
+            capture_output=True, text=True, check=False)
+
+    res = verify()
+    assert res.returncode == 0, res.stdout + res.stderr
+    gone = [ln for ln in res.stdout.splitlines() if ln.startswith("GONE")]
+    assert len(gone) == 3 and all("work/corrected/" in ln and "(temp, expected)" in ln
+                                  for ln in gone)
+    assert "3 gone (temp, expected)" in res.stdout
+    assert verify("--strict").returncode == 1
+    doc = json.loads(verify("--json").stdout)
+    assert sorted(c["status"] for c in doc if c["status"] != "ok") == ["gone"] * 3
