@@ -188,6 +188,14 @@ class Step:
     partial: tuple[Edge, ...] = ()
 
     @property
+    def label(self) -> str:
+        """The step as people name it: the rule and its wildcards (``segment sample=s01``)."""
+        wildcards = self.info.get("wildcards") if isinstance(self.info, dict) else None
+        if isinstance(wildcards, dict) and wildcards:
+            return self.name + " " + " ".join(f"{k}={v}" for k, v in wildcards.items())
+        return self.name
+
+    @property
     def made(self) -> tuple[Edge, ...]:
         """Everything the step wrote: its outputs and, if it failed, its partial outputs."""
         return self.outputs + self.partial

@@ -108,14 +108,6 @@ def _rel(path: str) -> str:
     return rel if not rel.startswith("../../") else path
 
 
-def step_label(s: Step) -> str:
-    """A step as people name it: the rule and its wildcards (``segment sample=s01``)."""
-    wildcards = s.info.get("wildcards") if isinstance(s.info, dict) else None
-    if isinstance(wildcards, dict) and wildcards:
-        return s.name + " " + " ".join(f"{k}={v}" for k, v in wildcards.items())
-    return s.name
-
-
 def lineage_tree(lin: Lineage, target_path: str, *, store: str | None = None,
                  note: str | None = None) -> None:
     """Draw a trace (back to sources) or impact (forward to derivations) as a tree."""
@@ -136,7 +128,7 @@ def lineage_tree(lin: Lineage, target_path: str, *, store: str | None = None,
             if lin.repeats.get(s.id):
                 n = len(lin.repeats[s.id]) + 1
                 extra.append(f"same in {n} runs")
-            label = f"[cyan]{escape(step_label(s))}[/] [dim]{' · '.join(extra)}[/]"
+            label = f"[cyan]{escape(s.label)}[/] [dim]{' · '.join(extra)}[/]"
             if same:  # a copy, or a sort that changed nothing: shown, not walked again
                 which = "output" if lin.direction == "trace" else "input"
                 node.add(label + f" [yellow]({which} identical to its "
@@ -209,7 +201,7 @@ def run_detail(run: Run, steps: Sequence[Step]) -> None:
     for col in ("step", "name", "status", "in", "out", "ended"):
         t.add_column(col)
     for s in steps:
-        t.add_row(s.id[:12], escape(step_label(s)), _status(s.status), str(len(s.inputs)),
+        t.add_row(s.id[:12], escape(s.label), _status(s.status), str(len(s.inputs)),
                   str(len(s.made)), (s.ended or "")[:19].replace("T", " "))
     _out().print(t)
 

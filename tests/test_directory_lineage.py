@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from iscc_lineage import Recorder, Store, identify, impact, open_store, trace
-from iscc_lineage.export.diagram import to_svg
+from iscc_lineage.export.svg import to_svg
 
 
 @pytest.fixture

@@ -104,15 +104,15 @@ def _draw(lin: Lineage, path: Path, title: str) -> None:
 
         write_graphml(lin, path)
         return
-    from iscc_lineage.export import diagram as picture
+    from iscc_lineage.export import diagram, svg
 
     if suffix == ".html":
-        text = picture.to_html(lin, title)
+        text = svg.to_html(lin, title)
     elif suffix == ".md":
-        text = f"```mermaid\n{picture.to_mermaid(lin)}```\n"
+        text = f"```mermaid\n{diagram.to_mermaid(lin)}```\n"
     else:
-        text = {".svg": picture.to_svg, ".dot": picture.to_dot,
-                ".mmd": picture.to_mermaid}[suffix](lin)
+        text = {".svg": svg.to_svg, ".dot": diagram.to_dot,
+                ".mmd": diagram.to_mermaid}[suffix](lin)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:

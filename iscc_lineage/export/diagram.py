@@ -1,8 +1,9 @@
-"""Pictures of a lineage: Mermaid and Graphviz DOT text, a layered SVG, a self-contained HTML page.
+"""Pictures of a lineage: the nodes every picture draws, in layers; Mermaid and Graphviz DOT.
 
 Pure functions over :class:`~iscc_lineage.model.Lineage`; no drawing library. Contents are
-boxes (file name, short ISCC), steps are rounded pills (rule or step name); the target is
-highlighted, sources (trace) or derived ends (impact) are marked.
+boxes (file name, short ISCC), steps are rounded pills (rule and wildcards); the target is
+highlighted, sources (trace) or derived ends (impact) are marked. The SVG and the HTML page
+are drawn by :mod:`~iscc_lineage.export.svg` from :func:`layered`.
 """
 
 from __future__ import annotations
@@ -11,28 +12,28 @@ import html
 import os
 from dataclasses import dataclass
 
-from iscc_lineage.lineage import graph
+from iscc_lineage.lineage import STEP_PREFIX, graph
 from iscc_lineage.model import Content, Lineage
 
-__all__ = ["to_dot", "to_html", "to_mermaid", "to_svg"]
+__all__ = ["Node", "layered", "name", "to_dot", "to_mermaid"]
 
-COL_GAP, ROW_GAP, BOX_H, CHAR_W, PAD = 70, 34, 40, 8.2, 14  # CHAR_W: bold 13 px
 
 
 @dataclass(slots=True)
-class _Node:
+class Node:
     key: str
     label: str
     sub: str
     kind: str  # "content" | "step" | "target" | "end" | "location"
     layer: int
+    title: str = ""  #: the tooltip: what a person wants to know about the node
     order: float = 0.0
     x: float = 0.0
     y: float = 0.0
     w: float = 0.0
 
 
-def _name(c: Content, base: str = "") -> str:
+def name(c: Content, base: str = "") -> str:
     """The content's first path, relative to ``base`` (the lineage's common directory)."""
     if not c.paths:
         return c.iscc[:18]
@@ -50,29 +51,36 @@ def _base(lin: Lineage) -> str:
         return ""
 
 
-def _graph(lin: Lineage) -> tuple[dict[str, _Node], list[tuple[str, str]]]:
+def layered(lin: Lineage) -> tuple[dict[str, Node], list[tuple[str, str]]]:
     """The nodes and data-flow edges of :func:`~iscc_lineage.lineage.graph`, layered by the
     longest path from the target (so every edge points one way)."""
     lg = graph(lin)
     ends = {c.datahash for c in lin.ends}
     base = _base(lin)
-    nodes: dict[str, _Node] = {}
+    nodes: dict[str, Node] = {}
     for key, c in lg.contents.items():
         kind = "target" if key == lin.target.datahash else "end" if key in ends else "content"
-        nodes[key] = _Node(key, _name(c, base), c.iscc, kind, 0)
+        nodes[key] = Node(key, name(c, base), c.iscc, kind, 0,
+                          f"{c.paths[0] if c.paths else c.iscc}\n{c.iscc}\n{c.size:,} bytes")
     for key, st in lg.steps.items():
-        nodes[key] = _Node(key, st.name, f"run {st.run[:8]}", "step", 0)
+        params = ", ".join(f"{k}={v}" for k, v in st.params.items())
+        nodes[key] = Node(key, st.label, f"run {st.run[:8]}", "step", 0, "\n".join(
+            filter(None, (st.label, f"step {st.id[:12]} · run {st.run[:12]} · {st.status}",
+                          params and f"params: {params}", st.command or st.code))))
     for key, f in lg.locations.items():
         label = os.path.relpath(f.path, base) if base and f.path.startswith("/") \
             else os.path.basename(f.path)
-        nodes[key] = _Node(key, label, (f.edge.note if f.edge else None) or "no content",
+        nodes[key] = Node(key, label, (f.edge.note if f.edge else None) or "no content",
                            "location", 0)
     edges = sorted({(f.source, f.target) for f in lg.flows})
-    _longest_path_layers(nodes, edges, lin.direction, lin.target.datahash)
+    # A step that used and made one content (a copy) is a 2-cycle: layer by what it made.
+    loops = {(a, b) for a, b in edges if (b, a) in edges and b.startswith(STEP_PREFIX)}
+    _longest_path_layers(nodes, [e for e in edges if e not in loops], lin.direction,
+                         lin.target.datahash)
     return nodes, edges
 
 
-def _longest_path_layers(nodes: dict[str, _Node], edges: list[tuple[str, str]],
+def _longest_path_layers(nodes: dict[str, Node], edges: list[tuple[str, str]],
                          direction: str, target: str) -> None:
     """Layer by the longest path to the target, so every edge points one way.
 
@@ -99,7 +107,7 @@ def _longest_path_layers(nodes: dict[str, _Node], edges: list[tuple[str, str]],
 
 def to_mermaid(lin: Lineage) -> str:
     """A Mermaid flowchart (GitHub and GitLab render it in Markdown)."""
-    nodes, edges = _graph(lin)
+    nodes, edges = layered(lin)
     ids = {k: f"n{i}" for i, k in enumerate(sorted(nodes, key=lambda k: (nodes[k].layer, k)))}
     lines = ["flowchart LR"]
     for k, n in sorted(nodes.items(), key=lambda kv: ids[kv[0]]):
@@ -121,7 +129,7 @@ def to_mermaid(lin: Lineage) -> str:
 
 def to_dot(lin: Lineage) -> str:
     """Graphviz DOT (``dot -Tsvg``)."""
-    nodes, edges = _graph(lin)
+    nodes, edges = layered(lin)
     fill = {"target": "#fde68a", "end": "#bbf7d0", "step": "#e0e7ff", "content": "#ffffff",
             "location": "#f1f5f9"}
     out = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
@@ -131,101 +139,3 @@ def to_dot(lin: Lineage) -> str:
         out.append(f'  "{k}" [label="{label}", shape={shape}, fillcolor="{fill[n.kind]}"];')
     out += [f'  "{a}" -> "{b}";' for a, b in edges]
     return "\n".join(out) + "\n}\n"
-
-
-def _layout(nodes: dict[str, _Node], edges: list[tuple[str, str]], direction: str) -> None:
-    layers: dict[int, list[_Node]] = {}
-    for n in nodes.values():
-        layers.setdefault(n.layer, []).append(n)
-        n.w = max(len(n.label), 0 if n.kind == "step" else 14) * CHAR_W + 2 * PAD
-    nbrs: dict[str, list[str]] = {}
-    for a, b in edges:
-        nbrs.setdefault(a, []).append(b)
-        nbrs.setdefault(b, []).append(a)
-    for depth in sorted(layers):  # barycenter ordering against the previous layer
-        row = layers[depth]
-        for i, n in enumerate(sorted(row, key=lambda n: n.label)):
-            prev = [nodes[m].order for m in nbrs.get(n.key, ()) if nodes[m].layer == depth - 1]
-            n.order = sum(prev) / len(prev) if prev else float(i)
-        row.sort(key=lambda n: (n.order, n.label))
-        for i, n in enumerate(row):
-            n.order = float(i)
-    width = [max(n.w for n in layers[d]) for d in sorted(layers)]
-    tallest = max(len(r) for r in layers.values())
-    last = max(layers)
-    x = 20.0
-    for d in sorted(layers):
-        col = d if direction == "impact" else last - d
-        row = layers[col]
-        offset = (tallest - len(row)) * (BOX_H + ROW_GAP) / 2
-        for i, n in enumerate(row):
-            n.x, n.y = x, ROW_GAP + offset + i * (BOX_H + ROW_GAP)
-        x += width[col] + COL_GAP
-
-
-def to_svg(lin: Lineage) -> str:
-    """A layered left-to-right SVG: data flows from sources (left) to the target (right)."""
-    nodes, edges = _graph(lin)
-    _layout(nodes, edges, lin.direction)
-    W = max(n.x + n.w for n in nodes.values()) + 20
-    H = max(n.y for n in nodes.values()) + BOX_H + 20
-    style = {"target": ("#fde68a", "#b45309"), "end": ("#bbf7d0", "#15803d"),
-             "step": ("#e0e7ff", "#4338ca"), "content": ("#ffffff", "#475569"),
-             "location": ("#f1f5f9", "#94a3b8")}
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W:.0f}" height="{H:.0f}" '
-             f'viewBox="0 0 {W:.0f} {H:.0f}" font-family="Helvetica, Arial, sans-serif">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-             'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/>'
-             "</marker></defs>"]
-    for a, b in edges:
-        s, t = nodes[a], nodes[b]
-        x1, y1, x2, y2 = s.x + s.w, s.y + BOX_H / 2, t.x, t.y + BOX_H / 2
-        if abs(s.layer - t.layer) > 1:  # skips columns: arc over the nodes in between
-            top = min(s.y, t.y) - ROW_GAP / 2
-            d = (f"M{s.x + s.w / 2:.1f},{s.y:.1f} C{s.x + s.w / 2:.1f},{top:.1f} "
-                 f"{t.x + 20:.1f},{top:.1f} {t.x + 20:.1f},{t.y:.1f}")
-        else:
-            mid = (x1 + x2) / 2
-            d = f"M{x1:.1f},{y1:.1f} C{mid:.1f},{y1:.1f} {mid:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
-        parts.append(f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
-                     'fill="none" stroke="#94a3b8" stroke-width="1.5" marker-end="url(#arrow)"/>')
-    for n in sorted(nodes.values(), key=lambda n: n.key):
-        fill, stroke = style[n.kind]
-        rx = BOX_H / 2 if n.kind == "step" else 4
-        parts.append(f'<g data-node="{html.escape(n.key)}"><title>{html.escape(n.label)}\n'
-                     f'{html.escape(n.sub)}</title>'
-                     f'<rect x="{n.x:.1f}" y="{n.y:.1f}" width="{n.w:.1f}" height="{BOX_H}" '
-                     f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>')
-        if n.kind == "step":
-            parts.append(f'<text x="{n.x + n.w / 2:.1f}" y="{n.y + 25:.1f}" font-size="13" '
-                         f'text-anchor="middle">{html.escape(n.label)}</text></g>')
-        else:
-            parts.append(f'<text x="{n.x + PAD:.1f}" y="{n.y + 17:.1f}" font-size="13" '
-                         f'font-weight="bold">{html.escape(n.label)}</text>'
-                         f'<text x="{n.x + PAD:.1f}" y="{n.y + 32:.1f}" font-size="9.5" '
-                         f'fill="#475569">{html.escape(n.sub[:19])}…</text></g>')
-    parts.append("</svg>")
-    return "\n".join(parts) + "\n"
-
-
-def to_html(lin: Lineage, title: str) -> str:
-    """A self-contained page: the SVG graph and a table of every content with its ISCC."""
-    rows = "\n".join(
-        f"<tr><td>{html.escape(_name(c))}</td><td><code>{c.iscc}</code></td>"
-        f"<td>{c.size:,}</td><td>{'<br>'.join(html.escape(p) for p in c.paths)}</td></tr>"
-        for c in sorted(lin.contents.values(), key=_name))
-    what = "Lineage of" if lin.direction == "trace" else "Impact of"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{what} {html.escape(title)}</title>
-<style>body{{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#0f172a}}
-table{{border-collapse:collapse;font-size:13px}}td,th{{border-bottom:1px solid #e2e8f0;
-padding:4px 10px;text-align:left;vertical-align:top}}code{{font-size:12px}}
-.graph{{overflow-x:auto;border:1px solid #e2e8f0;padding:8px}}</style></head><body>
-<h1>{what} {html.escape(title)}</h1>
-<p>{len(lin.steps)} steps, {len(lin.contents)} contents. Boxes are contents (identified by
-ISCC-SUM, ISO 24138), pills are steps; yellow is the target, green the
-{"raw sources" if lin.direction == "trace" else "derived ends"}.</p>
-<div class="graph">{to_svg(lin)}</div>
-<h2>Contents</h2><table><tr><th>name</th><th>ISCC</th><th>bytes</th><th>paths</th></tr>
-{rows}</table></body></html>
-"""
