@@ -77,6 +77,7 @@ class Router:
         self._jobs: dict[int, Job] = {}
         self._groups: dict[int, str] = {}
         self._temps: set[str] = set()
+        self._streams: set[str] = set()  #: pipe()/service() paths of this run (FIFOs)
         self._recorded = 0
         self._first_job = True
         self._nolock = False
@@ -184,7 +185,8 @@ class Router:
                                   hash_inputs=self.settings.hash_inputs)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="iscc-lineage-write")
         self._steps = StepWriter(recorder, self.run_id, self.workdir, rule_dirs(snakefile),
-                                 EnvFinder(snakefile.parent), self._temps)
+                                 EnvFinder(snakefile.parent), self._temps,
+                                 self._streams)
 
     def _finish_run(self) -> None:
         assert self.store is not None and self.run_id is not None
@@ -293,6 +295,7 @@ class Router:
     def _slot(self, ref: FileRef, role: Role) -> Slot:
         assert self._hasher is not None
         if ref.is_stream:
+            self._streams.add(self._abs(ref.path))
             return Slot(ref, self._abs(ref.path), fixed=Artifact(self._abs(ref.path), None,
                                                                  ref.label))
         if ref.storage:

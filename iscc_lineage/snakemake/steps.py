@@ -56,13 +56,16 @@ class StepWriter:
     """Builds and records steps for one run."""
 
     def __init__(self, recorder: Recorder, run_id: str, workdir: Path, rule_dirs: list[Path],
-                 envs: EnvFinder, temps: set[str]) -> None:
+                 envs: EnvFinder, temps: set[str], streams: set[str] | None = None) -> None:
         self.recorder = recorder
         self.run_id = run_id
         self.workdir = workdir
         self.rule_dirs = rule_dirs
         self.envs = envs
         self.temps = temps  #: absolute paths Snakemake said it removed as temp (live set)
+        #: pipe()/service() paths of the run (live set): a consumer that finds the FIFO gone
+        #: read a stream, not a deleted file
+        self.streams = streams if streams is not None else set()
 
     def write(self, job: Job) -> None:
         """Record the job as a step (all its futures are done)."""
@@ -111,7 +114,9 @@ class StepWriter:
         assert slot.future is not None
         art = slot.future.result().artifact
         note = art.note
-        if note == MISSING:
+        if note == MISSING and slot.path in self.streams:
+            note = "pipe"
+        elif note == MISSING:
             if status == "failed" and role == "output":
                 note = "missing (job failed)"
             else:
