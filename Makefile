@@ -1,12 +1,12 @@
 # Set-up and everyday tasks. Each target creates .venv and installs what it needs.
-# make demo | make test | make test-quick | make bench | make lint
+# make demo | make test | make test-quick | make test-faults | make bench | make lint
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-quick bench bench-quick lint clean
+.PHONY: demo test test-quick test-faults bench bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)  ## the whole suite, end-to-end tests included, with the coverage
 test-quick: $(STAMP)  ## the quick local loop: no real snakemake / validator runs
 	$(PY) -m pytest -m "not e2e"
 
+test-faults: $(STAMP)  ## the reliability suite: faults tried / held as one table (FAULTS=--quick)
+	$(PY) -m faults $(FAULTS)
+
 bench: $(STAMP)  ## full benchmarks, ~5 min (+7 the first time): table, benchmarks/results/latest.json
 	$(PY) -m benchmarks
 
@@ -30,7 +33,7 @@ bench-quick: $(STAMP)  ## the same at small sizes, < 1 min (benchmarks/results/q
 	$(PY) -m benchmarks --quick
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks
+	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks faults
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
