@@ -28,6 +28,21 @@ def instance_code(datahash: str) -> str:
     return f"ISCC:{body}"
 
 
+def instance_prefix(iscc: str) -> str:
+    """The hex BLAKE3 prefix (64 bits for ISO codes) in an ISCC-CODE's Instance-Code.
+
+    :raises ValueError: not an ISCC-CODE with an Instance-Code.
+    """
+    try:
+        last = il.iscc_decompose(iscc)[-1]
+        mt, _, _, _, digest = il.iscc_decode(last)
+    except Exception as exc:  # iscc-lib raises ValueError or its own errors on bad input
+        raise ValueError(f"{iscc}: not an ISCC-CODE ({exc})") from None
+    if int(mt) != int(il.MT.INSTANCE):
+        raise ValueError(f"{iscc}: no Instance-Code in it")
+    return bytes(digest).hex()
+
+
 def units_for_note(fp: Fingerprint) -> list[str]:
     """``[Data-Code 256]`` when it and the datahash's Instance-Code rebuild the ISCC-CODE (as a
     HUB checks); none for a folder, whose datahash is a manifest digest, not BLAKE3 of bytes."""
