@@ -65,6 +65,7 @@ def test_reviewer_verifies_a_signed_crate_offline(signed: Path, tmp_path: Path,
             assert icr.verify_json(json.loads(p.read_text())).is_valid, p
 
 
+@pytest.mark.e2e
 def test_signed_crate_is_valid(signed: Path, validate: Validate) -> None:
     pytest.importorskip("rocrate_validator")
     report = validate(signed)

@@ -3,9 +3,11 @@ an edited, deleted, inserted or reordered record is named by ``verify --store`` 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,17 @@ def test_recorded_store_verifies(recorded: Path) -> None:
         findings, n = st.check_chain()
     assert findings == [] and head is not None and head[0] == n
     assert n >= 4  # a run and three steps at least (run updates append too)
+    code, out = _verify("--json")
+    doc = json.loads(out)
+    _schema(doc)
+    assert code == 0 and doc["ok"] and doc["entries"] == n
+
+
+def _schema(doc: object) -> None:
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+
+    path = Path(__file__).resolve().parents[2] / "schemas" / "verify-store.schema.json"
+    Draft202012Validator(json.loads(path.read_text())).validate(doc)
 
 
 def test_the_chain_table_refuses_edits(recorded: Path) -> None:
@@ -110,8 +123,7 @@ def test_reordered_chain_is_named(recorded: Path) -> None:
             "UPDATE chain SET seq = 2 WHERE seq = 3", "UPDATE chain SET seq = 3 WHERE seq = -2")
     code, out = _verify("--json")
     assert code == 1
-    import json
-
+    _schema(json.loads(out))
     first = json.loads(out)["findings"][0]
     assert first["problem"] == "reordered" and first["seq"] == 2
 
@@ -123,24 +135,40 @@ def test_inserted_step_is_named(recorded: Path) -> None:
     assert code == 1 and "step forged is not in the chain" in out
 
 
+#: a writer that starts recording when the file GO appears (all four start together)
+_WRITER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[5])
+import helpers_store
+go = Path(sys.argv[6])
+while not go.exists():
+    time.sleep(0.005)
+helpers_store.write(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+"""
+
+
 def test_four_concurrent_writers_keep_one_valid_chain(tmp_path: Path) -> None:
     db = tmp_path / "lineage.db"
     open_store(db).close()
-    procs = [subprocess.Popen([sys.executable, str(HELPER), str(db), str(tmp_path / f"w{i}"),
-                               f"run{i}", "25"], stdout=subprocess.PIPE, text=True)
-             for i in range(4)]
+    go = tmp_path / "GO"
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(tmp_path / f"w{i}"),
+                               f"run{i}", "40", str(HELPER.parent), str(go)],
+                              stdout=subprocess.PIPE, text=True) for i in range(4)]
+    time.sleep(0.5)  # let the interpreters start and import
+    go.touch()
     for p in procs:
         out, _ = p.communicate(timeout=300)
         assert p.returncode == 0
-        assert len(out.split()) == 25
+        assert len(out.split()) == 40
     with open_store(db) as st:
         findings, n = st.check_chain()
         entries = st.chain_entries()
     assert findings == []
     assert [e.seq for e in entries] == list(range(1, n + 1))
     steps = [e for e in entries if e.kind == "step"]
-    assert len(steps) == 100 and len({e.uid for e in steps}) == 100
-    # the writers interleaved (one chain, not four): some run's steps are not contiguous
+    assert len(steps) == 160 and len({e.uid for e in steps}) == 160
+    # the writers interleaved (one chain, not four in a row): more than 3 changes of writer
     owners = [e.uid.split("-")[0] for e in steps]
     assert sum(a != b for a, b in zip(owners, owners[1:], strict=False)) > 3
 
