@@ -19,6 +19,7 @@ from iscc_lineage import render
 from iscc_lineage.cli.core import OPTION_JSON, open_from_context
 from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
 from iscc_lineage.errors import NotFoundError
+from iscc_lineage.recorder import location
 
 __all__ = ["declare", "keys", "sign", "verify_signatures_command", "verify_store_command"]
 

@@ -175,8 +175,8 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
         doc: dict[str, Any] = {}
         try:
             note = json.loads(root.joinpath(*rel.split("/")).read_text(encoding="utf-8"))
-            lineage = root.joinpath(*rel.removesuffix(".json").split("/")).with_suffix(
-                ".lineage.json").read_bytes()
+            lineage_rel = rel.removesuffix(".json") + ".lineage.json"
+            lineage = root.joinpath(*lineage_rel.split("/")).read_bytes()
             doc = json.loads(lineage)
         except (OSError, ValueError) as exc:
             v = NoteVerdict(False, f"{rel}: cannot read the note or its lineage ({exc})",
@@ -210,3 +210,20 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
                                 content_ok=True)
         out.append(NoteReport(kind, subject, v, doc.get("signer", {})))  # type: ignore[arg-type]
     return out
+
+
+def verify_crate_signed(crate: Path) -> tuple[list[Any], list[Any]]:
+    """The file checks of ``verify --crate`` and the notes' checks, reading the crate once."""
+    from iscc_lineage.export.crate.verify import METADATA, _check, _opened
+
+    with _opened(Path(crate)) as root:
+        try:
+            doc = json.loads((root / METADATA).read_text(encoding="utf-8"))
+            graph = {e["@id"]: e for e in doc["@graph"] if isinstance(e, dict) and "@id" in e}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            from iscc_lineage.errors import ExportError
+
+            raise ExportError(f"{crate}: not a readable RO-Crate ({exc})") from None
+        checks = [_check(root, ent, graph) for _, ent in sorted(graph.items())
+                  if isinstance(ent.get("iscc"), str)]
+        return checks, verify_crate_notes(root, graph)
