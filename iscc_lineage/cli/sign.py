@@ -16,12 +16,17 @@ from typing import Any
 import click
 
 from iscc_lineage import render
-from iscc_lineage.cli.core import OPTION_JSON, open_from_context
-from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
+from iscc_lineage.cli.group import EXIT_NEGATIVE, OPTION_JSON, cli, open_from_context
 from iscc_lineage.errors import NotFoundError
-from iscc_lineage.recorder import location
 
-__all__ = ["declare", "keys", "sign", "verify_signatures_command", "verify_store_command"]
+__all__ = [
+    "declare",
+    "keys",
+    "load_signer",
+    "sign",
+    "verify_signatures_command",
+    "verify_store_command",
+]
 
 OPTION_KEYS = click.option(
     "--keys",
@@ -39,7 +44,7 @@ OPTION_HUB = click.option(
 )
 
 
-def _keypair(keys_path: Path | None) -> tuple[Any, Any]:
+def load_signer(keys_path: Path | None) -> tuple[Any, Any]:
     from iscc_lineage.signing import require_crypto
     from iscc_lineage.signing.keys import (
         PASSPHRASE_ENV,
@@ -169,7 +174,7 @@ def sign(
         raise click.UsageError("give FILES to sign, or --run ID")
     from iscc_lineage.signing.service import sign_content, sign_run
 
-    keypair, ident = _keypair(keys_path)
+    keypair, ident = load_signer(keys_path)
     store = open_from_context(ctx)
     done = []
     for path in files:
@@ -205,8 +210,9 @@ def sign(
         )
         return
     who = ident.pubkey + (f" (ORCID {ident.orcid})" if ident.orcid else "")
-    for path, s in zip([*map(str, files), *(f"run {r}" for r in run_refs)], done, strict=True):
-        click.echo(f"signed {path}: {s.note['iscc_code']} by {who} at {s.note['timestamp']}")
+    shown = [*map(str, files), *(f"run {r}" for r in run_refs)]
+    for what, s in zip(shown, done, strict=True):
+        click.echo(f"signed {what}: {s.note['iscc_code']} by {who} at {s.note['timestamp']}")
         if s.iscc_id:
             click.echo(
                 f"  local ISCC-ID {s.iscc_id} (minted here, realm 0; not registered with any HUB)"
@@ -215,7 +221,7 @@ def sign(
 
 def _content_plan(store: Any, path: Path) -> tuple[Any, list[str], Any]:
     """The steps behind ``path``'s content, the units a hub accepts, the local ISCC-ID minter."""
-    from iscc_lineage.codes.fingerprint import fingerprint_path
+    from iscc_lineage.codes import fingerprint_path
     from iscc_lineage.codes.ids import mint_local_iscc_id, units_for_note
     from iscc_lineage.lineage import trace
 
@@ -252,7 +258,7 @@ def declare(
     from iscc_lineage.signing.declare import check_declarable, window_end
     from iscc_lineage.signing.service import sign_content
 
-    keypair, ident = _keypair(keys_path)
+    keypair, ident = load_signer(keys_path)
     store = open_from_context(ctx)
     steps, units, _ = _content_plan(store, file)
     s = sign_content(

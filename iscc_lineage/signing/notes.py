@@ -55,7 +55,7 @@ def canonical(doc: Any) -> bytes:
 
 def blake3_multihash(data: bytes) -> str:
     """``1e20`` + BLAKE3-256 hex, the form of ``datahash`` and ``metahash``."""
-    from iscc_lineage.fingerprint import fingerprint_bytes
+    from iscc_lineage.codes import fingerprint_bytes
 
     return fingerprint_bytes(data).datahash
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from iscc_lineage.codes import fingerprint_bytes, fingerprint_path
 from iscc_lineage.errors import FingerprintError, SigningError
-from iscc_lineage.fingerprint import fingerprint_bytes, fingerprint_path
 from iscc_lineage.model import Step
 from iscc_lineage.signing.keys import Identity
 from iscc_lineage.signing.notes import (

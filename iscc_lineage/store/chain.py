@@ -29,10 +29,12 @@ _RUN_COLS = "uid, workflow, workdir, started, ended, status, host, user, command
 _STEP_SQL = (
     "SELECT s.id, s.uid, run.uid, s.name, s.process, s.command, s.code, c.datahash, s.params,"
     " s.environment, s.started, s.ended, s.exit_status, s.status, s.info FROM step s"
-    " JOIN run ON run.id = s.run_id LEFT JOIN content c ON c.id = s.code_content_id")
+    " JOIN run ON run.id = s.run_id LEFT JOIN content c ON c.id = s.code_content_id"
+)
 _EDGE_SQL = (
     "SELECT o.step_id, o.role, o.path, c.datahash, o.note, o.seen_at FROM observation o"
-    " LEFT JOIN content c ON c.id = o.content_id WHERE o.step_id IS NOT NULL")
+    " LEFT JOIN content c ON c.id = o.content_id WHERE o.step_id IS NOT NULL"
+)
 
 
 def _run_record(r: Sequence[Any]) -> dict[str, Any]:
@@ -43,10 +45,23 @@ def _run_record(r: Sequence[Any]) -> dict[str, Any]:
 
 
 def _step_record(r: Sequence[Any], edges: list[list[Any]]) -> dict[str, Any]:
-    return {"uid": r[1], "run": r[2], "name": r[3], "process": r[4], "command": r[5],
-            "code": r[6], "code_datahash": r[7], "params": json.loads(r[8]),
-            "environment": json.loads(r[9]), "started": r[10], "ended": r[11],
-            "exit_status": r[12], "status": r[13], "info": json.loads(r[14]), "edges": edges}
+    return {
+        "uid": r[1],
+        "run": r[2],
+        "name": r[3],
+        "process": r[4],
+        "command": r[5],
+        "code": r[6],
+        "code_datahash": r[7],
+        "params": json.loads(r[8]),
+        "environment": json.loads(r[9]),
+        "started": r[10],
+        "ended": r[11],
+        "exit_status": r[12],
+        "status": r[13],
+        "info": json.loads(r[14]),
+        "edges": edges,
+    }
 
 
 class ChainedRecords:
@@ -54,11 +69,11 @@ class ChainedRecords:
 
     location: str
 
-    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-               ) -> list[sqlite3.Row]: ...  # pragma: no cover - provided by the store
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        raise NotImplementedError  # pragma: no cover - provided by Store
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        ...  # pragma: no cover - provided by the store
+        raise NotImplementedError  # pragma: no cover - provided by Store
 
     # -- write path (inside the caller's transaction) -------------------------------------
 
@@ -70,8 +85,9 @@ class ChainedRecords:
         r = db.execute(_STEP_SQL + " WHERE s.uid = ?", (uid,)).fetchone()
         if r is None:
             return None
-        edges = [list(e[1:]) for e in db.execute(_EDGE_SQL + " AND o.step_id = ? ORDER BY o.id",
-                                                 (r[0],))]
+        edges = [
+            list(e[1:]) for e in db.execute(_EDGE_SQL + " AND o.step_id = ? ORDER BY o.id", (r[0],))
+        ]
         return _step_record(r, edges)
 
     def _chain_append(self, db: sqlite3.Connection, kind: str, uids: Iterable[str]) -> None:
@@ -86,16 +102,19 @@ class ChainedRecords:
             c = content_hash(rec)
             h = link(prev, kind, uid, c)
             seq += 1
-            db.execute("INSERT INTO chain (seq, kind, uid, content, prev, hash, at)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?)", (seq, kind, uid, c, prev, h, stamp))
+            db.execute(
+                "INSERT INTO chain (seq, kind, uid, content, prev, hash, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, kind, uid, c, prev, h, stamp),
+            )
             prev = h
 
     def _seal_existing(self, db: sqlite3.Connection) -> None:
         """Chain the runs and steps a store held before it had a chain (on upgrade)."""
-        self._chain_append(db, "run", [r[0] for r in db.execute(
-            "SELECT uid FROM run ORDER BY id")])
-        self._chain_append(db, "step", [r[0] for r in db.execute(
-            "SELECT uid FROM step ORDER BY id")])
+        self._chain_append(db, "run", [r[0] for r in db.execute("SELECT uid FROM run ORDER BY id")])
+        self._chain_append(
+            db, "step", [r[0] for r in db.execute("SELECT uid FROM step ORDER BY id")]
+        )
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -109,16 +128,24 @@ class ChainedRecords:
         return str(rows[0][0]) if rows else None
 
     def chain_entries(self) -> list[ChainEntry]:
-        return [ChainEntry(*r) for r in self._query(
-            "SELECT seq, kind, uid, content, prev, hash, at FROM chain ORDER BY seq")]
+        return [
+            ChainEntry(*r)
+            for r in self._query(
+                "SELECT seq, kind, uid, content, prev, hash, at FROM chain ORDER BY seq"
+            )
+        ]
 
     def record_hashes(self, kind: str, uids: Sequence[str]) -> dict[str, str]:
         """uid -> the content hash of the run or step as it is now (unknown uids left out)."""
         ids = json.dumps(list(uids))
         if kind == "run":
-            return {r[0]: content_hash(_run_record(r)) for r in self._query(
-                f"SELECT {_RUN_COLS} FROM run WHERE uid IN (SELECT value FROM json_each(?))",
-                (ids,))}
+            return {
+                r[0]: content_hash(_run_record(r))
+                for r in self._query(
+                    f"SELECT {_RUN_COLS} FROM run WHERE uid IN (SELECT value FROM json_each(?))",
+                    (ids,),
+                )
+            }
         return self._step_hashes(" WHERE s.uid IN (SELECT value FROM json_each(?))", (ids,))
 
     def _step_hashes(self, where: str = "", params: Sequence[Any] = ()) -> dict[str, str]:
@@ -126,7 +153,7 @@ class ChainedRecords:
         edges: dict[int, list[list[Any]]] = {}
         sql = _EDGE_SQL
         if where:
-            sql += (" AND o.step_id IN (SELECT s.id FROM step s" + where + ")")
+            sql += " AND o.step_id IN (SELECT s.id FROM step s" + where + ")"
         for e in self._query(sql + " ORDER BY o.id", params):
             edges.setdefault(e[0], []).append(list(e[1:]))
         return {r[1]: content_hash(_step_record(r, edges.get(r[0], []))) for r in steps}
@@ -154,8 +181,9 @@ class ChainedRecords:
         with self.transaction() as db:
             cid = rid = None
             if note.kind == "content":
-                row = db.execute("SELECT id FROM content WHERE datahash = ?",
-                                 (note.subject,)).fetchone()
+                row = db.execute(
+                    "SELECT id FROM content WHERE datahash = ?", (note.subject,)
+                ).fetchone()
                 cid = row[0] if row else None
             else:
                 row = db.execute("SELECT id FROM run WHERE uid = ?", (note.subject,)).fetchone()
@@ -163,12 +191,22 @@ class ChainedRecords:
             db.execute(
                 "INSERT INTO note (kind, subject, content_id, run_id, pubkey, timestamp, note,"
                 " lineage, iscc_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (note.kind, note.subject, cid, rid, note.note["signature"]["pubkey"],
-                 note.note["timestamp"], json.dumps(note.note, ensure_ascii=False),
-                 note.lineage, note.iscc_id))
+                (
+                    note.kind,
+                    note.subject,
+                    cid,
+                    rid,
+                    note.note["signature"]["pubkey"],
+                    note.note["timestamp"],
+                    json.dumps(note.note, ensure_ascii=False),
+                    note.lineage,
+                    note.iscc_id,
+                ),
+            )
 
-    def stored_notes(self, *, kind: str | None = None, subjects: Iterable[str] | None = None
-                     ) -> list[StoredNote]:
+    def stored_notes(
+        self, *, kind: str | None = None, subjects: Iterable[str] | None = None
+    ) -> list[StoredNote]:
         """Notes in the order they were signed (optionally of some contents or runs)."""
         sql = "SELECT kind, subject, note, lineage, iscc_id FROM note"
         where, params = [], []
@@ -180,5 +218,7 @@ class ChainedRecords:
             params.append(json.dumps(list(subjects)))
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return [StoredNote(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4])
-                for r in self._query(sql + " ORDER BY id", params)]
+        return [
+            StoredNote(r[0], r[1], json.loads(r[2]), bytes(r[3]), r[4])
+            for r in self._query(sql + " ORDER BY id", params)
+        ]

@@ -47,14 +47,18 @@ def _reviewer(crate: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> P
     return elsewhere
 
 
-def test_reviewer_verifies_a_signed_crate_offline(signed: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reviewer_verifies_a_signed_crate_offline(
+    signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     crate = _reviewer(signed, monkeypatch, tmp_path)
     out = run("verify", "--crate", str(crate))
     lines = [x for x in out.splitlines() if "signed by" in x]
-    assert any(x.startswith("results/figure.png: signed by z6Mk")
-               and f"ORCID {ORCID}" in x and x.endswith("content matches, lineage matches")
-               for x in lines), out
+    assert any(
+        x.startswith("results/figure.png: signed by z6Mk")
+        and f"ORCID {ORCID}" in x
+        and x.endswith("content matches, lineage matches")
+        for x in lines
+    ), out
     assert any(x.startswith("run r1: signed by z6Mk") for x in lines), out
     assert not (tmp_path / "reviewer" / "none.db").exists()  # nothing written
     # iscc-crypto, independently, accepts every note file
@@ -70,15 +74,19 @@ def test_signed_crate_is_valid(signed: Path, validate: Validate) -> None:
     pytest.importorskip("rocrate_validator")
     report = validate(signed)
     assert report["passed"], failures(report)
-    graph = {e["@id"]: e for e in json.loads(
-        (signed / "ro-crate-metadata.json").read_text())["@graph"]}
+    graph = {
+        e["@id"]: e for e in json.loads((signed / "ro-crate-metadata.json").read_text())["@graph"]
+    }
     note = graph["notes/results__figure.png.json"]
     assert note["about"] == {"@id": "results/figure.png"}
     assert graph[note["author"]["@id"]]["@type"] == "Person"
     root = graph["./"]
     parts = {p["@id"] for p in root["hasPart"]}
-    assert {"notes/results__figure.png.json", "notes/results__figure.png.lineage.json",
-            "notes/run-r1.json"} <= parts
+    assert {
+        "notes/results__figure.png.json",
+        "notes/results__figure.png.lineage.json",
+        "notes/run-r1.json",
+    } <= parts
     text = (signed / "ro-crate-metadata.json").read_text()
     assert "BEGIN PRIVATE KEY" not in text and "secret" not in text.lower()
 
@@ -97,8 +105,9 @@ def _one_failure(crate: Path, subject: str) -> str:
     return bad[0]
 
 
-def test_edited_byte_in_figure(signed: Path, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edited_byte_in_figure(
+    signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     crate = _reviewer(signed, monkeypatch, tmp_path)
     fig = crate / "results" / "figure.png"
     data = bytearray(fig.read_bytes())
@@ -107,31 +116,31 @@ def test_edited_byte_in_figure(signed: Path, tmp_path: Path,
     assert "content differs from the signed one" in _one_failure(crate, "results/figure.png")
 
 
-def test_edited_note_field(signed: Path, tmp_path: Path,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_edited_note_field(signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     crate = _reviewer(signed, monkeypatch, tmp_path)
-    _edit_note(crate, "results__figure.png.json",
-               lambda n: n.update(timestamp="2020-01-01T00:00:00.000Z"))
+    _edit_note(
+        crate, "results__figure.png.json", lambda n: n.update(timestamp="2020-01-01T00:00:00.000Z")
+    )
     assert "signature does not verify" in _one_failure(crate, "results/figure.png")
 
 
-def test_swapped_public_key(signed: Path, tmp_path: Path,
-                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_swapped_public_key(signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     crate = _reviewer(signed, monkeypatch, tmp_path)
     other = icr.key_generate().public_key
-    _edit_note(crate, "results__figure.png.json",
-               lambda n: n["signature"].update(pubkey=other))
+    _edit_note(crate, "results__figure.png.json", lambda n: n["signature"].update(pubkey=other))
     line = _one_failure(crate, "results/figure.png")
     assert f"signature does not verify under the embedded key {other}" in line
 
 
-def test_note_of_another_figure(signed: Path, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_note_of_another_figure(
+    signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     crate = _reviewer(signed, monkeypatch, tmp_path)
     notes = crate / "notes"
     shutil.copy(notes / "results__table.csv.json", notes / "results__figure.png.json")
-    shutil.copy(notes / "results__table.csv.lineage.json",
-                notes / "results__figure.png.lineage.json")
+    shutil.copy(
+        notes / "results__table.csv.lineage.json", notes / "results__figure.png.lineage.json"
+    )
     assert "content differs from the signed one" in _one_failure(crate, "results/figure.png")
 
 
@@ -144,7 +153,8 @@ def test_edited_lineage(signed: Path, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_crate_actions_edited_against_the_signed_lineage(
-        signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     crate = _reviewer(signed, monkeypatch, tmp_path)
     meta = crate / "ro-crate-metadata.json"
     doc = json.loads(meta.read_text())

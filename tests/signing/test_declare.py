@@ -16,9 +16,9 @@ import iscc_core as ic
 import iscc_crypto as icr
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
+from iscc_lineage.codes import fingerprint_bytes
 from iscc_lineage.codes.ids import decode_iscc_id, mint_local_iscc_id, units_for_note
 from iscc_lineage.errors import SigningError
-from iscc_lineage.fingerprint import fingerprint_bytes
 from iscc_lineage.signing.declare import check_declarable, window_end
 from iscc_lineage.signing.keys import init_keys, load_keypair
 from iscc_lineage.signing.notes import make_note

@@ -15,7 +15,7 @@ pytest.importorskip("iscc_crypto")
 import iscc_core as ic
 import iscc_crypto as icr
 
-from iscc_lineage.fingerprint import fingerprint_bytes
+from iscc_lineage.codes import fingerprint_bytes
 from iscc_lineage.signing.keys import Identity, init_keys, load_keypair
 from iscc_lineage.signing.notes import (
     NOTE_FIELDS,

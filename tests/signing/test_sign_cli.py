@@ -40,8 +40,10 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ISCC_LINEAGE_KEYS", str(tmp_path / "keys"))
     monkeypatch.delenv("ISCC_LINEAGE_PASSPHRASE", raising=False)
     (tmp_path / "raw.tif").write_bytes(bytes(range(256)) * 400)
-    for src, dst, name in (("raw.tif", "table.csv", "measure"),
-                           ("table.csv", "figure.png", "plot")):
+    for src, dst, name in (
+        ("raw.tif", "table.csv", "measure"),
+        ("table.csv", "figure.png", "plot"),
+    ):
         (tmp_path / dst).write_text(f"{name} from {src}\n")
         run("record", "--run", "r1", "-i", src, "-o", dst, "-n", name)
     return tmp_path

@@ -3,6 +3,7 @@ an edited, deleted, inserted or reordered record is named by ``verify --store`` 
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -26,8 +27,11 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ISCC_LINEAGE_STORE", str(db))
     (tmp_path / "raw.tif").write_bytes(bytes(range(256)) * 400)
     runner = CliRunner()
-    for src, dst, name in (("raw.tif", "a.tif", "a"), ("a.tif", "b.csv", "b"),
-                           ("b.csv", "figure.png", "figure")):
+    for src, dst, name in (
+        ("raw.tif", "a.tif", "a"),
+        ("a.tif", "b.csv", "b"),
+        ("b.csv", "figure.png", "figure"),
+    ):
         (tmp_path / dst).write_text(f"{name} from {src}\n")
         res = runner.invoke(cli, ["record", "--run", "r1", "-i", src, "-o", dst, "-n", name])
         assert res.exit_code == 0, res.output
@@ -98,20 +102,26 @@ def test_edited_step_is_named(recorded: Path) -> None:
 
 def test_edited_edge_is_named(recorded: Path) -> None:
     uid = _step_uid(recorded, "figure")
-    _tamper(recorded, "UPDATE observation SET path = '/elsewhere.png' WHERE role = 'generated'"
-                      " AND step_id = (SELECT id FROM step WHERE name = 'figure')")
+    _tamper(
+        recorded,
+        "UPDATE observation SET path = '/elsewhere.png' WHERE role = 'generated'"
+        " AND step_id = (SELECT id FROM step WHERE name = 'figure')",
+    )
     code, out = _verify()
     assert code == 1 and f"step {uid} was edited" in out.splitlines()[0]
 
 
 def test_deleted_step_is_named(recorded: Path) -> None:
     uid = _step_uid(recorded, "a")
-    _tamper(recorded,
-            "DELETE FROM observation WHERE step_id = (SELECT id FROM step WHERE name = 'a')",
-            "DELETE FROM step WHERE name = 'a'")
+    _tamper(
+        recorded,
+        "DELETE FROM observation WHERE step_id = (SELECT id FROM step WHERE name = 'a')",
+        "DELETE FROM step WHERE name = 'a'",
+    )
     code, out = _verify()
     assert code == 1 and out.splitlines()[0] == (
-        f"store chain: step {uid} was deleted after it was recorded")
+        f"store chain: step {uid} was deleted after it was recorded"
+    )
     # and deleting its chain entry too breaks the links right there
     _tamper(recorded, f"DELETE FROM chain WHERE uid = '{uid}'")
     code, out = _verify()
@@ -119,8 +129,12 @@ def test_deleted_step_is_named(recorded: Path) -> None:
 
 
 def test_reordered_chain_is_named(recorded: Path) -> None:
-    _tamper(recorded, "UPDATE chain SET seq = -2 WHERE seq = 2",
-            "UPDATE chain SET seq = 2 WHERE seq = 3", "UPDATE chain SET seq = 3 WHERE seq = -2")
+    _tamper(
+        recorded,
+        "UPDATE chain SET seq = -2 WHERE seq = 2",
+        "UPDATE chain SET seq = 2 WHERE seq = 3",
+        "UPDATE chain SET seq = 3 WHERE seq = -2",
+    )
     code, out = _verify("--json")
     assert code == 1
     _schema(json.loads(out))
@@ -129,8 +143,11 @@ def test_reordered_chain_is_named(recorded: Path) -> None:
 
 
 def test_inserted_step_is_named(recorded: Path) -> None:
-    _tamper(recorded, "INSERT INTO step (uid, run_id, name, status) VALUES"
-                      " ('forged', (SELECT id FROM run), 'forged', 'finished')")
+    _tamper(
+        recorded,
+        "INSERT INTO step (uid, run_id, name, status) VALUES"
+        " ('forged', (SELECT id FROM run), 'forged', 'finished')",
+    )
     code, out = _verify()
     assert code == 1 and "step forged is not in the chain" in out
 
@@ -152,9 +169,24 @@ def test_four_concurrent_writers_keep_one_valid_chain(tmp_path: Path) -> None:
     db = tmp_path / "lineage.db"
     open_store(db).close()
     go = tmp_path / "GO"
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(tmp_path / f"w{i}"),
-                               f"run{i}", "40", str(HELPER.parent), str(go)],
-                              stdout=subprocess.PIPE, text=True) for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WRITER,
+                str(db),
+                str(tmp_path / f"w{i}"),
+                f"run{i}",
+                "40",
+                str(HELPER.parent),
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
     time.sleep(0.5)  # let the interpreters start and import
     go.touch()
     for p in procs:
@@ -170,7 +202,7 @@ def test_four_concurrent_writers_keep_one_valid_chain(tmp_path: Path) -> None:
     assert len(steps) == 160 and len({e.uid for e in steps}) == 160
     # the writers interleaved (one chain, not four in a row): more than 3 changes of writer
     owners = [e.uid.split("-")[0] for e in steps]
-    assert sum(a != b for a, b in zip(owners, owners[1:], strict=False)) > 3
+    assert sum(a != b for a, b in itertools.pairwise(owners)) > 3
 
 
 def test_store_of_schema_v1_is_sealed_on_upgrade(recorded: Path) -> None:

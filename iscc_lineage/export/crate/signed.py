@@ -50,21 +50,28 @@ def _slug(rel: str) -> str:
 
 def signer_entity(ident: Identity) -> dict[str, Any]:
     """The signer as a ``Person`` (ORCID id when given), its key in ``identifier``."""
-    ent: dict[str, Any] = {"@id": ident.orcid_url or ident.did, "@type": "Person",
-                           "name": ident.name or ident.pubkey,
-                           "identifier": ident.did}
+    ent: dict[str, Any] = {
+        "@id": ident.orcid_url or ident.did,
+        "@type": "Person",
+        "name": ident.name or ident.pubkey,
+        "identifier": ident.did,
+    }
     return ent
 
 
-def note_files(store: Any, steps: Sequence[Any], runs: Sequence[str],
-               targets: Sequence[tuple[str, str, str]], signer: CrateSigner
-               ) -> tuple[list[NoteFile], dict[str, Any]]:
+def note_files(
+    store: Any,
+    steps: Sequence[Any],
+    runs: Sequence[str],
+    targets: Sequence[tuple[str, str, str]],
+    signer: CrateSigner,
+) -> tuple[list[NoteFile], dict[str, Any]]:
     """Sign notes now (kept in the store too) and lay them out as crate files.
 
     ``targets``: ``(entity id, crate-relative path, original path)`` of the payload files to
     sign; ``steps``: the selected steps; ``runs``: the selected run ids.
     """
-    from iscc_lineage.codes.fingerprint import fingerprint_path
+    from iscc_lineage.codes import fingerprint_path
     from iscc_lineage.codes.ids import units_for_note
     from iscc_lineage.lineage import trace
     from iscc_lineage.signing.service import sign_content, sign_run
@@ -75,13 +82,20 @@ def note_files(store: Any, steps: Sequence[Any], runs: Sequence[str],
     for eid, rel, original in targets:
         fp = fingerprint_path(Path(original))
         lineage = [s for s in trace(store, fp.datahash).steps if s.id in selected]
-        sn = sign_content(store, lineage, path=Path(original), keypair=signer.keypair,
-                          signer=signer.identity, hub_id=signer.hub_id,
-                          units=units_for_note(fp))
+        sn = sign_content(
+            store,
+            lineage,
+            path=Path(original),
+            keypair=signer.keypair,
+            signer=signer.identity,
+            hub_id=signer.hub_id,
+            units=units_for_note(fp),
+        )
         out += _pair(f"{NOTES_DIR}/{_slug(rel)}", sn, eid, rel, who)
     for run_id in runs:
-        sn = sign_run(store, run_id, keypair=signer.keypair, signer=signer.identity,
-                      hub_id=signer.hub_id)
+        sn = sign_run(
+            store, run_id, keypair=signer.keypair, signer=signer.identity, hub_id=signer.hub_id
+        )
         out += _pair(f"{NOTES_DIR}/run-{run_id}", sn, f"#run-{run_id}", f"run {run_id}", who)
     return out, who
 
@@ -89,15 +103,27 @@ def note_files(store: Any, steps: Sequence[Any], runs: Sequence[str],
 def _pair(stem: str, sn: Any, about: str, what: str, who: dict[str, Any]) -> list[NoteFile]:
     note = (json.dumps(sn.note, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     return [
-        NoteFile(f"{stem}.json", note, {
-            "about": {"@id": about}, "author": {"@id": who["@id"]},
-            "encodingFormat": "application/json",
-            "name": f"Signed IsccNote of {what}",
-            "description": f"ISCC-SIG v1.0 (Ed25519) by {sn.note['signature']['pubkey']}; "
-                           f"time claimed by the signer: {sn.note['timestamp']}"}),
-        NoteFile(f"{stem}.lineage.json", sn.lineage, {
-            "about": {"@id": about}, "encodingFormat": "application/json",
-            "name": f"Lineage document of {what} (its BLAKE3 is the note's metahash)"}),
+        NoteFile(
+            f"{stem}.json",
+            note,
+            {
+                "about": {"@id": about},
+                "author": {"@id": who["@id"]},
+                "encodingFormat": "application/json",
+                "name": f"Signed IsccNote of {what}",
+                "description": f"ISCC-SIG v1.0 (Ed25519) by {sn.note['signature']['pubkey']}; "
+                f"time claimed by the signer: {sn.note['timestamp']}",
+            },
+        ),
+        NoteFile(
+            f"{stem}.lineage.json",
+            sn.lineage,
+            {
+                "about": {"@id": about},
+                "encodingFormat": "application/json",
+                "name": f"Lineage document of {what} (its BLAKE3 is the note's metahash)",
+            },
+        ),
     ]
 
 
@@ -125,6 +151,7 @@ def _declared(ent: dict[str, Any], graph: dict[str, Any]) -> tuple[str | None, s
 
 def _lineage_in_crate(doc: dict[str, Any], graph: dict[str, Any]) -> str | None:
     """Why the signed lineage does not match the crate's actions, or None."""
+
     def ids(value: Any) -> list[str]:
         items = value if isinstance(value, list) else [value] if value else []
         return [str(i["@id"]) for i in items if isinstance(i, dict) and "@id" in i]
@@ -147,22 +174,29 @@ def _lineage_in_crate(doc: dict[str, Any], graph: dict[str, Any]) -> str | None:
             for e in s.get(role, []):
                 h = e.get("datahash")
                 if h and not any(matches(h, i) for i in have):
-                    return (f"step {s['id']} ({s['name']}) in the crate does not "
-                            f"{'use' if role == 'used' else 'generate'} {e['path']} as signed")
+                    return (
+                        f"step {s['id']} ({s['name']}) in the crate does not "
+                        f"{'use' if role == 'used' else 'generate'} {e['path']} as signed"
+                    )
     return None
 
 
 def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
     """Check every note file of an opened crate (``root``: its folder; ``graph``: id ->
     entity). Empty when the crate carries no notes."""
-    from iscc_lineage.codes.fingerprint import fingerprint_bytes, fingerprint_path
+    from iscc_lineage.codes import fingerprint_bytes, fingerprint_path
     from iscc_lineage.signing import require_crypto
     from iscc_lineage.signing.notes import NoteVerdict, verify_note
-    from iscc_lineage.signing.service import NoteReport
+    from iscc_lineage.signing.service import NoteKind, NoteReport
 
-    notes = sorted(eid for eid, ent in graph.items()
-                   if unquote(eid).startswith(f"{NOTES_DIR}/") and eid.endswith(".json")
-                   and not eid.endswith(".lineage.json") and isinstance(ent.get("about"), dict))
+    notes = sorted(
+        eid
+        for eid, ent in graph.items()
+        if unquote(eid).startswith(f"{NOTES_DIR}/")
+        and eid.endswith(".json")
+        and not eid.endswith(".lineage.json")
+        and isinstance(ent.get("about"), dict)
+    )
     if not notes:
         return []
     require_crypto()
@@ -171,7 +205,7 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
         rel = unquote(eid)
         about = str(graph[eid]["about"]["@id"])
         subject = about if not about.startswith("#run-") else f"run {about[5:]}"
-        kind = "run" if about.startswith("#run-") else "content"
+        kind: NoteKind = "run" if about.startswith("#run-") else "content"
         doc: dict[str, Any] = {}
         try:
             note = json.loads(root.joinpath(*rel.split("/")).read_text(encoding="utf-8"))
@@ -179,9 +213,10 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
             lineage = root.joinpath(*lineage_rel.split("/")).read_bytes()
             doc = json.loads(lineage)
         except (OSError, ValueError) as exc:
-            v = NoteVerdict(False, f"{rel}: cannot read the note or its lineage ({exc})",
-                            None, None, None, None)
-            out.append(NoteReport(kind, subject, v, {}))  # type: ignore[arg-type]
+            v = NoteVerdict(
+                False, f"{rel}: cannot read the note or its lineage ({exc})", None, None, None, None
+            )
+            out.append(NoteReport(kind, subject, v, {}))
             continue
         iscc = datahash = None
         if kind == "content":
@@ -189,8 +224,9 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
                 fp = fingerprint_path(root.joinpath(*unquote(about).rstrip("/").split("/")))
                 iscc, datahash = fp.iscc, fp.datahash
             except FingerprintError as exc:
-                v = NoteVerdict(False, f"cannot read the signed file ({exc})", None, None,
-                                None, None)
+                v = NoteVerdict(
+                    False, f"cannot read the signed file ({exc})", None, None, None, None
+                )
                 out.append(NoteReport(kind, subject, v, doc.get("signer", {})))
                 continue
         else:
@@ -206,15 +242,17 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
             else:
                 why = _lineage_in_crate(doc, graph)
             if why is not None:
-                v = NoteVerdict(False, why, v.pubkey, v.timestamp, v.iscc, v.datahash,
-                                content_ok=True)
-        out.append(NoteReport(kind, subject, v, doc.get("signer", {})))  # type: ignore[arg-type]
+                v = NoteVerdict(
+                    False, why, v.pubkey, v.timestamp, v.iscc, v.datahash, content_ok=True
+                )
+        out.append(NoteReport(kind, subject, v, doc.get("signer", {})))
     return out
 
 
 def verify_crate_signed(crate: Path) -> tuple[list[Any], list[Any]]:
     """The file checks of ``verify --crate`` and the notes' checks, reading the crate once."""
-    from iscc_lineage.export.crate.verify import METADATA, _check, _opened
+    from iscc_lineage.export.crate.terms import METADATA
+    from iscc_lineage.export.crate.verify import _check, _opened
 
     with _opened(Path(crate)) as root:
         try:
@@ -224,6 +262,9 @@ def verify_crate_signed(crate: Path) -> tuple[list[Any], list[Any]]:
             from iscc_lineage.errors import ExportError
 
             raise ExportError(f"{crate}: not a readable RO-Crate ({exc})") from None
-        checks = [_check(root, ent, graph) for _, ent in sorted(graph.items())
-                  if isinstance(ent.get("iscc"), str)]
+        checks = [
+            _check(root, ent, graph)
+            for _, ent in sorted(graph.items())
+            if isinstance(ent.get("iscc"), str)
+        ]
         return checks, verify_crate_notes(root, graph)
