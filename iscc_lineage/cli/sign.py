@@ -18,6 +18,7 @@ import click
 from iscc_lineage import render
 from iscc_lineage.cli.group import EXIT_NEGATIVE, OPTION_JSON, cli, open_from_context
 from iscc_lineage.errors import NotFoundError
+from iscc_lineage.locations import location
 
 __all__ = [
     "declare",
@@ -183,7 +184,7 @@ def sign(
             sign_content(
                 store,
                 steps,
-                path=path,
+                path=Path(location(path)),
                 keypair=keypair,
                 signer=ident,
                 hub_id=hub_id,
@@ -262,7 +263,13 @@ def declare(
     store = open_from_context(ctx)
     steps, units, _ = _content_plan(store, file)
     s = sign_content(
-        store, steps, path=file, keypair=keypair, signer=ident, hub_id=hub_id, units=units
+        store,
+        steps,
+        path=Path(location(file)),
+        keypair=keypair,
+        signer=ident,
+        hub_id=hub_id,
+        units=units,
     )
     payload = check_declarable(s.note, hub_id=hub_id)
     text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -80,6 +81,10 @@ def test_sign_and_verify_signatures(lab: Path) -> None:
     fig = next(x for x in lines if "figure.png" in x)
     assert " signed by z6Mk" in fig and f"(Ada Lovelace, ORCID {ORCID}) on " in fig
     assert fig.endswith("content matches, lineage matches")
+    # the notes name files by their absolute location: checked from any folder
+    (lab / "elsewhere").mkdir()
+    os.chdir(lab / "elsewhere")
+    assert run("verify", "--signatures") == res
     reports = json.loads(run("verify", "--signatures", "--json"))
     validate("verify-signatures", reports)
     assert all(r["ok"] for r in reports)
