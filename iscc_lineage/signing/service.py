@@ -113,9 +113,13 @@ def content_lineage(
     return canonical(doc)
 
 
-def run_lineage(store: NoteStore, run_id: str, signer: Identity) -> bytes:
-    """The canonical lineage document of a whole run."""
-    steps = store.steps_of_run(run_id)
+def run_lineage(
+    store: NoteStore, run_id: str, signer: Identity, steps: Sequence[Step] | None = None
+) -> bytes:
+    """The canonical lineage document of a run: all its steps, or those ``steps`` (what a
+    crate exported with ``--for`` holds)."""
+    if steps is None:
+        steps = store.steps_of_run(run_id)
     doc = lineage_document(
         {"run": run_id},
         step_entries(store, steps),
@@ -162,10 +166,17 @@ def sign_content(
 
 
 def sign_run(
-    store: NoteStore, run_id: str, *, keypair: Any, signer: Identity, hub_id: int = 0
+    store: NoteStore,
+    run_id: str,
+    *,
+    keypair: Any,
+    signer: Identity,
+    hub_id: int = 0,
+    steps: Sequence[Step] | None = None,
 ) -> StoredNote:
-    """Sign the run's lineage document (the note is of the document; it names the chain head)."""
-    lineage = run_lineage(store, run_id, signer)
+    """Sign the run's lineage document (the note is of the document; it names the chain head).
+    ``steps``: only these of the run's steps (default: all)."""
+    lineage = run_lineage(store, run_id, signer, steps)
     fp = fingerprint_bytes(lineage)
     note = make_note(
         iscc=fp.iscc, datahash=fp.datahash, lineage=lineage, keypair=keypair, hub_id=hub_id

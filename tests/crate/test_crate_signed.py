@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from crate_helpers import Project, Validate, failures
+from crate_helpers import Demo, Project, Validate, failures
 
 from iscc_lineage.cli import cli
 
@@ -164,3 +164,38 @@ def test_crate_actions_edited_against_the_signed_lineage(
     meta.write_text(json.dumps(doc))
     line = _one_failure(crate, "results/figure.png")
     assert "does not use" in line and "table.csv as signed" in line
+
+
+@pytest.mark.e2e
+def test_demo_figure_signed_crate_valid_and_verified_elsewhere(
+    demo: Demo, tmp_path: Path, validate: Validate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's path: keys init, sign the demo figure, export a signed crate; a second
+    person with only the crate verifies it offline."""
+    monkeypatch.setenv("ISCC_LINEAGE_KEYS", str(tmp_path / "keys"))
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(demo.store))
+    monkeypatch.chdir(demo.workdir)
+    run("keys", "init", "--name", "Ada Lovelace", "--orcid", ORCID)
+    assert "signed results/figures/panel.png" in run("sign", "results/figures/panel.png")
+    out = tmp_path / "crate.zip"
+    run(
+        "export",
+        "crate",
+        str(out),
+        "--zip",
+        *DEPOSIT,
+        "--sign",
+        "--for",
+        "results/figures/panel.png",
+    )
+    report = validate(out)
+    assert report["passed"], failures(report)
+    reviewer = tmp_path / "reviewer"
+    reviewer.mkdir()
+    shutil.copy(out, reviewer / "crate.zip")
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(reviewer / "none.db"))
+    monkeypatch.chdir(reviewer)
+    text = run("verify", "--crate", "crate.zip", "--signatures")
+    panel = [x for x in text.splitlines() if x.startswith("results/figures/panel.png: ")]
+    assert len(panel) == 1 and f"(Ada Lovelace, ORCID {ORCID}) on " in panel[0]
+    assert panel[0].endswith("content matches, lineage matches")

@@ -94,7 +94,12 @@ def note_files(
         out += _pair(f"{NOTES_DIR}/{_slug(rel)}", sn, eid, rel, who)
     for run_id in runs:
         sn = sign_run(
-            store, run_id, keypair=signer.keypair, signer=signer.identity, hub_id=signer.hub_id
+            store,
+            run_id,
+            keypair=signer.keypair,
+            signer=signer.identity,
+            hub_id=signer.hub_id,
+            steps=[s for s in steps if s.run == run_id],
         )
         out += _pair(f"{NOTES_DIR}/run-{run_id}", sn, f"#run-{run_id}", f"run {run_id}", who)
     return out, who
