@@ -22,6 +22,7 @@ from iscc_lineage.signing.chain import (
     link,
 )
 from iscc_lineage.signing.service import StoredNote
+from iscc_lineage.times import now
 
 __all__ = ["ChainedRecords"]
 
@@ -94,7 +95,7 @@ class ChainedRecords:
         """Append the records' hashes to the chain (call inside the write transaction)."""
         row = db.execute("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1").fetchone()
         seq, prev = (row[0], row[1]) if row else (0, GENESIS)
-        stamp = db.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')").fetchone()[0]
+        stamp = now()
         for uid in uids:
             rec = self._record_now(db, kind, uid)
             if rec is None:
