@@ -121,3 +121,19 @@ def test_declare_prepares_a_fresh_payload(lab: Path) -> None:
     assert icr.decode_node_id(payload["nonce"]) == 12
     assert icr.verify_json(payload).is_valid
     assert "POST this to the HUB's /declaration" in res.stderr
+
+
+def test_passphrase_key_signs_only_with_the_passphrase(
+    lab: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ISCC_LINEAGE_PASSPHRASE", "correct horse")
+    assert "passphrase  yes" in run("keys", "init", "--passphrase")
+    monkeypatch.delenv("ISCC_LINEAGE_PASSPHRASE")
+    out = run("sign", "figure.png", code=2)  # no terminal to ask in: one line, exit 2
+    assert out.startswith("Error: ") and "protected by a passphrase" in out
+    assert out.count("\n") == 1
+    monkeypatch.setenv("ISCC_LINEAGE_PASSPHRASE", "battery staple")
+    assert "wrong passphrase" in run("sign", "figure.png", code=2)
+    monkeypatch.setenv("ISCC_LINEAGE_PASSPHRASE", "correct horse")
+    assert "signed figure.png" in run("sign", "figure.png")
+    assert run("verify", "--signatures").count("content matches, lineage matches") == 1
