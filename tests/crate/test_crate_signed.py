@@ -61,6 +61,12 @@ def test_reviewer_verifies_a_signed_crate_offline(
     ), out
     assert any(x.startswith("run r1: signed by z6Mk") for x in lines), out
     assert not (tmp_path / "reviewer" / "none.db").exists()  # nothing written
+    reports = json.loads(run("verify", "--crate", str(crate), "--signatures", "--json"))
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "verify-signatures.schema.json"
+    Draft202012Validator(json.loads(schema.read_text())).validate(reports)
+    assert all(r["ok"] and r["content_ok"] for r in reports) and len(reports) == len(lines)
     # iscc-crypto, independently, accepts every note file
     notes = sorted((crate / "notes").glob("*.json"))
     assert notes
