@@ -11,6 +11,7 @@ __all__ = [
     "ProfileError",
     "SchemaVersionError",
     "SettingsError",
+    "SigningError",
     "StoreError",
 ]
 
@@ -57,3 +58,7 @@ class ProfileError(LineageError):
 
 class CommandError(LineageError):
     """An external program (snakemake, a recorded command) cannot be found or started."""
+
+
+class SigningError(LineageError):
+    """A key cannot be made or used, or a note cannot be signed or read as a note."""

@@ -26,7 +26,9 @@ from iscc_lineage.cli import cli
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 COMMANDS = ("fingerprint", "trace", "impact", "verify", "runs", "show")
 #: schemas whose outputs are validated in tests/crate/test_export_checksums.py
-ELSEWHERE = ("export-crate", "export-checksums", "verify-crate")
+ELSEWHERE = ("export-crate", "export-checksums", "verify-crate",
+             # tests/signing/: test_sign_cli.py, test_declare.py, test_store_chain.py
+             "keys", "sign", "iscc-note", "verify-signatures", "verify-store")
 
 
 def validator(name: str) -> Draft202012Validator:

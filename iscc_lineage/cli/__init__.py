@@ -2,13 +2,15 @@
 
 Exit codes (as iscc-sum): 0 success, 1 a negative answer, 2 trouble. One module per family of
 commands: ``record`` (fingerprint, record), ``lineage`` (trace, impact, runs, show),
-``verify``, ``export`` (crate, checksums), ``workflow`` (init, run, import).
+``verify``, ``export`` (crate, checksums), ``workflow`` (init, run, import), ``sign`` (keys,
+sign, declare).
 """
 
 from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its commands
     export,
     lineage,
     record,
+    sign,
     verify,
     workflow,
 )

@@ -68,14 +68,19 @@ def export() -> None:
               help="License of the crate, e.g. CC-BY-4.0 or a URL.")
 @click.option("--sha256/--no-sha256", "sha256", default=True, show_default=True,
               help="Add SHA-256 for copied files (and referenced ones up to --max-size).")
+@click.option("--sign", "sign_", is_flag=True,
+              help="Sign a note of every shipped output and of each run with your key "
+                   "(`keys init`) into notes/; `verify --crate` checks them offline.")
+@click.option("--keys", "keys_path", type=click.Path(path_type=Path),
+              envvar="ISCC_LINEAGE_KEYS", help="Key folder for --sign.")
 @OPTION_FORCE
 @OPTION_JSON
 @click.pass_context
 def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple[Path, ...],
           as_zip: bool, data: str, max_size: int, data_url: str | None, name: str | None,
           description: str | None, authors: tuple[str, ...], affiliation: str | None,
-          publisher: str | None, license_: str | None, sha256: bool, force: bool,
-          as_json: bool) -> None:
+          publisher: str | None, license_: str | None, sha256: bool, sign_: bool,
+          keys_path: Path | None, force: bool, as_json: bool) -> None:
     """Write a Workflow Run RO-Crate (Provenance Run Crate 0.5) to OUT.
 
     The crate holds the workflow code, the small data files and a README; every file,
@@ -87,6 +92,7 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
       iscc-lineage export crate deposit/ --license CC-BY-4.0 --author 0000-0002-1825-0097
       iscc-lineage export crate paper.zip --zip --for results/figures/summary.png
       iscc-lineage export crate out/ --run 3f2a --data none --data-url https://example.org/d
+      iscc-lineage export crate signed/ --sign --license CC-BY-4.0
     """
     from iscc_lineage.export.crate.build import Meta, Policy, export_crate
 
@@ -95,8 +101,15 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
     mode = cast("Literal['none', 'small', 'all']", data)  # click.Choice checked it
     policy = Policy(data=mode, max_size=max_size, data_url=data_url, sha256=sha256)
     meta = Meta(name, description, license_, authors, publisher, affiliation)
+    signer = None
+    if sign_:
+        from iscc_lineage.cli.sign import load_signer
+        from iscc_lineage.export.crate.signed import CrateSigner
+
+        signer = CrateSigner(*load_signer(keys_path))
     summary = export_crate(open_from_context(ctx), out, runs=runs, for_files=for_files,
-                           policy=policy, meta=meta, as_zip=as_zip, force=force)
+                           policy=policy, meta=meta, as_zip=as_zip, force=force,
+                           signer=signer)
     if as_json:
         render.dump_json(summary.to_dict())
         return

@@ -15,7 +15,7 @@ from iscc_lineage.cli.group import (
     cli,
     open_from_context,
 )
-from iscc_lineage.errors import NotFoundError
+from iscc_lineage.errors import ExportError, NotFoundError
 from iscc_lineage.locations import location
 from iscc_lineage.verify import verify
 
@@ -26,15 +26,22 @@ __all__ = ["verify_command"]
 @click.argument("paths", nargs=-1, type=PATH_ANY)
 @click.option("--run", "run_ref", help="Verify what this run used and generated.")
 @click.option("--crate", "crate_path", type=click.Path(exists=True, path_type=Path),
-              help="Check an exported RO-Crate (folder or zip) against the ISCCs it declares.")
+              help="Check an exported RO-Crate (folder or zip) against the ISCCs it declares, "
+                   "and its signed notes if it carries any.")
 @click.option("--strict", is_flag=True,
               help="Also fail (exit 1) on temp() files that Snakemake deleted as it should.")
+@click.option("--signatures", is_flag=True,
+              help="Check signed notes (the store's, or with --crate only the crate's): "
+                   "signature, the files' bytes now, the lineage.")
+@click.option("--store", "chain", is_flag=True,
+              help="Recompute the store's hash chain; name the first record changed since.")
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
 def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | None,
                    strict: bool, as_json: bool, quiet: bool,
-                   crate_path: Path | None = None) -> None:
+                   crate_path: Path | None = None, signatures: bool = False,
+                   chain: bool = False) -> None:
     """Re-fingerprint recorded files and report ok / changed / missing / gone.
 
     Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
@@ -46,12 +53,28 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
     Examples:
       iscc-lineage verify                    # every recorded location
       iscc-lineage verify --run 3f2a results/figures/summary.png
-      iscc-lineage verify --crate deposit.zip  # a crate's files against its ISCCs
+      iscc-lineage verify --crate deposit.zip  # a crate's files, ISCCs and signed notes
+      iscc-lineage verify --signatures       # signed notes: signer, content, lineage
+      iscc-lineage verify --store            # the store's history, through its hash chain
     """
+    if chain and (crate_path is not None or signatures or paths or run_ref):
+        raise click.UsageError("--store checks the store's hash chain; give nothing else")
+    if chain:
+        from iscc_lineage.cli.sign import verify_store_command
+
+        verify_store_command(ctx, as_json=as_json)
+        return
     if crate_path is not None:
         if paths or run_ref:
             raise click.UsageError("--crate checks a crate; give no PATHS or --run with it")
-        _verify_crate(ctx, crate_path, as_json=as_json)
+        _verify_crate(ctx, crate_path, as_json=as_json, signatures_only=signatures)
+        return
+    if signatures:
+        if run_ref:
+            raise click.UsageError("--signatures takes PATHS, not --run")
+        from iscc_lineage.cli.sign import verify_signatures_command
+
+        verify_signatures_command(ctx, [location(p) for p in paths] or None, as_json=as_json)
         return
     store = open_from_context(ctx)
     run_id = store.run(run_ref).id if run_ref else None
@@ -70,12 +93,25 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
         ctx.exit(EXIT_NEGATIVE)
 
 
-def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool) -> None:
-    """``verify --crate``: check a crate's files against the ISCCs it declares; exit 1 on any
-    change or missing file."""
-    from iscc_lineage.export.crate.verify import verify_crate
+def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool,
+                  signatures_only: bool = False) -> None:
+    """``verify --crate``: check a crate's files against the ISCCs it declares, and its signed
+    notes; exit 1 on any change, missing file or failed note. ``--json`` writes the file checks
+    (with ``--signatures``: the note checks)."""
+    from iscc_lineage.export.crate.signed import verify_crate_signed
 
-    results = verify_crate(crate_path)
+    results, notes = verify_crate_signed(crate_path)
+    if signatures_only:
+        if not notes:
+            raise ExportError(f"{crate_path}: the crate carries no signed notes")
+        if as_json:
+            render.dump_json([r.to_dict() for r in notes])
+        else:
+            for r in notes:
+                click.echo(r.line())
+        if not all(r.ok for r in notes):
+            ctx.exit(EXIT_NEGATIVE)
+        return
     if as_json:
         render.dump_json([c.to_dict() for c in results])
     else:
@@ -87,5 +123,7 @@ def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool) -> Non
                   for s in ("ok", "changed", "missing", "error", "unreachable")}
         click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to check",
                    err=True)
-    if any(c.failed for c in results):
+        for r in notes:
+            click.echo(r.line())
+    if any(c.failed for c in results) or not all(r.ok for r in notes):
         ctx.exit(EXIT_NEGATIVE)

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, Self
 
 from iscc_lineage.model import Artifact, Content, Fingerprint, Run, Step
+from iscc_lineage.signing.chain import ChainEntry, ChainFinding
+from iscc_lineage.signing.service import StoredNote
 
 __all__ = ["LineageStore"]
 
@@ -125,3 +127,27 @@ class LineageStore(Protocol):
     def nearest_by_data_code(self, data_code: str, limit: int = 10
                              ) -> list[tuple[Content, int]]:
         """Contents nearest by the 64-bit Data-Code prefix, with the bit distance."""
+
+    # -- the hash chain and signed notes (``signing``) -----------------------------------------
+    # Every write of a run or a step appends to the chain in its own transaction.
+    def chain_head(self) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the newest chain entry: the store's one head."""
+
+    def chain_hash_at(self, seq: int) -> str | None:
+        """The chain's hash at entry ``seq``, or None."""
+
+    def chain_entries(self) -> list[ChainEntry]:
+        """Every chain entry in order."""
+
+    def record_hashes(self, kind: str, uids: Sequence[str]) -> dict[str, str]:
+        """uid -> the content hash of that run or step as it is now."""
+
+    def check_chain(self) -> tuple[list[ChainFinding], int]:
+        """Recompute the chain; the findings (first in chain order first) and entry count."""
+
+    def insert_note(self, note: StoredNote) -> None:
+        """Keep a signed note beside its content (or run)."""
+
+    def stored_notes(self, *, kind: str | None = None, subjects: Iterable[str] | None = None
+                     ) -> list[StoredNote]:
+        """Notes in the order they were signed."""

@@ -5,10 +5,12 @@ next number. Keep one store written by each old version under ``tests/data/`` to
 """
 
 import sqlite3
+from collections.abc import Callable
 
 from iscc_lineage.errors import SchemaVersionError, StoreError
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "check", "probe", "upgrade"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SEALS", "check", "probe",
+           "upgrade"]
 
 APPLICATION_ID = 0x4953434C  #: "ISCL", marks a SQLite file as an iscc-lineage store
 
@@ -99,7 +101,40 @@ MIGRATIONS: dict[int, list[str]] = {
             fingerprint TEXT NOT NULL,
             stored TEXT NOT NULL) WITHOUT ROWID""",
     ],
+    2: [
+        # The tamper-evident chain: one entry per write of a run or a step (signing/chain.py)
+        """CREATE TABLE chain (
+            seq INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('run', 'step')),
+            uid TEXT NOT NULL,
+            content TEXT NOT NULL,
+            prev TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            at TEXT NOT NULL)""",
+        "CREATE INDEX chain_record ON chain (kind, uid)",
+        "CREATE TRIGGER chain_no_update BEFORE UPDATE ON chain"
+        " BEGIN SELECT RAISE(ABORT, 'the chain is append-only'); END",
+        "CREATE TRIGGER chain_no_delete BEFORE DELETE ON chain"
+        " BEGIN SELECT RAISE(ABORT, 'the chain is append-only'); END",
+        # Signed IsccNotes beside their content (or run), with the lineage document they sign
+        """CREATE TABLE note (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('content', 'run')),
+            subject TEXT NOT NULL,
+            content_id INTEGER REFERENCES content (id),
+            run_id INTEGER REFERENCES run (id),
+            pubkey TEXT NOT NULL,
+            timestamp TEXT NOT NULL,
+            note TEXT NOT NULL,
+            lineage BLOB NOT NULL,
+            iscc_id TEXT)""",
+        "CREATE INDEX note_subject ON note (subject)",
+    ],
 }
+
+#: migrations that Python finishes in the same transaction, on a store that had data:
+#: version -> the store method (2: chain the runs and steps recorded before the chain existed)
+SEALS = {2: "_seal_existing"}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -135,11 +170,18 @@ def probe(db: sqlite3.Connection) -> None:
         db.execute(f'SELECT 1 FROM "{table}" {how} LIMIT 1').fetchall()
 
 
-def upgrade(db: sqlite3.Connection) -> None:
-    """Run the migrations after the file's version; the caller holds the write transaction."""
+def upgrade(db: sqlite3.Connection,
+            seal: Callable[[str, sqlite3.Connection], None] | None = None) -> None:
+    """Run the migrations after the file's version; the caller holds the write transaction.
+
+    ``seal(name, db)`` runs the Python step a migration names in :data:`SEALS` (same
+    transaction), e.g. chaining the records a store held before version 2.
+    """
     version = db.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
     for target in range(version + 1, SCHEMA_VERSION + 1):
         for statement in MIGRATIONS[target]:
             db.execute(statement)
+        if seal is not None and target in SEALS:
+            seal(SEALS[target], db)
         db.execute(f"PRAGMA user_version = {target}")
     db.execute(f"PRAGMA application_id = {APPLICATION_ID}")

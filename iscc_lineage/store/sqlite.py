@@ -18,6 +18,7 @@ from typing import Any
 from iscc_lineage.codes.distance import data64
 from iscc_lineage.errors import AmbiguousError, NotFoundError, StoreError
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
+from iscc_lineage.store.chain import ChainedRecords
 from iscc_lineage.store.codes import CodeQueries
 from iscc_lineage.store.schema import SCHEMA_VERSION, check, upgrade
 from iscc_lineage.store.walk import GraphWalks
@@ -50,7 +51,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
 
 
-class Store(CodeQueries, GraphWalks):
+class Store(CodeQueries, GraphWalks, ChainedRecords):
     """An open SQLite lineage store. Thread-safe: one connection, serialised by a lock."""
 
     def __init__(self, location: str, *, create: bool = True) -> None:
@@ -116,7 +117,7 @@ class Store(CodeQueries, GraphWalks):
         if check(self._db, self.location, create=self._create) == SCHEMA_VERSION:
             return
         with self.transaction() as db:
-            upgrade(db)
+            upgrade(db, lambda name, conn: getattr(self, name)(conn))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -251,6 +252,7 @@ class Store(CodeQueries, GraphWalks):
                 " command, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.id, run.workflow, run.workdir, run.started, run.ended, run.status,
                  run.host, run.user, run.command, _dumps(run.info)))
+            self._chain_append(db, "run", [run.id])
 
     def update_run(self, run_id: str, *, status: str, ended: str | None,
                    info: dict[str, Any] | None = None) -> None:
@@ -264,6 +266,7 @@ class Store(CodeQueries, GraphWalks):
                                             (run_id,)).fetchone()[0])
                 db.execute("UPDATE run SET info = ? WHERE uid = ?",
                            (_dumps({**old, **info}), run_id))
+            self._chain_append(db, "run", [run_id])
 
     def mark_stale_runs(self, *, workdir: str, host: str | None, keep: str | None = None,
                         engine: str | None = None, reason: str | None = None) -> list[str]:
@@ -285,6 +288,7 @@ class Store(CodeQueries, GraphWalks):
                 " FROM step s WHERE s.run_id = run.id), started), info = CASE WHEN ? IS NULL"
                 " THEN info ELSE json_set(info, '$.settled', ?) END WHERE uid = ?",
                 [(reason, reason, r[0]) for r in rows])
+            self._chain_append(db, "run", [r[0] for r in rows])
         return [r[0] for r in rows]
 
     def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
@@ -313,6 +317,7 @@ class Store(CodeQueries, GraphWalks):
             db.executemany(
                 "INSERT INTO observation (run_id, step_id, content_id, path, role, seen_at, note)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._chain_append(db, "step", [step.id])
 
     # -- runs and steps (reads) --------------------------------------------------------------
 

@@ -20,14 +20,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from iscc_lineage.codes import fingerprint_bytes, fingerprint_copy
 from iscc_lineage.errors import ExportError, FingerprintError
 from iscc_lineage.export.crate.document import METADATA, Document, write_document
 from iscc_lineage.export.crate.engines import is_snakemake
-from iscc_lineage.export.crate.entities import Meta, Workflow
+from iscc_lineage.export.crate.entities import Meta, Workflow, person
 from iscc_lineage.export.crate.gather import Layout, gather, recorded_steps
 from iscc_lineage.export.crate.git import permalink
 from iscc_lineage.export.crate.place import Entry, Policy, content_of, place
@@ -37,6 +37,9 @@ from iscc_lineage.export.crate.terms import ISCC_IRI, WORKFLOW_RUN_CONTEXT, iso_
 from iscc_lineage.export.select import Selection, select
 from iscc_lineage.model import Run
 from iscc_lineage.store import Store
+
+if TYPE_CHECKING:
+    from iscc_lineage.export.crate.signed import CrateSigner
 
 __all__ = ["CRATE_VERSION", "CrateSummary", "Meta", "Policy", "export_crate"]
 
@@ -73,8 +76,8 @@ NO_META = Meta()
 
 def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
                  for_files: Sequence[Path] = (), policy: Policy = DEFAULT_POLICY,
-                 meta: Meta = NO_META, as_zip: bool = False, force: bool = False
-                 ) -> CrateSummary:
+                 meta: Meta = NO_META, as_zip: bool = False, force: bool = False,
+                 signer: CrateSigner | None = None) -> CrateSummary:
     """Write the crate of some runs (default: the newest) or of some files' lineage to ``out``.
 
     Nothing is written outside ``out``; an existing ``out`` is replaced only with ``force``
@@ -97,6 +100,8 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
                     _reference_sha256(e, policy)
             main = wfs[sel.runs[-1].id]
             doc = Document(sel, lay, kept, wfs, meta, date, _skeleton(main, sel.runs[-1]))
+            if signer is not None:
+                _sign(store, sel, kept, doc, sink, policy, signer, meta)
             text = readme(doc.root, kept, doc.main)
             doc.add_file(_generated(sink, "README.md", text.encode("utf-8"), policy),
                          {"about": {"@id": "./"}, "encodingFormat": "text/markdown"})
@@ -107,6 +112,23 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
         str(out), as_zip, [r.id for r in sel.runs], len(sel.steps), doc.main.id,
         sorted(e.id for e in payload), sorted(e.id for e in doc.files if e.mode != "payload"),
         sum(e.content.size for e in payload if e.content is not None), entities)
+
+
+def _sign(store: Store, sel: Selection, kept: list[Entry], doc: Document, sink: Sink,
+          policy: Policy, signer: CrateSigner, meta: Meta) -> None:
+    """Signed notes of the shipped outputs of the selected steps and of each run, as
+    ``notes/*.json`` payload files (:mod:`iscc_lineage.export.crate.signed`)."""
+    from iscc_lineage.export.crate.signed import note_files
+
+    made = {e.datahash for s in sel.steps for e in s.outputs if e.datahash}
+    targets = [(e.id, e.rel, e.location) for e in sorted(kept, key=lambda e: e.rel)
+               if e.mode == "payload" and e.generated is None and e.content is not None
+               and e.content.datahash in made]
+    files, who = note_files(store, sel.steps, [r.id for r in sel.runs], targets, signer)
+    for nf in files:
+        doc.add_file(_generated(sink, nf.rel, nf.data, policy), nf.props)
+    if who["@id"] not in {person(a)["@id"] for a in meta.authors}:
+        doc.extra.append(who)
 
 
 @contextmanager
