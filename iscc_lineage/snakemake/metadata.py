@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,10 +69,29 @@ class MetadataRecord:
 
 
 def key_path(meta_dir: Path, key: str) -> Path:
-    # Snakemake splits names longer than NAME_MAX (255) into sub-directories.
+    """Where Snakemake keeps the record (or marker) of ``key`` below ``meta_dir``.
+
+    The name is the urlsafe base64 of the key. Snakemake cuts a name longer than NAME_MAX into
+    parts of NAME_MAX - 1 characters and prefixes each part but the last with ``@``
+    (``FilePersistence._record_path``): they become sub-directories.
+    """
     name = base64.urlsafe_b64encode(key.encode()).decode()
-    parts = [name[i:i + 255] for i in range(0, len(name), 255)]
-    return meta_dir.joinpath(*parts)
+    size = _name_max(meta_dir) - 1
+    parts = [name[i : i + size] for i in range(0, len(name), size)]
+    return meta_dir.joinpath(*("@" + p for p in parts[:-1]), parts[-1])
+
+
+def _name_max(meta_dir: Path) -> int:
+    """NAME_MAX where the records live, as Snakemake asks for it (255 if unknown)."""
+    if os.name != "posix":
+        return 255
+    d = meta_dir
+    while not d.exists() and d != d.parent:
+        d = d.parent
+    try:
+        return os.pathconf(d, "PC_NAME_MAX") or 255
+    except (OSError, ValueError):
+        return 255
 
 
 def read_record(workdir: Path, output: str) -> MetadataRecord | None:
@@ -99,7 +119,7 @@ def iter_records(workdir: Path) -> Iterator[MetadataRecord]:
         for p in sorted(meta_dir.rglob("*")):
             if not p.is_file():
                 continue
-            name = "".join(p.relative_to(meta_dir).parts)
+            name = "".join(s.removeprefix("@") for s in p.relative_to(meta_dir).parts)
             try:
                 key = base64.urlsafe_b64decode(name.encode()).decode()
                 yield MetadataRecord.from_json(key, json.loads(p.read_text()))

@@ -66,7 +66,7 @@ def test_db_backend_holds_the_same_records_as_the_file_backend(vector: Vector) -
     from_db = sorted(map(comparable, iter_records(db.path)))
     assert from_db == sorted(map(comparable, iter_records(files.path)))
     assert len(from_db) == len(OUTPUTS)
-    for out in ("results/summary.txt", "work/b.scaled"):
+    for out in (LONG, "results/summary.txt", "work/b.scaled"):
         r = read_record(db.path, out)
         assert (
             r is not None
@@ -78,7 +78,7 @@ def test_db_backend_holds_the_same_records_as_the_file_backend(vector: Vector) -
 
 def test_read_record_finds_each_output_and_only_those(vector: Vector) -> None:
     wd = vector("plain")
-    for out in OUTPUTS - {LONG}:
+    for out in OUTPUTS:
         r = read_record(wd.path, out)
         assert r is not None, out
         assert (r.output, r.rule, r.endtime) == (
@@ -87,6 +87,19 @@ def test_read_record_finds_each_output_and_only_those(vector: Vector) -> None:
             wd.raw_record(out)["endtime"],
         )
     assert read_record(wd.path, "raw/a.txt") is None  # an input: no record
+
+
+def test_long_record_name_is_split_like_snakemake_does(vector: Vector) -> None:
+    # base64 of the 208-character output is 280 characters: more than NAME_MAX (255).
+    wd = vector("plain")
+    meta = wd / ".snakemake/metadata"
+    (written,) = [p for p in meta.rglob("*") if p.is_file() and len(p.relative_to(meta).parts) > 1]
+    assert key_path(meta, LONG) == written
+    r = read_record(wd.path, LONG)
+    assert r is not None and r.rule == "long"
+    short = key_path(meta, "results/a.sum")
+    assert short == meta / base64.urlsafe_b64encode(b"results/a.sum").decode()
+    assert short.is_file()
 
 
 def test_unreadable_records_are_skipped_not_fatal(vector: Vector) -> None:
