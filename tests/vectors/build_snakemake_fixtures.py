@@ -70,6 +70,8 @@ CASES: dict[str, list[Action]] = {
     # The summary job re-runs (its params changed) and fails: Snakemake removes its output, the
     # record of the first run still says incomplete: false, the second run log says failed.
     "failed": [run(), run("--config", "fail=1", ok=False)],
+    # The same with --quiet (as the demo runs): the failed run's log names no job at all.
+    "failed-quiet": [run("-q"), run("-q", "--config", "fail=1", ok=False)],
     # An output edited after the run (mtime and content differ from the record).
     "edited-output": [run(), write("results/a.sum", "999\n")],
     # An input changed after the run (its sha256 no longer matches input_checksums).
