@@ -145,7 +145,9 @@ class Judge:
             return loc, "in storage: not fingerprinted"
         p = Path(loc)
         if not os.path.lexists(p):
-            later = sorted(d for t, d in self.seen.get(rel, ()) if t >= job.started - SLACK)
+            # Only a job that started after this one ended read what this one made (a failed
+            # re-run's record keeps the old starttime, and older readers saw older content).
+            later = sorted(d for t, d in self.seen.get(rel, ()) if t >= job.ended - SLACK)
             self.gone += 1
             return loc, self._gone(rel in self.consumed, later[0] if later else None)
         times = _mtimes(p)

@@ -206,3 +206,18 @@ def test_log_and_benchmark_belong_to_the_job_only_if_written_while_it_ran(
             assert a == Artifact(str(wd / rel), None, CHANGED_OUTPUT)
         else:
             assert attributed(wd, a, rel)
+
+
+def test_gone_output_gets_no_checksum_that_was_taken_before_the_job_ended(
+        vector: Vector, recorder: Recorder) -> None:
+    # The failed re-run of summary removed its output; split read the *first* run's summary,
+    # before this job ran (its record keeps the first run's starttime): that sha256 is not
+    # what this job made.
+    wd = vector("failed")
+    split = wd.raw_record("results/parts")
+    summary = wd.raw_record("results/summary.txt")
+    assert split["starttime"] < summary["endtime"]
+    assert "results/summary.txt" in split["input_checksums"]
+    j, jobs = judge(wd, recorder)
+    (out,) = j.outputs(jobs[("summary", None)])
+    assert out == Artifact(str(wd / "results/summary.txt"), None, "gone (temp?)")
