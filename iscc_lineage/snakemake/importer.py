@@ -30,6 +30,8 @@ __all__ = ["ImportPlan", "ImportResult", "Job", "import_workdir", "plan_import",
 log = logging.getLogger(__name__)
 
 SLACK = 1.0  #: seconds of clock and mtime granularity allowed when matching times
+QUIET_FAILED = ("the run failed and its log names no job (--quiet?); no output of this job is "
+                "left and no later job read one: taken as the failed job")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +79,26 @@ def record_plan(plan: ImportPlan, recorder: Recorder) -> ImportResult:
         run_id = _open_run(recorder, plan, run_log, jobs)
         touch = run_log is not None and runinfo.is_touch(run_log.header.get("Command"))
         for j in jobs:
-            _record_job(recorder, judge, run_id, j, search, envs, touch)
-            failed += j.failed
+            quiet_failed = not touch and _quiet_failure(j, judge)
+            _record_job(recorder, judge, run_id, j, search, envs, touch, quiet_failed)
+            failed += j.failed or quiet_failed
         _, ended = _span(jobs, run_log)
         status = "touch" if touch else run_log.status if run_log else "finished"
         store.update_run(run_id, status=status, ended=iso(ended))
         added[run_id] = len(jobs)
     return ImportResult(store.location, added, n_known, n_live, failed, judge.gone,
                         judge.untrusted)
+
+
+def _quiet_failure(job: Job, judge: Judge) -> bool:
+    """The job's run failed, its log cannot say which job failed, and this one made nothing.
+
+    A failed job's record reads like a success (``incomplete: false``); under ``--quiet`` the
+    run log names no job, so the files decide (as live capture settles unreported jobs).
+    """
+    run = job.run
+    return (run is not None and run.status == "failed" and not run.jobs and not job.failed
+            and judge.made_nothing(job))
 
 
 def _known(recorder: Recorder, workdir: Path) -> tuple[set[str], set[str]]:
@@ -169,7 +183,8 @@ def _posix(p: Path | None) -> str | None:
 
 
 def _record_job(recorder: Recorder, judge: Judge, run_id: str, job: Job,
-                search: list[Path], envs: jobinfo.EnvFinder, touch: bool) -> None:
+                search: list[Path], envs: jobinfo.EnvFinder, touch: bool,
+                quiet_failed: bool = False) -> None:
     rec = job.records[0]
     lj = job.logged
     code = jobinfo.code_of(rec, None, search)
@@ -192,7 +207,9 @@ def _record_job(recorder: Recorder, judge: Judge, run_id: str, job: Job,
     if env_file is not None:
         with suppress(LineageError):
             environment["conda_env_datahash"] = recorder.fingerprint(env_file).datahash
-    status = "touch" if touch else "failed" if job.failed else "finished"
+    status = "touch" if touch else "failed" if job.failed or quiet_failed else "finished"
+    if quiet_failed:
+        info["settled"] = QUIET_FAILED
     recorder.record_step(
         run_id, job.rule, process=job.rule, command=rec.shellcmd, code=code_path,
         inputs=judge.inputs(job), outputs=judge.outputs(job),

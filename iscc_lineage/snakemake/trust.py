@@ -115,6 +115,20 @@ class Judge:
             self._plans[job.key] = (used, made)
         return self._plans[job.key]
 
+    def made_nothing(self, job: Job) -> bool:
+        """No evidence that the job made any declared output.
+
+        None is on disk as the record says (mtime or a reader's sha256), and no job that
+        started after this one ended read one (a temp file). Outputs in storage are not checked:
+        they count as evidence.
+        """
+        made = self._plan(job)[1][: len(job.records)]  # declared outputs come first
+        if any(note is None or "://" in r.output for (_, note), r in zip(made, job.records,
+                                                                           strict=True)):
+            return False
+        return not any(t >= job.ended - SLACK for r in job.records
+                       for t, _ in self.seen.get(r.output, ()))
+
     # -- verdicts ----------------------------------------------------------------------------
 
     def where(self, rel: str) -> str:

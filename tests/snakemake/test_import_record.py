@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import iscc_sum
-from import_vectors import Workdir
+import pytest
+from import_vectors import LONG, Workdir
 
 from iscc_lineage.model import Step
 from iscc_lineage.recorder import Recorder
@@ -144,3 +145,33 @@ def test_without_run_logs_one_catch_all_run(vector: Vector, tmp_path: Path) -> N
         (run,) = store.runs()
     assert res.runs == {run.id: 7} and (again.steps, again.known) == (0, 7)
     assert run.info["run_log"] is None and run.workflow == str(wd / "Snakefile")
+
+
+@pytest.mark.parametrize("left", [False, True])
+def test_quiet_failed_run_does_not_call_its_failed_job_finished(vector: Vector, tmp_path: Path,
+                                                                left: bool) -> None:
+    # With --quiet the failed run's log says that the run failed but names no job. The
+    # failed job's record still reads like a success; what tells it apart is that nothing it
+    # made is left (Snakemake removed the output) and no later job read it.
+    wd = vector("failed-quiet")
+    first, second = wd.workflow_ids()
+    assert "Exiting because a job execution failed" in wd.logs()[1].read_text()
+    assert "Error in rule" not in wd.logs()[1].read_text()
+    assert not (wd / "results/summary.txt").exists()
+    (wd / LONG).unlink()  # removed after the first (quiet, successful) run: still finished
+    if left:  # an output with the record's endtime: the job made it, so it finished
+        (wd / "results/summary.txt").write_text("27\n")
+        wd.set_mtime("results/summary.txt", wd.raw_record("results/summary.txt")["endtime"])
+    with open_store(tmp_path / "l.db") as store:
+        res = import_workdir(wd.path, Recorder(store))
+        status = {r.id: r.status for r in store.runs()}
+    assert res.runs == {first: 6, second: 1}
+    assert status == {first: "finished", second: "failed"}
+    assert all(s.status == "finished" for s in steps(tmp_path / "l.db", first).values())
+    (summary,) = steps(tmp_path / "l.db", second).values()
+    if left:
+        assert (summary.status, res.failed) == ("finished", 0)
+        assert "settled" not in summary.info
+    else:
+        assert (summary.status, res.failed, summary.outputs) == ("failed", 1, ())
+        assert "names no job" in summary.info["settled"]
