@@ -148,8 +148,9 @@ def test_without_run_logs_one_catch_all_run(vector: Vector, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("left", [False, True])
-def test_quiet_failed_run_does_not_call_its_failed_job_finished(vector: Vector, tmp_path: Path,
-                                                                left: bool) -> None:
+def test_quiet_failed_run_does_not_call_its_failed_job_finished(
+    vector: Vector, tmp_path: Path, left: bool
+) -> None:
     # With --quiet the failed run's log says that the run failed but names no job. The
     # failed job's record still reads like a success; what tells it apart is that nothing it
     # made is left (Snakemake removed the output) and no later job read it.

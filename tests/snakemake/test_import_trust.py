@@ -209,7 +209,8 @@ def test_log_and_benchmark_belong_to_the_job_only_if_written_while_it_ran(
 
 
 def test_gone_output_gets_no_checksum_that_was_taken_before_the_job_ended(
-        vector: Vector, recorder: Recorder) -> None:
+    vector: Vector, recorder: Recorder
+) -> None:
     # The failed re-run of summary removed its output; split read the *first* run's summary,
     # before this job ran (its record keeps the first run's starttime): that sha256 is not
     # what this job made.
