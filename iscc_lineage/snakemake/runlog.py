@@ -30,6 +30,11 @@ _ERROR = re.compile(r"^Error in rule (?P<rule>\S+):$")
 _REMOVING = re.compile(r"^Removing output files of failed job (?P<rule>\S+) since")
 _FAILED_RUN = ("Exiting because a job execution failed", "WorkflowError:")
 _DONE_RUN = ("Complete log(s):", "Nothing to be done", "steps (100%) done")
+_ELAPSED = re.compile(r"^Elapsed time: (?:(?P<days>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):"
+                      r"(?P<s>\d\d(?:\.\d+)?)\s*$", re.M)
+ZONE_STEP = 900.0  #: time zone offsets are whole quarter hours
+MAX_ZONE_OFFSET = 26 * 3600.0  #: UTC-12 to UTC+14
+ZONE_TOLERANCE = 2.0  #: seconds between the file name's time and the file's clock (~0.02 seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +144,34 @@ def read_run_log(path: Path) -> RunLog | None:
         i += 1
     status = ("failed" if failed or failed_outputs or any(s in text for s in _FAILED_RUN)
               else "finished" if any(s in text for s in _DONE_RUN) else "incomplete")
-    return RunLog(path, _started(path, header, mtime), mtime, header, tuple(jobs),
+    return RunLog(path, _started(path, header, mtime, text), mtime, header, tuple(jobs),
                   frozenset(finished), frozenset(failed - finished), frozenset(failed_outputs),
                   status)
 
 
-def _started(path: Path, header: dict[str, str], mtime: float) -> float:
+def _started(path: Path, header: dict[str, str], mtime: float, text: str) -> float:
+    """The run's start: the file name's time, unless it was written in another time zone.
+
+    The name (and the ``Date`` header) hold the *writer's* local time, read here in ours. A
+    finished or failed run also logs its ``Elapsed time`` as the last line, so the file's
+    clock gives the start without a zone: when the two differ by a whole zone offset
+    (quarter hours, up to 14 h), the zones differed and the file's clock is right.
+    """
+    local = _local_start(path, header)
+    m = _ELAPSED.search(text)
+    if m is None:
+        return mtime if local is None else local
+    days = int(m["days"] or 0)
+    clock = mtime - (days * 86400 + int(m["h"]) * 3600 + int(m["m"]) * 60 + float(m["s"]))
+    if local is None:
+        return clock
+    delta = local - clock
+    zone_shift = (ZONE_STEP / 2 < abs(delta) <= MAX_ZONE_OFFSET
+                  and abs(delta - round(delta / ZONE_STEP) * ZONE_STEP) <= ZONE_TOLERANCE)
+    return clock if zone_shift else local
+
+
+def _local_start(path: Path, header: dict[str, str]) -> float | None:
     m = _NAME_TIME.search(path.name)
     try:
         if m:
@@ -153,7 +180,7 @@ def _started(path: Path, header: dict[str, str], mtime: float) -> float:
             return datetime.strptime(header["Date"], "%Y-%m-%d %H:%M:%S").timestamp()
     except ValueError:
         pass
-    return mtime
+    return None
 
 
 def _job(m: re.Match[str], f: dict[str, str]) -> LoggedJob:

@@ -6,7 +6,9 @@ which outputs each has, what a change of ``raw/b.txt`` re-runs) and from the log
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,7 +18,7 @@ import pytest
 from import_vectors import LONG, Workdir
 
 from iscc_lineage.errors import NotFoundError
-from iscc_lineage.snakemake.plan import Job, plan_import
+from iscc_lineage.snakemake.plan import ImportPlan, Job, plan_import
 from iscc_lineage.snakemake.runlog import iter_run_logs, read_run_log
 
 Vector = Callable[[str], Workdir]
@@ -151,3 +153,27 @@ def test_plan_reads_the_db_backend_the_same_way(vector: Vector) -> None:
 def test_plan_without_metadata_says_so(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no Snakemake metadata here"):
         plan_import(tmp_path)
+
+
+def assignment(plan: ImportPlan) -> list[tuple[str, str | None, str | None]]:
+    return [(*named(j), j.run.workflow_id if j.run else None) for j in plan.jobs]
+
+
+@pytest.mark.parametrize("reader_tz", ["Asia/Tokyo", "America/New_York", "Asia/Kolkata"])
+def test_run_assignment_does_not_depend_on_the_readers_time_zone(
+    vector: Vector, reader_tz: str
+) -> None:
+    # Snakemake names the log by the writer's local time (UTC here). Read in another zone, the
+    # name alone puts the run hours off: west of the writer no job fell in any run; east of
+    # it, the quiet first run's jobs fell in the second run's span (a wrong run).
+    cases = {case: vector(case) for case in ("failed-quiet", "two-runs")}
+    expected = {case: assignment(plan_import(wd.path)) for case, wd in cases.items()}
+    quiet_runs = Counter(run for *_, run in expected["failed-quiet"])
+    assert sorted(quiet_runs.values()) == [1, 6]  # summary failed in the second run
+    starts = {case: [log_started(p) for p in wd.logs()] for case, wd in cases.items()}
+    os.environ["TZ"] = reader_tz  # the vector fixture puts it back
+    time.tzset()
+    for case, wd in cases.items():
+        plan = plan_import(wd.path)
+        assert assignment(plan) == expected[case]
+        assert [lg.started for lg in plan.logs] == pytest.approx(starts[case], abs=0.1)
