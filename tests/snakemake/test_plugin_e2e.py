@@ -163,7 +163,10 @@ def test_failing_job_fails_run_and_step_partial_output_not_traced(tmp_path: Path
     assert measure_b.info["partial_outputs"] == [partial.as_posix()]
     assert not by_name(steps, "figure")
     doc = trace_json(work / ".iscc-lineage" / "lineage.db", partial)
-    assert doc["steps"] == []  # known content, but no step generated it
+    # a partial output traces to the failed step that wrote it, never as a raw source
+    assert (doc["steps"][0]["id"], doc["steps"][0]["status"]) == (measure_b.id, "failed")
+    assert [e["path"] for e in doc["steps"][0]["partial"]] == [partial.as_posix()]
+    assert partial.as_posix() not in [p for c in doc["sources"] for p in c["paths"]]
 
 
 def test_rerun_after_config_change_traces_old_and_new_figures(tmp_path: Path) -> None:
@@ -320,7 +323,7 @@ def test_two_concurrent_runs_into_one_store(tmp_path: Path) -> None:
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
-    assert not any("iscc-lineage" in o for o in outs)
+    assert not any("iscc-lineage:" in o for o in outs)
     with Store(str(store), create=False) as st:
         runs = st.runs()
         assert sorted(r.workdir for r in runs) == sorted(
