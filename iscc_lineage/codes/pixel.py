@@ -25,7 +25,6 @@ import itertools
 import logging
 import math
 import re
-import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -215,11 +214,11 @@ def _code_one(scene: int, img: _Image, pool: ThreadPoolExecutor,
         if on_bytes is not None:
             on_bytes(len(chunk))
     narrow, wide, d256, datahash = hasher.finish()
+    meta = _base_metadata(img.sizes, np.dtype(img.dtype))
     try:
-        meta = img.metadata()
+        meta.update(img.metadata())
     except Exception:  # metadata is a bonus; the pixel code stands without it
         log.debug("metadata of %s not read", img.name, exc_info=True)
-        meta = {}
     return ImageCode(scene, img.name, narrow, wide, d256, datahash, np.dtype(img.dtype).name,
                      dict(img.sizes), uniform, meta)
 
@@ -303,9 +302,7 @@ def _tiff_image(tf: Any, series: Any, index: int, ome: Any) -> _Image:
 
     def metadata() -> dict[str, Any]:
         base = _base_metadata(_sizes(axes, shape), dtype)
-        if ome is not None and index < len(ome.images):
-            return {**base, **_from_ome(ome, index)}
-        return base
+        return {**base, **_from_ome(ome, index)} if ome is not None else base
 
     return _Image(getattr(series, "name", None) or None, dtype, _sizes(axes, shape), bands,
                   metadata)
@@ -381,7 +378,7 @@ def _zarr_image(group: Any, ome: Any, ome_index: int | None) -> _Image:
     def metadata() -> dict[str, Any]:
         meta = _base_metadata(_sizes(axes, shape), dtype)
         meta.update(_ngff_metadata(ms, attrs, axes))
-        if ome is not None and ome_index is not None and ome_index < len(ome.images):
+        if ome is not None and ome_index is not None:
             meta.update(_from_ome(ome, ome_index))
         return meta
 
@@ -465,12 +462,13 @@ def _bioio_image(img: Any, scene: int) -> _Image:
         names = [str(c) for c in (img.channel_names or [])]
         if names:
             meta["channels"] = [{"name": n} for n in names]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                meta.update(_from_ome(img.ome_metadata, scene))
-        except Exception:
-            meta.update(_from_czi_xml(img.metadata))
+        raw = img.metadata
+        if isinstance(raw, ET.Element) and _local(raw.tag) == "OME":
+            meta.update(_from_ome(raw, scene))
+        elif isinstance(raw, str) and "<OME" in raw[:2000] and (ome := _ome_model(raw)):
+            meta.update(_from_ome(ome, scene))
+        else:
+            meta.update(_from_czi_xml(raw))
         return meta
 
     return _Image(str(img.scenes[scene]), dtype, _sizes(axes, shape), bands, metadata)
@@ -483,46 +481,69 @@ def _base_metadata(sizes: dict[str, int], dtype: Any) -> dict[str, Any]:
     return {"dimensions": dict(sizes), "pixel_type": str(dtype.name)}
 
 
-def _ome_model(xml: str) -> Any:
+def _ome_model(xml: str) -> ET.Element | None:
+    """The OME-XML root, parsed with the standard library: tolerant of the vendor quirks
+    (empty enumerations) that make a strict model reject a whole document."""
     try:
-        from ome_types import from_xml
-    except ImportError:  # pragma: no cover - ome-types comes with the readers
-        return None
-    try:
-        return from_xml(xml)
-    except Exception:
+        return ET.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
+    except ET.ParseError:
         log.debug("OME-XML not parsed", exc_info=True)
         return None
 
 
-def _from_ome(ome: Any, index: int) -> dict[str, Any]:
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _kids(el: ET.Element, name: str) -> list[ET.Element]:
+    return [k for k in el if _local(k.tag) == name]
+
+
+def _kid(el: ET.Element | None, name: str) -> ET.Element | None:
+    return next(iter(_kids(el, name)), None) if el is not None else None
+
+
+def _num(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _from_ome(ome: ET.Element, index: int) -> dict[str, Any]:
     """REMBI-aligned fields of one OME Image: instrument, objective, channels, pixel sizes."""
-    image = ome.images[index]
-    px = image.pixels
+    images = _kids(ome, "Image")
+    if index >= len(images):
+        return {}
+    image = images[index]
+    px = _kid(image, "Pixels")
     out: dict[str, Any] = {}
-    if image.name:
-        out["name"] = image.name
-    if image.acquisition_date:
-        out["acquisition_date"] = image.acquisition_date.isoformat()
-    phys = {k: float(v) for k, v in (("x", px.physical_size_x), ("y", px.physical_size_y),
-                                     ("z", px.physical_size_z)) if v}
+    if image.get("Name"):
+        out["name"] = image.get("Name")
+    date = (_kid(image, "AcquisitionDate").text or "") if _kid(image, "AcquisitionDate") \
+        is not None else ""
+    if date.strip():
+        out["acquisition_date"] = date.strip()
+    if px is None:
+        return out
+    phys = {k: v for k in ("x", "y", "z")
+            if (v := _num(px.get(f"PhysicalSize{k.upper()}"))) is not None}
     if phys:
-        unit = getattr(px.physical_size_x_unit, "value", None) or "µm"
-        out["physical_size"] = {**phys, "unit": unit}
+        out["physical_size"] = {**phys, "unit": px.get("PhysicalSizeXUnit") or "µm"}
     channels = []
-    for ch in px.channels:
-        entry: dict[str, Any] = {"name": ch.name}
-        for key in ("excitation_wavelength", "emission_wavelength"):
-            value = getattr(ch, key)
-            if value:
-                entry[key] = float(value)
-                entry["wavelength_unit"] = getattr(getattr(ch, key + "_unit"), "value", "nm")
-        if ch.fluor:
-            entry["fluor"] = ch.fluor
-        if ch.acquisition_mode:
-            entry["acquisition_mode"] = getattr(ch.acquisition_mode, "value", None)
-        if ch.contrast_method:
-            entry["contrast_method"] = getattr(ch.contrast_method, "value", None)
+    for ch in _kids(px, "Channel"):
+        entry: dict[str, Any] = {"name": ch.get("Name")}
+        for key, attr in (("excitation_wavelength", "ExcitationWavelength"),
+                          ("emission_wavelength", "EmissionWavelength")):
+            value = _num(ch.get(attr))
+            if value is not None:
+                entry[key] = value
+                entry["wavelength_unit"] = ch.get(attr + "Unit") or "nm"
+        for key, attr in (("fluor", "Fluor"), ("acquisition_mode", "AcquisitionMode"),
+                          ("contrast_method", "ContrastMethod"),
+                          ("illumination_type", "IlluminationType")):
+            if ch.get(attr):
+                entry[key] = ch.get(attr)
         channels.append(entry)
     if channels:
         out["channels"] = channels
@@ -532,32 +553,39 @@ def _from_ome(ome: Any, index: int) -> dict[str, Any]:
     return out
 
 
-def _instrument(ome: Any, image: Any) -> dict[str, Any]:
-    ref = image.instrument_ref.id if image.instrument_ref else None
-    inst = next((i for i in ome.instruments if i.id == ref), None)
-    if inst is None and len(ome.instruments) == 1:
-        inst = ome.instruments[0]
+def _instrument(ome: ET.Element, image: ET.Element) -> dict[str, Any]:
+    instruments = _kids(ome, "Instrument")
+    ref = _kid(image, "InstrumentRef")
+    inst = next((i for i in instruments if ref is not None and i.get("ID") == ref.get("ID")),
+                instruments[0] if len(instruments) == 1 else None)
     if inst is None:
         return {}
     out: dict[str, Any] = {}
-    if inst.microscope is not None:
-        scope = {k: v for k, v in (("manufacturer", inst.microscope.manufacturer),
-                                   ("model", inst.microscope.model)) if v}
-        if scope:
-            out["microscope"] = scope
-    settings = image.objective_settings
-    objs = [o for o in inst.objectives if settings is None or o.id == settings.id]
-    if objs:
-        o = objs[0]
-        objective = {k: v for k, v in (
-            ("model", o.model), ("manufacturer", o.manufacturer),
-            ("nominal_magnification", o.nominal_magnification), ("lens_na", o.lens_na),
-            ("immersion", getattr(o.immersion, "value", None)),
-            ("correction", getattr(o.correction, "value", None))) if v is not None}
+    scope = _kid(inst, "Microscope")
+    if scope is not None:
+        fields = {k: scope.get(a) for k, a in (("manufacturer", "Manufacturer"),
+                                               ("model", "Model"), ("type", "Type"))}
+        if any(fields.values()):
+            out["microscope"] = {k: v for k, v in fields.items() if v}
+    settings = _kid(image, "ObjectiveSettings")
+    objectives = _kids(inst, "Objective")
+    obj = next((o for o in objectives if settings is not None
+                and o.get("ID") == settings.get("ID")),
+               objectives[0] if len(objectives) == 1 else None)
+    if obj is not None:
+        objective: dict[str, Any] = {}
+        for key, attr in (("model", "Model"), ("manufacturer", "Manufacturer"),
+                          ("nominal_magnification", "NominalMagnification"),
+                          ("lens_na", "LensNA"), ("immersion", "Immersion"),
+                          ("correction", "Correction")):
+            value = obj.get(attr)
+            if value:
+                objective[key] = _num(value) if key in ("nominal_magnification", "lens_na") \
+                    else value
         if objective:
             out["objective"] = objective
-    detectors = [{k: v for k, v in (("model", d.model), ("type", getattr(d.type, "value", None)))
-                  if v} for d in inst.detectors]
+    detectors = [{k: v for k, a in (("model", "Model"), ("type", "Type"))
+                  if (v := d.get(a))} for d in _kids(inst, "Detector")]
     if any(detectors):
         out["detectors"] = [d for d in detectors if d]
     return out
