@@ -18,6 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from benchmarks.bench_fingerprint import bench_cache, bench_many, bench_one
+from benchmarks.bench_pixels import bench_pixels
 from benchmarks.bench_plugin import bench_plugin
 from benchmarks.bench_store import bench_store
 from benchmarks.data import DEFAULT_DATA
@@ -74,6 +75,7 @@ BENCHES: dict[str, Callable[[Preset, Path, argparse.Namespace], list[Row]]] = {
         profile_out=_results(a) / f"{_stem(a)}-profile-plugin.txt" if a.profile else None),
     "store": lambda p, d, a: bench_store(p, d),
     "crate": lambda p, d, a: bench_crate(p, d),
+    "pixels": lambda p, d, a: bench_pixels(p, d),
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from iscc_lineage.codes import FingerprintCache, fingerprint_path
+from iscc_lineage.codes.pixel import ImageCode, is_bioimage, pixel_codes
 from iscc_lineage.errors import AmbiguousError, EmptyContentError, NotFoundError
 from iscc_lineage.locations import location
 from iscc_lineage.model import Content, Edge, Fingerprint, Lineage, Step
@@ -24,6 +25,8 @@ __all__ = [
     "Flow",
     "LineageGraph",
     "Resolved",
+    "SamePixels",
+    "find_same_pixels",
     "graph",
     "identify",
     "impact",
@@ -146,14 +149,16 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     for s in found:
         hashes.update(e.datahash for e in (*s.inputs, *s.made) if e.datahash)
     containers = store.containers(hashes)
+    twins = {h: tuple(ts) for h, ts in store.same_pixels(hashes).items()}
     if run is not None or latest:
-        found = _choose(found, datahash, direction, containers, run, latest)
+        found = _choose(found, datahash, direction, containers, run, latest, twins)
     found, repeats = _fold_repeats(found)
-    steps = _nearest_first(found, datahash, direction, containers)
+    steps = _nearest_first(found, datahash, direction, containers, twins)
     hashes = {target.datahash}
     for s in steps:
         hashes.update(e.datahash for e in (*s.inputs, *s.made) if e.datahash)
-    contents = store.contents(hashes)
+    twins = {h: ts for h, ts in twins.items() if h in hashes}
+    contents = store.contents(hashes | {t for ts in twins.values() for t in ts})
     contents.setdefault(target.datahash, target)
     containers = {m: t for m, t in containers.items() if m in hashes and t in hashes}
     far = {e.datahash for s in steps
@@ -163,11 +168,19 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     ends = store.never(far, "generated" if direction == "trace" else "used")
     if direction == "trace":  # an acquisition step reads no content: what it made and the
         # lineage uses (or the target itself) is raw data; its other outputs (a log) are not
+        # (or a file with the same image as one of those: a copy in another format)
+        used = far | {target.datahash}
+        used |= {t for h in used for t in twins.get(h, ())}
         ends |= {e.datahash for s in steps if not s.inputs for e in s.made
-                 if e.datahash in far or e.datahash == target.datahash}
+                 if e.datahash in used}
+    # A representation whose image another step of this lineage made (trace) or used
+    # (impact) is not where the lineage ends: it goes on through that other file.
+    near = {e.datahash for s in steps
+            for e in (s.made if direction == "trace" else s.inputs) if e.datahash}
+    ends = {h for h in ends if h in near or not near.intersection(twins.get(h, ()))}
     return Lineage(direction, target, tuple(steps), contents,
                    tuple(sorted((contents[h] for h in ends if h in contents),
-                                key=lambda c: c.paths)), containers, repeats)
+                                key=lambda c: c.paths)), containers, repeats, twins)
 
 
 def _signature(s: Step) -> str:
@@ -195,7 +208,8 @@ def _fold_repeats(steps: list[Step]) -> tuple[list[Step], dict[str, tuple[str, .
 
 
 def _choose(steps: list[Step], start: str, direction: str, containers: dict[str, str],
-            run: str | None, latest: bool) -> list[Step]:
+            run: str | None, latest: bool,
+            twins: dict[str, tuple[str, ...]] | None = None) -> list[Step]:
     """Walk from the start again, following at each content only the chosen steps."""
     far = "inputs" if direction == "trace" else "made"
     by_near = links(steps, direction, containers)
@@ -204,6 +218,10 @@ def _choose(steps: list[Step], start: str, direction: str, containers: dict[str,
     seen = {start}
     while frontier:
         key = frontier.pop()
+        for t in (twins or {}).get(key, ()):  # the other files of the image go on too
+            if t not in seen:
+                seen.add(t)
+                frontier.append(t)
         options = by_near.get(key, [])
         if run is not None and any(s.run.startswith(run) for s in options):
             options = [s for s in options if s.run.startswith(run)]
@@ -260,7 +278,8 @@ class Flow:
 
     source: str
     target: str
-    role: Literal["used", "generated", "member"]  #: member: directory -> a file inside it
+    #: member: directory -> a file inside it; same_pixels: two files holding one image
+    role: Literal["used", "generated", "member", "same_pixels"]
     path: str  #: the path the step saw (a member's: its path inside the directory)
     step: Step | None = None  #: None for a member edge
     edge: Edge | None = None
@@ -305,6 +324,18 @@ def graph(lin: Lineage) -> LineageGraph:
     for member, tree in sorted(lin.containers.items()):
         if member in contents and tree in contents:
             flows.append(Flow(tree, member, "member", ""))
+    made_from: dict[str, set[str]] = {}  # content -> the contents its generators used
+    for s in lin.steps:
+        for out in s.made:
+            if out.datahash:
+                made_from.setdefault(out.datahash, set()).update(
+                    e.datahash for e in s.inputs if e.datahash)
+    for a, others in sorted(lin.twins.items()):
+        for b in others:
+            if a < b and a in contents and b in contents:
+                # the way the data went when one was made from the other (a conversion)
+                pair = (b, a) if b in made_from.get(a, ()) else (a, b)
+                flows.append(Flow(*pair, "same_pixels", ""))
     return LineageGraph(lin, contents, steps, locations, tuple(flows))
 
 
@@ -334,17 +365,58 @@ def links(steps: Iterable[Step], direction: str,
 
 
 def _nearest_first(steps: list[Step], start: str, direction: str,
-                   containers: dict[str, str]) -> list[Step]:
+                   containers: dict[str, str],
+                   twins: dict[str, tuple[str, ...]] | None = None) -> list[Step]:
     """Order steps by their distance from the start content (BFS), ties by end time."""
     far = "inputs" if direction == "trace" else "made"
     by_near = links(steps, direction, containers)
     order: list[Step] = []
     placed: set[str] = set()
     frontier = {start}
+    seen: set[str] = set()
     while frontier:
+        seen |= frontier
         level = {s.id: s for h in frontier for s in by_near.get(h, ()) if s.id not in placed}
         ranked = sorted(level.values(), key=lambda s: (s.ended or "", s.id), reverse=True)
         order.extend(ranked)
         placed.update(level)
-        frontier = {node_key(s, e) for s in ranked for e in getattr(s, far)}
+        # the other files of an image come one level further than the file itself
+        frontier = ({node_key(s, e) for s in ranked for e in getattr(s, far)}
+                    | {t for h in frontier for t in (twins or {}).get(h, ())}) - seen
     return order + [s for s in steps if s.id not in placed]
+
+
+@dataclass(frozen=True, slots=True)
+class SamePixels:
+    """A recorded content holding the image of a file that is not recorded itself."""
+
+    content: Content
+    image: ImageCode  #: the recorded image (its scene is the one within ``content``)
+    of_scene: int  #: the matching image's scene within the unrecorded file
+
+    def to_dict(self) -> dict[str, object]:
+        return {"datahash": self.content.datahash, "iscc": self.content.iscc,
+                "paths": list(self.content.paths), "scene": self.image.scene,
+                "file_scene": self.of_scene, "pixel_id": self.image.pixel_id,
+                "pixel_iscc": self.image.iscc}
+
+
+def find_same_pixels(store: Store, path: Path) -> SamePixels | None:
+    """The recorded content holding the same pixels as a bioimage at ``path``, or None.
+
+    Equal pixel codes are an exact identity (no threshold). When several recorded files hold
+    the image (a CZI and its OME-TIFF copy), the one recorded first is taken: trace and impact
+    cross to the others anyway. A uniform image (a blank frame) identifies nothing.
+    """
+    if not is_bioimage(path):
+        return None
+    result = pixel_codes(path)
+    for image in result.images:
+        if image.uniform:
+            continue
+        found = store.by_pixel_id(image.pixel_id)
+        contents = store.contents(h for h, _ in found)
+        for datahash, recorded in found:  # ordered by content id: first recorded first
+            if datahash in contents:
+                return SamePixels(contents[datahash], recorded, image.scene)
+    return None

@@ -246,3 +246,6 @@ class Lineage:
     #: id of a step -> ids of the steps that repeated it exactly (deterministic re-runs),
     #: folded into it so that the lineage shows each recipe once
     repeats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: content datahash -> the other contents holding the same image (equal pixel codes: a
+    #: CZI and its OME-TIFF and OME-Zarr copies), for the contents of the lineage
+    twins: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -7,15 +7,16 @@ it changed since it was recorded, so a code never lands on the wrong content.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from iscc_lineage.codes import FingerprintCache, fingerprint_path
 from iscc_lineage.codes.pixel import PixelResult, is_bioimage, pixel_codes
 from iscc_lineage.errors import FingerprintError
-from iscc_lineage.fingerprint import FingerprintCache, fingerprint_path
 
 if TYPE_CHECKING:
     from iscc_lineage.store import Store
@@ -80,8 +81,6 @@ def _size(path: Path) -> int:
     total = 0
     for root, _, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                pass
     return total

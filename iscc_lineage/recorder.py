@@ -16,9 +16,11 @@ from typing import Any
 
 from iscc_lineage.codes import fingerprint_many, fingerprint_path
 from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
+from iscc_lineage.codes.pixel import is_bioimage
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.locations import PathLike, location
 from iscc_lineage.model import Artifact, Fingerprint, Run, Step
+from iscc_lineage.pixels import code_contents
 from iscc_lineage.store import Store, now
 
 __all__ = ["Recorder", "location"]  # location: re-exported for one release (now in locations)
@@ -27,11 +29,13 @@ class Recorder:
     """Writes runs and steps into a :class:`Store`, fingerprinting paths through its cache."""
 
     def __init__(self, store: Store, *, use_cache: bool = True, workers: int | None = None,
-                 on_bytes: Callable[[int], None] | None = None) -> None:
+                 on_bytes: Callable[[int], None] | None = None,
+                 pixels: bool = False) -> None:
         self.store = store
         self.cache = store if use_cache else None
         self.workers = workers
         self.on_bytes = on_bytes
+        self.pixels = pixels  #: pixel-code bioimages as they are recorded (costs a read)
 
     def begin_run(self, *, workdir: PathLike | None = None, workflow: str | None = None,
                   command: str | None = None, info: dict[str, Any] | None = None,
@@ -92,7 +96,19 @@ class Recorder:
         role = "generated" if status == "finished" else "partial" if status == "failed" else "seen"
         self.store.insert_step(step, used, made, code_fp, output_role=role)
         self._add_image_codes([*used, *made])
+        if self.pixels:
+            self.add_pixel_codes([*used, *made])
         return step
+
+    def add_pixel_codes(self, artifacts: Sequence[Artifact]) -> None:
+        """Pixel-code the bioimages among ``artifacts`` (once per content): their copies in
+        other formats then share their lineage. A file no reader can open is noted."""
+        images = {a.fingerprint.datahash: a.path for a in artifacts
+                  if a.fingerprint and a.fingerprint.size > 0 and is_bioimage(Path(a.path))}
+        if not images:
+            return
+        todo = images.keys() - set(self.store.pixel_notes(images))
+        code_contents(self.store, [(h, images[h]) for h in sorted(todo)], cache=self.cache)
 
     def _add_image_codes(self, artifacts: Sequence[Artifact]) -> None:
         """Give pictures an Image-Code (once per content) so edited copies can be found."""

@@ -16,16 +16,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+from iscc_lineage.codes.pixel import ImageCode
 from iscc_lineage.lineage import links, node_key
 from iscc_lineage.model import Content, Fingerprint, Lineage, Run, Step
+from iscc_lineage.pixels import Outcome
 from iscc_lineage.verify import Check
 
 __all__ = [
     "checks",
+    "content_detail",
     "dump_json",
     "fingerprint_lines",
     "lineage_tree",
     "progress",
+    "reindex_lines",
     "run_detail",
     "runs_table",
     "step_detail",
@@ -108,15 +112,38 @@ def _rel(path: str) -> str:
     return rel if not rel.startswith("../../") else path
 
 
+def _same_pixels(c: Content) -> str:
+    return f"[magenta]same pixels as[/] {_content_label(c)} [dim](different file)[/]"
+
+
 def lineage_tree(lin: Lineage, target_path: str, *, store: str | None = None,
-                 note: str | None = None) -> None:
-    """Draw a trace (back to sources) or impact (forward to derivations) as a tree."""
+                 note: str | None = None, same_pixels: bool = False) -> None:
+    """Draw a trace (back to sources) or impact (forward to derivations) as a tree.
+
+    ``same_pixels``: the file at ``target_path`` is not recorded; ``lin.target`` is a recorded
+    file holding the same image, shown as such under it.
+    """
     by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
     from rich.tree import Tree
 
-    root = Tree(_content_label(lin.target, focus=target_path))
+    if same_pixels:
+        root = Tree(f"[bold]{escape(_rel(target_path))}[/] [dim](not recorded)[/]")
+        start = root.add(_same_pixels(lin.target))
+    else:
+        root = start = Tree(_content_label(lin.target, focus=target_path))
     expanded: set[str] = {lin.target.datahash}  # contents (or locations) already drawn out
+
+    def twins(node: Tree, key: str) -> None:
+        """Other files holding this content's image, where the lineage goes on through them."""
+        for t in lin.twins.get(key, ()):
+            c = lin.contents.get(t)
+            if c is None or t in expanded or not (by_near.get(t) or t in ends):
+                continue
+            expanded.add(t)
+            tag = (" [green]← source[/]" if lin.direction == "trace"
+                   else " [green]→ end[/]") if t in ends else ""
+            grow(node.add(_same_pixels(c) + tag), t)
 
     def grow(node: Tree, key: str) -> None:
         for s in by_near.get(key, ()):
@@ -153,11 +180,12 @@ def lineage_tree(lin: Lineage, target_path: str, *, store: str | None = None,
                     continue
                 expanded.add(key_e)
                 grow(branch.add(text), key_e)
+        twins(node, key)
 
     made = [e for s in lin.steps for e in s.partial if e.datahash == lin.target.datahash]
     if lin.direction == "trace" and made:
         root.label = f"{root.label} [bold red](partial output of a failed step)[/]"
-    grow(root, lin.target.datahash)
+    grow(start, lin.target.datahash)
     if note:
         _out().print(f"[yellow]{escape(note)}[/]")
     _out().print(root)
@@ -231,8 +259,14 @@ def checks(results: Sequence[Check]) -> None:
         path = escape(_rel(c.path))
         if c.status == "ok":
             _out().print(f"[green]OK[/]       {path}")
+        elif c.status == "changed" and c.pixels == "identical":
+            _out().print(f"[yellow]CHANGED[/]  {path}: [bold]pixels identical, file changed[/]"
+                         f" (re-encoded or recompressed: same image), {c.size_before:,} → "
+                         f"{c.size_now:,} bytes")
         elif c.status == "changed":
             size = f"{c.size_before:,} → {c.size_now:,} bytes"
+            if c.pixels == "changed":
+                size += "; the image's pixels changed"
             if c.bytes_changed is not None:
                 size += f", {c.bytes_changed:,} byte{'s' if c.bytes_changed != 1 else ''} " \
                         "differ from the recorded copy"
@@ -257,3 +291,97 @@ def checks(results: Sequence[Check]) -> None:
     parts = [f"{n} {s}" + (" (temp, expected)" if s == "gone" else "")
              for s, n in counts.items() if n]
     _out().print(f"[dim]{len(results)} checked: {', '.join(parts) or 'nothing'}[/]")
+
+
+def reindex_lines(outcomes: Sequence[Outcome]) -> None:
+    """One line per file pixel-coded, noted or skipped, then a count."""
+    coded = 0
+    for o in outcomes:
+        path = escape(_rel(o.path))
+        if o.skipped:
+            _out().print(f"[yellow]SKIPPED[/]  {path}: {escape(o.skipped)}")
+        elif o.result is not None and o.result.note:
+            _out().print(f"[yellow]NOTE[/]     {path}: {escape(o.result.note)}")
+        elif o.result is not None:
+            coded += 1
+            for i in o.result.images:
+                _out().print(f"[green]PIXELS[/]   {path}{_scene(i, len(o.result.images))}: "
+                             f"{i.iscc} [dim]{image_summary(i)}[/]")
+    _out().print(f"[dim]{len(outcomes)} bioimage(s) without pixel codes, {coded} coded[/]")
+
+
+def _scene(i: ImageCode, n: int) -> str:
+    return f" [{escape(str(i.name or i.scene))}]" if n > 1 else ""
+
+
+def image_summary(i: ImageCode) -> str:
+    """``C=2 Z=3 96x80 uint16`` and, when known, channel names and pixel size."""
+    dims = " ".join(f"{k}={v}" for k, v in i.sizes.items() if k in "TCZ" and v > 1)
+    text = f"{dims} {i.sizes['Y']}x{i.sizes['X']} {i.dtype}".strip()
+    names = [str(c.get("name")) for c in i.metadata.get("channels", []) if c.get("name")]
+    if names:
+        text += " · " + "/".join(names)
+    px = i.metadata.get("physical_size") or {}
+    if px.get("x"):
+        text += f" · {px['x']:g} {px.get('unit') or ''}/px".rstrip()
+    if i.uniform:
+        text += " · uniform (one value: identifies nothing)"
+    return text
+
+
+def content_detail(path: str, content: Content, images: Sequence[ImageCode],
+                   others: Sequence[Content], note: str | None, *, same_pixels: bool) -> None:
+    """``show FILE``: the content, its images with acquisition metadata, its other files."""
+    if same_pixels:
+        _out().print(f"[bold]{escape(_rel(path))}[/] [dim](not recorded)[/]")
+        _out().print("  " + _same_pixels(content))
+    else:
+        _out().print(f"[bold]{escape(_rel(path))}[/] [dim]{content.iscc}[/]")
+    _out().print(f"  datahash  {content.datahash}")
+    for p in content.paths:
+        _out().print(f"  seen at   {escape(_rel(p))}")
+    if not images:
+        hint = escape(note) if note else "not pixel-coded yet (iscc-lineage reindex --pixels)"
+        _out().print(f"  pixels    [dim]{hint}[/]")
+    for i in images:
+        title = f"image {i.scene}" + (f" ({escape(i.name)})" if i.name else "")
+        _out().print(f"  [bold]{title}[/]")
+        _out().print(f"    pixels      {i.iscc} [dim](WIDE {i.wide})[/]")
+        _out().print(f"    pixel hash  {i.datahash}")
+        _out().print(f"    dimensions  {escape(image_summary(i))}")
+        for line in _metadata_lines(i.metadata):
+            _out().print("    " + line)
+    for c in others:
+        _out().print("  " + _same_pixels(c))
+
+
+def _metadata_lines(meta: dict[str, Any]) -> list[str]:
+    out = []
+    if meta.get("acquisition_date"):
+        out.append(f"acquired    {escape(str(meta['acquisition_date']))}")
+    inst = meta.get("instrument") or {}
+    scope = inst.get("microscope") or {}
+    if scope:
+        out.append("microscope  " + escape(" ".join(str(v) for v in scope.values())))
+    obj = inst.get("objective") or {}
+    if obj:
+        bits = [str(obj["model"])] if obj.get("model") else []
+        if obj.get("nominal_magnification"):
+            bits.append(f"{obj['nominal_magnification']:g}x")
+        if obj.get("lens_na"):
+            bits.append(f"NA {obj['lens_na']:g}")
+        if obj.get("immersion"):
+            bits.append(str(obj["immersion"]))
+        out.append("objective   " + escape(", ".join(bits)))
+    px = meta.get("physical_size") or {}
+    if px:
+        unit = px.get("unit") or ""
+        out.append("pixel size  " + ", ".join(f"{k} {px[k]:g}" for k in ("x", "y", "z")
+                                               if px.get(k)) + f" {unit}".rstrip())
+    for n, ch in enumerate(meta.get("channels") or []):
+        waves = "/".join(f"{ch[k]:g}" for k in ("excitation_wavelength", "emission_wavelength")
+                         if ch.get(k))
+        unit = f" {ch.get('wavelength_unit', 'nm')}" if waves else ""
+        out.append(f"channel {n}   {escape(str(ch.get('name') or '-'))}"
+                   + (f" ex/em {waves}{unit}" if waves else ""))
+    return out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from iscc_lineage.codes import fingerprint_many, fingerprint_path, hamming
+from iscc_lineage.codes.pixel import ImageCode, pixel_codes
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.model import Content, Fingerprint
 from iscc_lineage.store import Store
@@ -39,6 +40,9 @@ class Check:
     detail: str | None = None
     members: dict[str, list[str]] = field(default_factory=dict)  #: directories: what moved
     bytes_changed: int | None = None  #: against a recorded copy that is still at hand
+    #: a changed bioimage recorded with pixel codes: ``identical`` (re-encoded, recompressed,
+    #: re-chunked: same image, other bytes) or ``changed`` (the image itself changed)
+    pixels: Literal["identical", "changed"] | None = None
 
     @property
     def failed(self) -> bool:
@@ -63,7 +67,7 @@ class Check:
             "data_bits": self.data_bits, "similarity": self.similarity,
             "size_before": self.size_before, "size_now": self.size_now,
             "detail": self.detail, "members": self.members,
-            "bytes_changed": self.bytes_changed,
+            "bytes_changed": self.bytes_changed, "pixels": self.pixels,
         }
 
 
@@ -78,9 +82,11 @@ def verify(store: Store, *, run_id: str | None = None, paths: Sequence[str] | No
     contents = store.contents(h for _, h in expected if h)
     pairs = [(p, contents[h]) for p, h in expected if h in contents]
     temps = removed_temps(store)
+    recorded = store.images(c.datahash for _, c in pairs)
     return [Check(c.path, "gone", c.expected, size_before=c.size_before, detail=GONE_TEMP)
             if c.status == "missing" and c.path in temps else c
-            for c in verify_expected(pairs, on_bytes=on_bytes, members=store.members)]
+            for c in verify_expected(pairs, on_bytes=on_bytes, members=store.members,
+                                     images=lambda h: recorded.get(h, []))]
 
 
 def removed_temps(store: Store) -> set[str]:
@@ -97,13 +103,25 @@ def removed_temps(store: Store) -> set[str]:
 def verify_expected(pairs: Sequence[tuple[str, Content]], *,
                     on_bytes: Callable[[int], None] | None = None,
                     members: Callable[[str], dict[str, str | None]] = lambda _: {},
+                    images: Callable[[str], list[ImageCode]] = lambda _: [],
                     ) -> list[Check]:
     """Check each (location, recorded content) pair against the file system now.
 
     :param members: the recorded manifest of a directory content (path -> datahash).
+    :param images: the recorded images of a content: a changed file's pixels are compared.
     """
     results = fingerprint_many([Path(p) for p, _ in pairs], on_bytes=on_bytes)
-    return [_judge(p, c, fp, members) for (p, c), fp in zip(pairs, results, strict=True)]
+    out = [_judge(p, c, fp, members) for (p, c), fp in zip(pairs, results, strict=True)]
+    return [_pixels(c, images(c.expected)) if c.status == "changed" else c for c in out]
+
+
+def _pixels(check: Check, recorded: list[ImageCode]) -> Check:
+    """A changed file with recorded pixel codes: are the images the same?"""
+    if not recorded:
+        return check
+    now = pixel_codes(Path(check.path)).images
+    same = [i.pixel_id for i in now] == [i.pixel_id for i in recorded]
+    return replace(check, pixels="identical" if same else "changed")
 
 
 def _judge(path: str, want: Content, got: Fingerprint | FingerprintError,

@@ -64,6 +64,14 @@ class LogHandlerSettings(LogHandlerSettingsBase):
         metadata={"help": "Fingerprint each job's inputs when it starts. This is the default; "
                           "the flag exists so that profiles can say so."},
     )
+    pixels: bool = field(
+        default=False,
+        metadata={"help": "Also pixel-code bioimages (TIFF, OME-TIFF, OME-Zarr; CZI, ND2, LIF "
+                          "with iscc-lineage's extras) as jobs finish, so that their copies in "
+                          "other formats share their lineage. Costs one more read of each "
+                          "image, in this process. Off by default: `iscc-lineage reindex "
+                          "--pixels` adds the codes later."},
+    )
     no_hash_inputs: bool = field(
         default=False,
         metadata={"help": "Do not read inputs: an input gets its content only from this run's "

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUPS = {"fingerprint-one", "fingerprint-many", "stat-cache", "plugin", "store", "crate"}
+GROUPS = {"fingerprint-one", "fingerprint-many", "stat-cache", "plugin", "store", "crate",
+          "pixels"}
 
 Result = tuple[subprocess.CompletedProcess[str], dict[str, Any]]
 

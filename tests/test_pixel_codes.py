@@ -171,3 +171,22 @@ def test_damaged_and_foreign_files_are_notes(tmp_path: Path) -> None:
 def test_image_code_round_trips(files: dict[str, Path]) -> None:
     code = _one(files["ome-tiff"])
     assert ImageCode.from_dict(code.to_dict()) == code
+
+
+def test_multi_scene_ome_tiff_gives_one_code_per_scene(tmp_path: Path) -> None:
+    import tifffile
+
+    a, b = pd.stack(1), pd.stack(2)
+    path = tmp_path / "two.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as tw:  # two OME Images (series) in one file
+        for data in (a, b):
+            tw.write(data, photometric="minisblack", metadata={"axes": "CZYX"})
+    res = pixel_codes(path)
+    assert [i.scene for i in res.images] == [0, 1]
+    single = pixel_codes(pd.write_ome_zarr(tmp_path / "b.ome.zarr", b, "0.5")).images[0]
+    assert res.images[1].pixel_id == single.pixel_id != res.images[0].pixel_id
+    iscc_bio = pytest.importorskip("iscc_bio.biocode")
+    from iscc_bio.imagewalk import iter_planes_bioio
+
+    theirs = iscc_bio.generate_biocode(iter_planes_bioio(str(path)))
+    assert [p["iscc_code"] for p in theirs] == [i.wide for i in res.images]

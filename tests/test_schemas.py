@@ -28,7 +28,9 @@ COMMANDS = ("fingerprint", "trace", "impact", "verify", "runs", "show")
 #: schemas whose outputs are validated in tests/crate/test_export_checksums.py
 ELSEWHERE = ("export-crate", "export-checksums", "verify-crate",
              # tests/signing/: test_sign_cli.py, test_declare.py, test_store_chain.py
-             "keys", "sign", "iscc-note", "verify-signatures", "verify-store")
+             "keys", "sign", "iscc-note", "verify-signatures", "verify-store",
+             # tests/test_same_pixels.py
+             "reindex", "export-omero")
 
 
 def validator(name: str) -> Draft202012Validator:

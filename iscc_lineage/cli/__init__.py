@@ -2,12 +2,13 @@
 
 Exit codes (as iscc-sum): 0 success, 1 a negative answer, 2 trouble. One module per family of
 commands: ``record`` (fingerprint, record), ``lineage`` (trace, impact, runs, show),
-``verify``, ``export`` (crate, checksums), ``workflow`` (init, run, import), ``sign`` (keys,
-sign, declare).
+``verify``, ``export`` (crate, checksums, omero), ``workflow`` (init, run, import), ``sign``
+(keys, sign, declare), ``images`` (reindex --pixels).
 """
 
 from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its commands
     export,
+    images,
     lineage,
     record,
     sign,

@@ -40,7 +40,8 @@ OPTION_FORCE = click.option("--force", is_flag=True,
 
 @cli.group()
 def export() -> None:
-    """Export lineage: an RO-Crate for a repository deposit, or a checksum file."""
+    """Export lineage: an RO-Crate for a repository deposit, a checksum file, or OMERO
+    key-value annotations."""
 
 
 @export.command("crate")
@@ -150,3 +151,46 @@ def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
     click.echo(f"Wrote {out}: {summary.lines} checksum line(s)")
     for loc, why in summary.skipped.items():
         click.echo(f"skipped {loc}: {why}", err=True)
+
+
+@export.command("omero")
+@click.argument("out", type=click.Path(path_type=Path))
+@OPTION_RUNS
+@OPTION_FOR
+@OPTION_JSON
+@click.pass_context
+def omero(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple[Path, ...],
+          as_json: bool) -> None:
+    """Write the images' ISCC codes as OMERO key-value annotations into folder OUT.
+
+    iscc-omero.csv holds one row per image (Image Name, ISCC-CODE, ...) and
+    iscc-omero-bulkmap.yml maps its columns to a MapAnnotation in namespace org.iscc.omero,
+    the one the BIO-CODES OMERO service writes. ISCC-CODE is the pixel code, so OMERO's own
+    copy of an image has the same value whatever format it imported. Without --run or --for:
+    every pixel-coded image in the store.
+
+    
+    Examples:
+      iscc-lineage export omero omero-annotations/
+      omero metadata populate --file omero-annotations/iscc-omero.csv Dataset:1
+      omero metadata populate --context bulkmap \
+          --cfg omero-annotations/iscc-omero-bulkmap.yml Dataset:1
+    """
+    from iscc_lineage.export.omero import OmeroImage, write_omero
+    from iscc_lineage.export.select import select
+
+    store = open_from_context(ctx)
+    if runs or for_files:
+        hashes = list(select(store, runs=runs, for_files=for_files).contents)
+    else:
+        hashes = store.imaged_contents()
+    images = store.images(hashes)
+    contents = store.contents(images)
+    items = [OmeroImage(contents[h].paths[-1] if contents[h].paths else h, contents[h].iscc,
+                        img, len(images[h]))
+             for h in hashes if h in images and h in contents for img in images[h]]
+    csv_path, yml_path = write_omero(out, items)
+    if as_json:
+        render.dump_json({"csv": str(csv_path), "bulkmap": str(yml_path), "images": len(items)})
+        return
+    click.echo(f"Wrote {csv_path} ({len(items)} image row(s)) and {yml_path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,7 +23,7 @@ from iscc_lineage.cli.group import (
 )
 from iscc_lineage.codes.image import SAME_FIGURE_BITS
 from iscc_lineage.errors import AmbiguousError, EmptyContentError, ExportError, NotFoundError
-from iscc_lineage.lineage import Resolved, resolve, walk
+from iscc_lineage.lineage import Resolved, find_same_pixels, resolve, walk
 from iscc_lineage.model import Fingerprint, Lineage
 from iscc_lineage.similar import Match
 from iscc_lineage.similar import similar as find_similar
@@ -55,6 +56,7 @@ def _lineage_json(lin: Lineage, res: Resolved) -> dict[str, Any]:
         end_key: [c.to_dict() for c in lin.ends],
         "members": dict(sorted(lin.containers.items())),
         "repeats": {k: list(v) for k, v in sorted(lin.repeats.items())},
+        "same_pixels_as": {h: list(ts) for h, ts in sorted(lin.twins.items())},
     }
 
 
@@ -74,12 +76,16 @@ def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bo
         raise EmptyContentError(f"{printable(Path(query))}: is {what}; every empty file shares "
                                 "this content, so it names no lineage")
     cache.flush()
-    match = None
+    match = same = None
     content = res.content
     if content is None:
         assert fp is not None
-        match = _similar_or_exit(ctx, store, Path(query), fp, max_distance, as_json)
-        content = match.content
+        same = find_same_pixels(store, Path(query))  # another format of a recorded image
+        if same is None:
+            match = _similar_or_exit(ctx, store, Path(query), fp, max_distance, as_json)
+            content = match.content
+        else:
+            content = same.content
     run_id = store.run(run).id if run else None
     target = content if res.how == "member" else None
     lin = walk(store, content.datahash, direction, depth, target=target, run=run_id,
@@ -91,9 +97,12 @@ def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bo
         doc = _lineage_json(lin, res)
         if match is not None:
             doc["match"] = match.to_dict()
+        if same is not None:
+            doc["same_pixels"] = same.to_dict()
         render.dump_json(doc)
     else:
-        render.lineage_tree(lin, title, store=store_shown(store), note=res.note)
+        render.lineage_tree(lin, title, store=store_shown(store), note=res.note,
+                            same_pixels=same is not None)
 
 
 def _draw(lin: Lineage, path: Path, title: str) -> None:
@@ -230,10 +239,18 @@ def runs(ctx: click.Context, limit: int | None, as_json: bool) -> None:
 @OPTION_JSON
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """Show a run or a step by id (a unique prefix is enough).
+    """Show a run or a step by id (a unique prefix is enough), or a file.
+
+    For a FILE: its recorded content, its images (pixel codes, acquisition metadata: instrument,
+    objective, channels, pixel sizes, date) and the recorded files holding the same pixels.
 
     Exit status 2 when nothing matches, or when the prefix fits more than one run or step.
     """
+    if os.path.exists(ref):  # a file: its content, images and acquisition metadata
+        from iscc_lineage.cli.images import show_file
+
+        show_file(ctx, Path(ref), as_json)
+        return
     store = open_from_context(ctx)
     run, step = _match(store.run, ref), _match(store.step, ref)
     if run is not None and step is not None:

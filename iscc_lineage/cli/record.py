@@ -76,11 +76,15 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
               help="The script or macro the step ran (its content is fingerprinted).")
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="A parameter of the step.")
+@click.option("--pixels", is_flag=True,
+              help="Also pixel-code bioimages among the files (TIFF, OME-TIFF, OME-Zarr; CZI, "
+                   "ND2, LIF with their extras): copies in other formats then share the "
+                   "lineage. Costs one more read of each image.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ...],
            name: str | None, run_ref: str | None, code: Path | None, params: tuple[str, ...],
-           command: tuple[str, ...]) -> None:
+           pixels: bool, command: tuple[str, ...]) -> None:
     """Record one step: fingerprint inputs, run COMMAND, fingerprint outputs.
 
     Without a COMMAND it records a manual step (a Fiji macro, an export from a GUI tool).
@@ -100,7 +104,7 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
     if command and shutil.which(command[0]) is None:
         raise CommandError(f"{command[0]}: command not found (or not executable)")
     store = open_from_context(ctx, create=True)
-    rec = Recorder(store)
+    rec = Recorder(store, pixels=pixels)
     used = rec.artifacts(list(inputs))
     started = now()
     status = 0

@@ -47,7 +47,10 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
     Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
     "3 bits of 64" (an edit) reads apart from "unrelated"; files under 16 KiB are "too small
     to measure similarity". temp() files that Snakemake deleted are "gone (temp, expected)".
-    Exit status 1 if anything changed, is missing or unreadable (--strict: or gone).
+    A bioimage recorded with pixel codes (record --pixels, reindex --pixels) that was
+    re-encoded, recompressed or re-chunked reads "pixels identical, file changed", apart from a
+    change of the image itself. Exit status 1 if anything changed (either kind), is missing or
+    unreadable (--strict: or gone).
 
     \b
     Examples:

@@ -135,6 +135,9 @@ def pixel_codes(path: Path, *, on_bytes: OnBytes | None = None) -> PixelResult:
                 return _code_bioio(path, module, extra, on_bytes)
     except _NoReader as exc:
         return PixelResult(note=str(exc))
+    except ModuleNotFoundError as exc:  # installed without the pixels extra
+        return PixelResult(note=f"no reader installed ({exc.name} is missing: "
+                                "pip install 'iscc-lineage[pixels]')")
     except Exception as exc:  # a damaged or unusual file is a note, never a failed run
         log.debug("%s: pixels not coded", path, exc_info=True)
         return PixelResult(note=f"unreadable: {type(exc).__name__}: {_first_line(exc)}")
@@ -209,7 +212,7 @@ def _code_one(scene: int, img: _Image, pool: ThreadPoolExecutor,
             lo, hi = band.min(), band.max()
             first = lo if first is None else first
             uniform = bool(lo == hi == first)
-        chunk = band.astype(big, order="C").tobytes()
+        chunk = band.astype(big, order="C", copy=False).tobytes()  # swap and copy once
         hasher.update(chunk)
         if on_bytes is not None:
             on_bytes(len(chunk))
@@ -284,7 +287,8 @@ def _tiff_image(tf: Any, series: Any, index: int, ome: Any) -> _Image:
             return
         import zarr
 
-        arr = zarr.open(page.aszarr(), mode="r")
+        arr: Any = zarr.open(page.aszarr(), mode="r")
+
         def read(y0: int, y1: int) -> Any:
             idx = tuple(slice(y0, y1) if a == "Y" else sample if a == "S" else slice(None)
                         for a in page_axes)
@@ -520,8 +524,8 @@ def _from_ome(ome: ET.Element, index: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if image.get("Name"):
         out["name"] = image.get("Name")
-    date = (_kid(image, "AcquisitionDate").text or "") if _kid(image, "AcquisitionDate") \
-        is not None else ""
+    when = _kid(image, "AcquisitionDate")
+    date = (when.text or "") if when is not None else ""
     if date.strip():
         out["acquisition_date"] = date.strip()
     if px is None:

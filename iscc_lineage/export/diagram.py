@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from iscc_lineage.lineage import STEP_PREFIX, graph
 from iscc_lineage.model import Content, Lineage
 
-__all__ = ["Node", "layered", "name", "to_dot", "to_mermaid"]
+__all__ = ["Node", "layered", "name", "same_pixels", "to_dot", "to_mermaid"]
 
 
 
@@ -49,6 +49,11 @@ def _base(lin: Lineage) -> str:
         return os.path.commonpath(dirs) if dirs else ""
     except ValueError:
         return ""
+
+
+def same_pixels(lin: Lineage) -> set[tuple[str, str]]:
+    """Edges between two files holding one image (drawn dashed, "same pixels")."""
+    return {(f.source, f.target) for f in graph(lin).flows if f.role == "same_pixels"}
 
 
 def layered(lin: Lineage) -> tuple[dict[str, Node], list[tuple[str, str]]]:
@@ -115,7 +120,9 @@ def to_mermaid(lin: Lineage) -> str:
         text = html.escape(n.label).replace('"', "#quot;")
         shape = f'(["{text}"])' if n.kind == "step" else f'["{text}<br/><small>{n.sub}</small>"]'
         lines.append(f"  {ids[k]}{shape}")
-    lines += [f"  {ids[a]} --> {ids[b]}" for a, b in edges]
+    same = same_pixels(lin)
+    lines += [f"  {ids[a]} -. same pixels .- {ids[b]}" if (a, b) in same
+              else f"  {ids[a]} --> {ids[b]}" for a, b in edges]
     lines.append("  classDef target fill:#fde68a,stroke:#b45309")
     lines.append("  classDef end fill:#bbf7d0,stroke:#15803d")
     lines.append("  classDef step fill:#e0e7ff,stroke:#4338ca")
@@ -137,5 +144,7 @@ def to_dot(lin: Lineage) -> str:
         label = n.label.replace('"', '\\"') + ("" if n.kind == "step" else f"\\n{n.sub}")
         shape = "box, style=\"rounded,filled\"" if n.kind == "step" else "box, style=filled"
         out.append(f'  "{k}" [label="{label}", shape={shape}, fillcolor="{fill[n.kind]}"];')
-    out += [f'  "{a}" -> "{b}";' for a, b in edges]
+    same = same_pixels(lin)
+    out += [f'  "{a}" -> "{b}" [style=dashed, dir=none, label="same pixels"];'
+            if (a, b) in same else f'  "{a}" -> "{b}";' for a, b in edges]
     return "\n".join(out) + "\n}\n"

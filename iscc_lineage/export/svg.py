@@ -12,7 +12,7 @@ import html
 import itertools
 from dataclasses import dataclass
 
-from iscc_lineage.export.diagram import Node, layered, name
+from iscc_lineage.export.diagram import Node, layered, name, same_pixels
 from iscc_lineage.model import Lineage
 
 __all__ = ["MAX_WIDTH", "to_html", "to_svg"]
@@ -62,9 +62,10 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
              'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/>'
              "</marker></defs>"]
+    same = same_pixels(lin)
     for (a, b), chain in sorted(chains.items()):
         d = _route(chain, lanes, wide)
-        parts.append(_edge(a, b, d))
+        parts.append(_edge(a, b, d, same=(a, b) in same))
     for a, b in sorted(back):  # a step that used and made one content: a small loop
         na, nb = nodes[a], nodes[b]
         x1, x2 = na.x + na.w / 2, nb.x + nb.w / 2
@@ -77,7 +78,11 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _edge(a: str, b: str, d: str, *, dashed: bool = False) -> str:
+def _edge(a: str, b: str, d: str, *, dashed: bool = False, same: bool = False) -> str:
+    if same:  # two files holding one image: no direction of data flow, a dashed link
+        return (f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
+                'fill="none" stroke="#a21caf" stroke-width="1.5" stroke-dasharray="5 3">'
+                "<title>same pixels</title></path>")
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     return (f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
             f'fill="none" stroke="#94a3b8" stroke-width="1.5"{dash} '

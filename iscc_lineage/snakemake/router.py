@@ -170,7 +170,7 @@ class Router:
         self.workdir = Path.cwd()
         if self.store is None:
             self.store = open_capture_store(self.workdir / DEFAULT_STORE)
-        recorder = Recorder(self.store)
+        recorder = Recorder(self.store, pixels=self.settings.pixels)
         self.touch = is_touch(ev.cmd)
         self._nolock = "--nolock" in (ev.cmd or "")
         self._host = ev.host or platform.node()

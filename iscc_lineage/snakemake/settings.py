@@ -29,6 +29,7 @@ class CaptureSettings:
     exclude: tuple[str, ...] = ()
     max_size: int | None = None
     hash_inputs: bool = True
+    pixels: bool = False  #: pixel-code bioimages as jobs finish (``--logger-iscc-pixels``)
 
     @classmethod
     def from_plugin(cls, s: Any, launch_dir: Path, argv: list[str]) -> CaptureSettings:
@@ -48,13 +49,14 @@ class CaptureSettings:
             raise SettingsError(f"--logger-iscc-max-size: {exc}") from None
         globs = [*(getattr(s, "exclude", None) or ()), *exclude_from_argv(argv)]
         hash_inputs = not bool(getattr(s, "no_hash_inputs", False))
-        return cls(store, tuple(dict.fromkeys(str(g) for g in globs)), max_size, hash_inputs)
+        return cls(store, tuple(dict.fromkeys(str(g) for g in globs)), max_size, hash_inputs,
+                   bool(getattr(s, "pixels", False)))
 
     def describe(self) -> dict[str, Any]:
         """The settings as recorded in the run's ``info.capture``."""
         return {"plugin": "snakemake-logger-plugin-iscc", "exclude": list(self.exclude),
                 "max_size": format_size(self.max_size) if self.max_size else None,
-                "hash_inputs": self.hash_inputs}
+                "hash_inputs": self.hash_inputs, "pixels": self.pixels}
 
 
 def exclude_from_argv(argv: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol, Self
 
+from iscc_lineage.codes.pixel import ImageCode, PixelResult
 from iscc_lineage.model import Artifact, Content, Fingerprint, Run, Step
 from iscc_lineage.signing.chain import ChainEntry, ChainFinding
 from iscc_lineage.signing.service import StoredNote
@@ -151,3 +152,25 @@ class LineageStore(Protocol):
     def stored_notes(self, *, kind: str | None = None, subjects: Iterable[str] | None = None
                      ) -> list[StoredNote]:
         """Notes in the order they were signed."""
+
+    # -- images (pixel codes and acquisition metadata) ----------------------------------------
+    def add_images(self, datahash: str, result: PixelResult) -> None:
+        """Store a content's images (replacing earlier ones) and the coding attempt's summary."""
+
+    def images(self, datahashes: Iterable[str]) -> dict[str, list[ImageCode]]:
+        """The images of each content that has any, in scene order."""
+
+    def imaged_contents(self) -> list[str]:
+        """Datahashes of every content with at least one image, in recording order."""
+
+    def pixel_notes(self, datahashes: Iterable[str]) -> dict[str, str]:
+        """The pixel-coding summary of each content that was tried."""
+
+    def same_pixels(self, datahashes: Iterable[str]) -> dict[str, list[str]]:
+        """Each content's other representations (contents holding one of its images)."""
+
+    def by_pixel_id(self, pixel_id: str) -> list[tuple[str, ImageCode]]:
+        """Every (content datahash, image) with these pixels."""
+
+    def unpixelled(self) -> list[tuple[str, list[str]]]:
+        """(datahash, known paths) of contents never pixel-coded."""

@@ -18,31 +18,7 @@ from typing import Any
 from iscc_lineage.codes.pixel import PIXELS_SCHEME, ImageCode, PixelResult
 from iscc_lineage.errors import NotFoundError
 
-__all__ = ["IMAGE_MIGRATION", "ImageQueries"]
-
-#: The schema for images, as one migration (the next number after the store's last).
-IMAGE_MIGRATION = [
-    """CREATE TABLE image (
-        content_id INTEGER NOT NULL REFERENCES content (id),
-        scene INTEGER NOT NULL,
-        name TEXT,
-        pixel_id TEXT NOT NULL,
-        iscc TEXT NOT NULL,
-        wide TEXT NOT NULL,
-        data_code TEXT NOT NULL,
-        datahash TEXT NOT NULL,
-        dtype TEXT NOT NULL,
-        sizes TEXT NOT NULL,
-        uniform INTEGER NOT NULL,
-        metadata TEXT NOT NULL DEFAULT '{}',
-        PRIMARY KEY (content_id, scene)) WITHOUT ROWID""",
-    "CREATE INDEX image_pixel ON image (pixel_id, content_id)",
-    # Two contents holding one (non-uniform) image: the identity trace and impact cross.
-    """CREATE VIEW twin AS SELECT DISTINCT x.content_id AS a, y.content_id AS b
-        FROM image x JOIN image y ON y.pixel_id = x.pixel_id AND y.content_id != x.content_id
-        WHERE x.uniform = 0""",
-]
-
+__all__ = ["ImageQueries"]
 
 class ImageQueries:
     """Images per content; the host class provides ``_query`` and ``transaction``."""
@@ -80,11 +56,18 @@ class ImageQueries:
         """The images of each content that has any, in scene order."""
         out: dict[str, list[ImageCode]] = {}
         for r in self._query(
-                "SELECT c.datahash, i.* FROM image i JOIN content c ON c.id = i.content_id"
+                "SELECT c.datahash AS of_content, i.* FROM image i"
+                " JOIN content c ON c.id = i.content_id"
                 " WHERE c.datahash IN (SELECT value FROM json_each(?))"
                 " ORDER BY c.datahash, i.scene", (json.dumps(sorted(set(datahashes))),)):
             out.setdefault(r[0], []).append(_image(r))
         return out
+
+    def imaged_contents(self) -> list[str]:
+        """Datahashes of every content with at least one image, in recording order."""
+        return [r[0] for r in self._query(
+            "SELECT c.datahash FROM content c WHERE EXISTS (SELECT 1 FROM image i"
+            " WHERE i.content_id = c.id) ORDER BY c.id")]
 
     def pixel_notes(self, datahashes: Iterable[str]) -> dict[str, str]:
         """The pixel-coding summary of each content that was tried (``none: why`` or count)."""
@@ -109,7 +92,8 @@ class ImageQueries:
     def by_pixel_id(self, pixel_id: str) -> list[tuple[str, ImageCode]]:
         """Every (content datahash, image) with these pixels."""
         return [(r[0], _image(r)) for r in self._query(
-            "SELECT c.datahash, i.* FROM image i JOIN content c ON c.id = i.content_id"
+            "SELECT c.datahash AS of_content, i.* FROM image i"
+            " JOIN content c ON c.id = i.content_id"
             " WHERE i.pixel_id = ? ORDER BY c.id, i.scene", (pixel_id,))]
 
     def unpixelled(self) -> list[tuple[str, list[str]]]:

@@ -130,6 +130,30 @@ MIGRATIONS: dict[int, list[str]] = {
             iscc_id TEXT)""",
         "CREATE INDEX note_subject ON note (subject)",
     ],
+    3: [
+        # The images of a content (one per scene / series): pixel code and acquisition
+        # metadata. Equal pixel_id (stream digest / dtype / plane size) = the same image.
+        """CREATE TABLE image (
+            content_id INTEGER NOT NULL REFERENCES content (id),
+            scene INTEGER NOT NULL,
+            name TEXT,
+            pixel_id TEXT NOT NULL,
+            iscc TEXT NOT NULL,
+            wide TEXT NOT NULL,
+            data_code TEXT NOT NULL,
+            datahash TEXT NOT NULL,
+            dtype TEXT NOT NULL,
+            sizes TEXT NOT NULL,
+            uniform INTEGER NOT NULL,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (content_id, scene)) WITHOUT ROWID""",
+        "CREATE INDEX image_pixel ON image (pixel_id, content_id)",
+        # Two contents holding one image (not a uniform one: a blank frame or an empty mask
+        # is shared by unrelated images, as an empty file is): trace and impact cross it.
+        """CREATE VIEW twin AS SELECT DISTINCT x.content_id AS a, y.content_id AS b
+            FROM image x JOIN image y ON y.pixel_id = x.pixel_id
+             AND y.content_id != x.content_id WHERE x.uniform = 0""",
+    ],
 }
 
 #: migrations that Python finishes in the same transaction, on a store that had data:

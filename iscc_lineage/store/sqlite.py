@@ -20,6 +20,7 @@ from iscc_lineage.errors import AmbiguousError, NotFoundError, StoreError
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
 from iscc_lineage.store.chain import ChainedRecords
 from iscc_lineage.store.codes import CodeQueries
+from iscc_lineage.store.images import ImageQueries
 from iscc_lineage.store.schema import SCHEMA_VERSION, check, upgrade
 from iscc_lineage.store.walk import GraphWalks
 from iscc_lineage.times import now
@@ -51,7 +52,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
 
 
-class Store(CodeQueries, GraphWalks, ChainedRecords):
+class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
     """An open SQLite lineage store. Thread-safe: one connection, serialised by a lock."""
 
     def __init__(self, location: str, *, create: bool = True) -> None:

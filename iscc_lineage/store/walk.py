@@ -42,12 +42,29 @@ class GraphWalks:
         # A location without content (a temp file gone before hashing, a pipe) links the
         # steps of one run by path (third term): the DAG made it both ends' file. The unary
         # + keeps SQLite on the path index instead of scanning the whole run's observations.
+        # Contents holding one image (equal pixel codes: a CZI and its OME-TIFF and OME-Zarr
+        # copies) are one image in several representations: the walk crosses from one to the
+        # steps of the others (the twin terms), except through a step that converted one
+        # representation into another (it used a representation of the image it made): that
+        # step is the image's own history, not the other representation's. A uniform image
+        # (a blank frame, an empty mask) joins nothing, as an empty content does not.
+        twin_through = (
+            "NOT EXISTS (SELECT 1 FROM observation x"
+            " JOIN image xa ON xa.content_id = x.content_id"
+            " JOIN image xb ON xb.pixel_id = xa.pixel_id AND xb.content_id = {o}.content_id"
+            f" WHERE x.step_id = {{o}}.step_id AND x.role IN {far})")
         sql = f"""
         WITH RECURSIVE w(step_id, depth) AS (
           SELECT o.step_id, 1 FROM content c JOIN observation o ON o.content_id = c.id
            WHERE c.datahash = ? AND c.size > 0 AND o.role IN {near} AND o.step_id IS NOT NULL
           UNION
           {self._member_anchor(direction)}
+          UNION
+          SELECT o.step_id, 1 FROM content c
+            JOIN image xi ON xi.content_id = c.id AND xi.uniform = 0
+            JOIN image yi ON yi.pixel_id = xi.pixel_id AND yi.content_id != c.id
+            JOIN observation o ON o.content_id = yi.content_id AND o.role IN {near}
+           WHERE c.datahash = ? AND o.step_id IS NOT NULL AND {twin_through.format(o="o")}
           UNION
           SELECT n.step_id, {step_depth} FROM w
             JOIN observation f ON f.step_id = w.step_id AND f.role IN {far}
@@ -59,6 +76,13 @@ class GraphWalks:
           UNION
           SELECT n.step_id, {step_depth} FROM w
             JOIN observation f ON f.step_id = w.step_id AND f.role IN {far}
+            JOIN image xi ON xi.content_id = f.content_id AND xi.uniform = 0
+            JOIN image yi ON yi.pixel_id = xi.pixel_id AND yi.content_id != xi.content_id
+            JOIN observation n ON n.content_id = yi.content_id AND n.role IN {near}
+           WHERE n.step_id IS NOT NULL AND {twin_through.format(o="n")} {limit}
+          UNION
+          SELECT n.step_id, {step_depth} FROM w
+            JOIN observation f ON f.step_id = w.step_id AND f.role IN {far}
              AND f.content_id IS NULL
             JOIN observation n ON n.path = f.path AND +n.run_id = f.run_id
              AND n.role IN {near} AND n.content_id IS NULL
@@ -66,7 +90,7 @@ class GraphWalks:
         )
         SELECT step_id, min(depth) FROM w GROUP BY step_id ORDER BY min(depth), step_id
         """
-        return [r[0] for r in self._query(sql, (datahash, datahash))]
+        return [r[0] for r in self._query(sql, (datahash, datahash, datahash))]
 
     @staticmethod
     def _member_anchor(direction: str) -> str:

@@ -30,6 +30,7 @@ from iscc_lineage.export.crate.engines import is_snakemake
 from iscc_lineage.export.crate.entities import Meta, Workflow, person
 from iscc_lineage.export.crate.gather import Layout, gather, recorded_steps
 from iscc_lineage.export.crate.git import permalink
+from iscc_lineage.export.crate.images import image_entities
 from iscc_lineage.export.crate.place import Entry, Policy, content_of, place
 from iscc_lineage.export.crate.readme import readme
 from iscc_lineage.export.crate.sink import Sink, open_sink
@@ -102,6 +103,7 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
             doc = Document(sel, lay, kept, wfs, meta, date, _skeleton(main, sel.runs[-1]))
             if signer is not None:
                 _sign(store, sel, kept, doc, sink, policy, signer, meta)
+            _add_images(store, doc, kept)
             text = readme(doc.root, kept, doc.main)
             doc.add_file(_generated(sink, "README.md", text.encode("utf-8"), policy),
                          {"about": {"@id": "./"}, "encodingFormat": "text/markdown"})
@@ -129,6 +131,17 @@ def _sign(store: Store, sel: Selection, kept: list[Entry], doc: Document, sink: 
         doc.add_file(_generated(sink, nf.rel, nf.data, policy), nf.props)
     if who["@id"] not in {person(a)["@id"] for a in meta.authors}:
         doc.extra.append(who)
+
+
+def _add_images(store: Store, doc: Document, kept: list[Entry]) -> None:
+    """The images of the bioimage files (pixel codes, acquisition metadata), if recorded."""
+    images = store.images(e.content.datahash for e in kept if e.content is not None)
+    if not images:
+        return
+    patch, entities = image_entities(kept, images)
+    for eid, props in patch.items():
+        doc.patch.setdefault(eid, {}).update(props)
+    doc.extra.extend(entities)
 
 
 @contextmanager
