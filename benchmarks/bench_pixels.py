@@ -161,7 +161,8 @@ def task_read(path: str) -> dict[str, Any]:
     n = 0
     with tifffile.TiffFile(path) as tf:
         series = tf.series[0]
-        c, z = series.shape[0], series.shape[1]
+        dims = dict(zip(series.axes, series.shape, strict=True))  # a Z of 1 is squeezed
+        c, z = dims.get("C", 1), dims.get("Z", 1)
         for k in range(z):  # Z outermost, then C: the same order pixel_codes reads in
             for ch in range(c):
                 n += series.pages[ch * z + k].asarray().nbytes
