@@ -5,6 +5,7 @@ iscc-bio (the BIO-CODES reference implementation of IMAGEWALK) is the independen
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,8 @@ def test_uniform_image_is_flagged(tmp_path: Path) -> None:
 
 def test_missing_reader_is_a_note(files: dict[str, Path],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # neither libCZI's own binding nor a bioio reader for .czi is importable
+    monkeypatch.setitem(sys.modules, "pylibCZIrw", None)
     monkeypatch.setitem(pixel.EXTRAS, ".czi", ("iscc_lineage_no_such_reader", "czi"))
     res = pixel_codes(files["czi"])
     assert res.images == ()
@@ -190,3 +193,27 @@ def test_multi_scene_ome_tiff_gives_one_code_per_scene(tmp_path: Path) -> None:
 
     theirs = iscc_bio.generate_biocode(iter_planes_bioio(str(path)))
     assert [p["iscc_code"] for p in theirs] == [i.wide for i in res.images]
+
+
+def test_multi_scene_czi_reads_every_scene(tmp_path: Path) -> None:
+    pyczi = pytest.importorskip("pylibCZIrw.czi", reason="pylibCZIrw is not installed")
+    a, b = pd.stack(3), pd.stack(4)
+    path = tmp_path / "two.czi"
+    with pyczi.create_czi(str(path), exist_ok=True) as doc:
+        for scene, data, x in ((0, a, 0), (1, b, 500)):
+            for c in range(pd.C):
+                for z in range(pd.Z):
+                    doc.write(data=np.ascontiguousarray(data[c, z]),
+                              plane={"C": c, "Z": z, "T": 0}, scene=scene, location=(x, 0))
+        doc.write_metadata(document_name="two", channel_names=dict(enumerate(pd.CHANNELS)))
+    ours = pixel_codes(path)
+    assert ours.reader == "pylibCZIrw" and len(ours.images) == 2
+    single = pixel_codes(pd.write_ome_tiff(tmp_path / "b.ome.tif", b)).images[0]
+    assert ours.images[1].pixel_id == single.pixel_id != ours.images[0].pixel_id
+    iscc_bio = pytest.importorskip("iscc_bio.biocode")
+    from iscc_bio.imagewalk import iter_planes_bioio
+
+    # bioio-czi finds scenes in the metadata, which pylibCZIrw's writer leaves without
+    # scene entries: it reads this file as one image, scene 0. That one must agree.
+    theirs = iscc_bio.generate_biocode(iter_planes_bioio(str(path)))
+    assert [p["iscc_code"] for p in theirs] == [ours.images[0].wide]

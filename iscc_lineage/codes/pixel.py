@@ -8,8 +8,8 @@ levels do not enter the code (full resolution only), so a CZI, its OME-TIFF and 
 copies share it; a crop, a rescale or a changed dtype does not.
 
 We read with tifffile (TIFF, OME-TIFF) and zarr (OME-Zarr 0.4 on Zarr v2, 0.5 on Zarr v3,
-bioformats2raw layout, HCS plates) ourselves, one plane at a time, and through bioio readers
-for CZI, ND2 and LIF (optional extras). iscc-bio itself reads every format through bioio with
+bioformats2raw layout, HCS plates) ourselves, one plane at a time; grayscale CZI through
+Zeiss's libCZI (pylibCZIrw); colour CZI, ND2 and LIF through bioio readers (optional extras). iscc-bio itself reads every format through bioio with
 the readers' default chunks, which decode a whole Z-stack per plane: ~22x slower and ~850 MB
 for a 512 MiB OME-TIFF, here 1 s and <100 MB (``benchmarks/bench_pixels.py``). Its output is
 the test oracle (``tests/test_pixel_codes.py``).
@@ -130,6 +130,8 @@ def pixel_codes(path: Path, *, on_bytes: OnBytes | None = None) -> PixelResult:
             return _code_all("zarr", _zarr_images(path), on_bytes)
         if name.endswith(TIFF_SUFFIXES):
             return _code_all("tifffile", _tiff_images(path), on_bytes)
+        if name.endswith(".czi") and (direct := _code_czi(path, on_bytes)) is not None:
+            return direct
         for suffix, (module, extra) in EXTRAS.items():
             if name.endswith(suffix):
                 return _code_bioio(path, module, extra, on_bytes)
@@ -418,6 +420,61 @@ def _unit(unit: str) -> str:
     return {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm"}.get(unit, unit)
 
 
+# -- CZI directly through Zeiss's libCZI (pylibCZIrw, which the czi extra brings) -------------
+
+_CZI_TYPES = {"Gray8": "uint8", "Gray16": "uint16", "Gray32Float": "float32"}
+
+
+def _code_czi(path: Path, on_bytes: OnBytes | None) -> PixelResult | None:
+    """Grayscale CZI planes straight from libCZI: ~50x faster than through bioio's dask
+    chunks (64 MiB: 0.2 s against 10 s). None (use bioio) for colour pixel types, or when
+    pylibCZIrw is not installed."""
+    try:
+        from pylibCZIrw import czi as pyczi  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    with pyczi.open_czi(str(path)) as doc:
+        types = set(doc.pixel_types.values())
+        if len(types) != 1 or next(iter(types)) not in _CZI_TYPES:
+            return None
+        return _code_all("pylibCZIrw", _czi_images(doc, _CZI_TYPES[types.pop()]), on_bytes)
+
+
+def _czi_images(doc: Any, dtype_name: str) -> Iterator[_Image]:
+    import numpy as np
+
+    dtype = np.dtype(dtype_name)
+    box = doc.total_bounding_box
+    scenes = doc.scenes_bounding_rectangle or {None: None}
+    meta = _from_czi_xml(_ome_model(doc.raw_metadata))
+    for scene, rect in sorted(scenes.items(), key=lambda kv: -1 if kv[0] is None else kv[0]):
+        if rect is None:
+            x0, y0 = box["X"][0], box["Y"][0]
+            w, h = box["X"][1] - x0, box["Y"][1] - y0
+        else:
+            x0, y0, w, h = rect.x, rect.y, rect.w, rect.h
+        dims = {a: box[a][1] - box[a][0] for a in "TCZ" if a in box}
+        axes = "".join(a for a in "TCZ" if a in dims) + "YX"
+        shape = (*(dims[a] for a in axes[:-2]), h, w)
+
+        def bands(scene: int | None = scene, x0: int = x0, y0: int = y0, w: int = w,
+                  h: int = h, dims: dict[str, int] = dims) -> Iterator[Any]:
+            canon = [a for a in _CANONICAL if a in dims]
+            for pos in itertools.product(*[range(dims[a]) for a in canon]):
+                plane = {a: box[a][0] + p for a, p in zip(canon, pos, strict=True)}
+
+                def read(r0: int, r1: int, plane: dict[str, int] = plane) -> Any:
+                    out = doc.read(roi=(x0, y0 + r0, w, r1 - r0), plane=plane, scene=scene)
+                    return out[..., 0] if out.ndim == 3 else out
+                yield from _bands(read, h, w * dtype.itemsize)
+
+        def metadata() -> dict[str, Any]:
+            return dict(meta)
+
+        yield _Image(None if scene is None else f"Scene {scene}", dtype, _sizes(axes, shape),
+                     bands, metadata)
+
+
 # -- CZI, ND2, LIF (bioio readers, optional extras) --------------------------------------------
 
 
@@ -596,10 +653,21 @@ def _instrument(ome: ET.Element, image: ET.Element) -> dict[str, Any]:
 
 
 def _from_czi_xml(root: Any) -> dict[str, Any]:
-    """Objective and acquisition date from Zeiss's own metadata XML (when no OME is made)."""
+    """Channels, pixel sizes, objective and acquisition date from Zeiss's own metadata XML."""
     if not isinstance(root, ET.Element):
         return {}
     out: dict[str, Any] = {}
+    names = [c.get("Name") for c in root.iterfind(".//Information/Image/Dimensions/Channels/"
+                                                    "Channel")]
+    if names:
+        out["channels"] = [{"name": n} for n in names]
+    sizes = {}
+    for d in root.iterfind(".//Scaling/Items/Distance"):
+        value = _num(d.findtext("Value"))
+        if d.get("Id") in ("X", "Y", "Z") and value:
+            sizes[str(d.get("Id")).lower()] = round(value * 1e6, 9)  # metres -> µm
+    if sizes:
+        out["physical_size"] = {**sizes, "unit": "µm"}
     date = root.findtext(".//Information/Image/AcquisitionDateAndTime")
     if date:
         out["acquisition_date"] = date
