@@ -217,3 +217,14 @@ def test_multi_scene_czi_reads_every_scene(tmp_path: Path) -> None:
     # scene entries: it reads this file as one image, scene 0. That one must agree.
     theirs = iscc_bio.generate_biocode(iter_planes_bioio(str(path)))
     assert [p["iscc_code"] for p in theirs] == [ours.images[0].wide]
+
+
+def test_bioio_path_agrees_with_libczi(files: dict[str, Path]) -> None:
+    # ND2, LIF and colour CZI go through bioio readers: the same CZI through bioio-czi must
+    # give what the direct libCZI path gives, metadata included.
+    pytest.importorskip("bioio_czi", reason="bioio-czi is not installed")
+    direct = pixel_codes(files["czi"])
+    via = pixel._code_bioio(files["czi"], "bioio_czi", "czi", None)
+    assert (direct.reader, via.reader) == ("pylibCZIrw", "bioio-czi")
+    assert [i.pixel_id for i in via.images] == [i.pixel_id for i in direct.images]
+    assert [c["name"] for c in via.images[0].metadata["channels"]] == list(pd.CHANNELS)
