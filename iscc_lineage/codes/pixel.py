@@ -9,10 +9,11 @@ copies share it; a crop, a rescale or a changed dtype does not.
 
 We read with tifffile (TIFF, OME-TIFF) and zarr (OME-Zarr 0.4 on Zarr v2, 0.5 on Zarr v3,
 bioformats2raw layout, HCS plates) ourselves, one plane at a time; grayscale CZI through
-Zeiss's libCZI (pylibCZIrw); colour CZI, ND2 and LIF through bioio readers (optional extras). iscc-bio itself reads every format through bioio with
-the readers' default chunks, which decode a whole Z-stack per plane: ~22x slower and ~850 MB
-for a 512 MiB OME-TIFF, here 1 s and <100 MB (``benchmarks/bench_pixels.py``). Its output is
-the test oracle (``tests/test_pixel_codes.py``).
+Zeiss's libCZI (pylibCZIrw); colour CZI, ND2 and LIF through bioio readers (optional
+extras). iscc-bio itself reads every format through bioio with the readers' default chunks,
+which decode a whole Z-stack per plane: ~9-22x slower and 5-8x the memory on an OME-TIFF,
+~10x slower on a CZI (``benchmarks/bench_pixels.py``). Its output is the test oracle
+(``tests/test_pixel_codes.py``).
 
 Identity is the 256-bit BLAKE3 of the canonical stream **plus dtype and plane size**: equal
 bytes read as different rows are not the same image. The only module that imports pixel
