@@ -7,6 +7,7 @@ It takes neutral model objects and paths, never Snakemake events.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import platform
 import uuid
@@ -17,11 +18,13 @@ from typing import Any
 from iscc_lineage.codes import fingerprint_many, fingerprint_path
 from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.codes.pixel import is_bioimage
-from iscc_lineage.errors import FingerprintError
+from iscc_lineage.errors import FingerprintError, LineageError
 from iscc_lineage.locations import PathLike, location
 from iscc_lineage.model import Artifact, Fingerprint, Run, Step
 from iscc_lineage.pixels import code_contents
 from iscc_lineage.store import Store, now
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Recorder", "location"]  # location: re-exported for one release (now in locations)
 
@@ -108,7 +111,11 @@ class Recorder:
         if not images:
             return
         todo = images.keys() - set(self.store.pixel_notes(images))
-        code_contents(self.store, [(h, images[h]) for h in sorted(todo)], cache=self.cache)
+        try:
+            code_contents(self.store, [(h, images[h]) for h in sorted(todo)], cache=self.cache)
+        except LineageError as exc:  # the step is recorded; its pixel codes can come later
+            log.warning("pixel codes not recorded (%s); `iscc-lineage reindex --pixels` adds "
+                        "them", exc)
 
     def _add_image_codes(self, artifacts: Sequence[Artifact]) -> None:
         """Give pictures an Image-Code (once per content) so edited copies can be found."""
