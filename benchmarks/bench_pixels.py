@@ -104,7 +104,55 @@ def bench_pixels(p: Preset, data: Path) -> list[Row]:
     sums.ratio_label = "pixel/byte time"
     rows += [plain, sums]
     rows.append(_oracle_row(p, data, g))
+    rows.append(_czi_row(p, data, g))
     return rows
+
+
+def write_czi(path: Path, nbytes: int) -> Path:
+    """A CZI of ``nbytes`` pixels (C=2, 1024², uint16) written through libCZI."""
+    import numpy as np
+    from pylibCZIrw import czi as pyczi
+
+    z = max(1, nbytes // (1024 * 1024 * 2) // 2)
+    done = path.with_suffix(path.suffix + ".done")
+    if path.exists() and done.exists() and done.read_text() == str(z):
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    base = np.random.default_rng(17).integers(0, 4096, size=(1024, 1024), dtype=np.uint16)
+    with pyczi.create_czi(str(path), exist_ok=True) as doc:
+        for c in range(2):
+            for k in range(z):
+                doc.write(data=np.roll(base, 5 * k + 100 * c, axis=1),
+                          plane={"C": c, "Z": k, "T": 0})
+        doc.write_metadata(channel_names={0: "a", 1: "b"})
+    done.write_text(str(z))
+    return path
+
+
+def _czi_row(p: Preset, data: Path, g: str) -> Row:
+    """CZI: our libCZI path against iscc-bio's bioio-czi path, same file, same code."""
+    name = "pixel code of a CZI (libCZI), against iscc-bio (bioio-czi)"
+    if importlib.util.find_spec("pylibCZIrw") is None or importlib.util.find_spec(
+            "iscc_bio") is None:
+        return na_row(g, name, "-", "pylibCZIrw or iscc-bio not installed (test dependencies)")
+    size = min(ORACLE_MAX // 4, pixels_size(p))
+    path = write_czi(data / f"pixels-{size // MiB}MiB.czi", size)
+    _warm(path)
+    text = f"CZI {fmt_bytes(path.stat().st_size)}, uint16 1024², C=2, page-cached"
+    ours = [run(_child("pixels", path=str(path)), parse_json=True)
+            for _ in range(min(p.repeats, 3))]
+    theirs = run(_child("iscc-bio", path=str(path)), parse_json=True, timeout=1800)
+    row = Row(g, name, text, [s.seconds for s in ours], [s.rss_kib for s in ours],
+              "iscc-bio generate_biocode", [theirs.seconds])
+    row.ratio = paired_ratio(row.ref_samples, [sorted(row.samples)[len(row.samples) // 2]])
+    row.ratio_label = "speed"
+    same = theirs.answer["wide"] == ours[0].answer["wide"]
+    row.goal = "same code"
+    row.met = same
+    row.note = (f"iscc-bio peak RSS {fmt_bytes(theirs.rss_kib * 1024)}; "
+                + ("same code" if same else
+                   f"DIFFERENT code: {theirs.answer['wide']} vs {ours[0].answer['wide']}"))
+    return row
 
 
 def _oracle_row(p: Preset, data: Path, g: str) -> Row:
