@@ -4,13 +4,14 @@ A migration is a list of statements run in one transaction. Never edit a release
 next number. Keep one store written by each old version under ``tests/data/`` to test upgrades.
 """
 
+import functools
 import sqlite3
 from collections.abc import Callable
 
 from iscc_lineage.errors import SchemaVersionError, StoreError
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SEALS", "check", "probe",
-           "upgrade"]
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SEALS", "check", "check_objects",
+           "expected_objects", "probe", "upgrade"]
 
 APPLICATION_ID = 0x4953434C  #: "ISCL", marks a SQLite file as an iscc-lineage store
 
@@ -181,8 +182,42 @@ def check(db: sqlite3.Connection, location: str, *, create: bool) -> int:
         raise SchemaVersionError(f"{location}: store schema v{version} is newer than this "
                                  f"iscc-lineage (v{SCHEMA_VERSION}); upgrade iscc-lineage")
     if not empty:
+        check_objects(db, location, version)
         probe(db)
     return version
+
+
+@functools.lru_cache(maxsize=8)
+def expected_objects(version: int) -> dict[tuple[str, str], str | None]:
+    """``(type, name) -> sql`` of every schema object a store of ``version`` holds: the
+    migrations run on an empty in-memory database (so ALTER and DROP count as well)."""
+    mem = sqlite3.connect(":memory:")
+    try:
+        for target in range(1, version + 1):
+            for statement in MIGRATIONS[target]:
+                mem.execute(statement)
+        return {(t, n): sql for t, n, sql in
+                mem.execute("SELECT type, name, sql FROM sqlite_master").fetchall()}
+    finally:
+        mem.close()
+
+
+def check_objects(db: sqlite3.Connection, location: str, version: int) -> None:
+    """Refuse a store whose ``sqlite_master`` holds anything the migrations did not make.
+
+    Reads ``sqlite_master`` only (no view, trigger or table is touched), so a crafted file
+    cannot run its SQL here: a trigger, a view in place of a table, a changed view or an
+    extra table or index is refused before any query runs.
+
+    :raises StoreError: ``not an iscc-lineage store (unexpected schema object …)``.
+    """
+    want = expected_objects(version) if version in range(1, SCHEMA_VERSION + 1) else {}
+    for kind, name, sql in db.execute("SELECT type, name, sql FROM sqlite_master").fetchall():
+        if kind == "table" and str(name).startswith("sqlite_stat"):
+            continue  # ANALYZE's statistics: data, never run
+        if (kind, name) not in want or want[(kind, name)] != sql:
+            raise StoreError(f"{location}: not an iscc-lineage store (unexpected schema "
+                             f"object: {kind} {str(name)[:80]!r})")
 
 
 def probe(db: sqlite3.Connection) -> None:
