@@ -52,10 +52,18 @@ def tree_size(path: PathLike) -> int:
     except OSError:
         return 0
     total = 0
-    for dirpath, _, filenames in os.walk(path):
-        for name in filenames:
-            try:
-                total += os.stat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
+    stack = [os.fspath(path)]
+    while stack:  # iterative: os.walk recurses per level (a 1000-deep tree would crash)
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    try:
+                        if e.is_dir(follow_symlinks=False):
+                            stack.append(e.path)
+                        else:
+                            total += e.stat().st_size
+                    except OSError:
+                        continue
+        except OSError:
+            continue
     return total

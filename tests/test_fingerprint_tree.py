@@ -80,8 +80,12 @@ def test_order_is_iscc_sums_treewalk(tricky: Path) -> None:
     """Our non-link members follow iscc-sum's own walk (which already skips symlinks)."""
     fp = fingerprint_path(tricky)
     base = tricky.resolve()
-    theirs = [unicodedata.normalize("NFC", p.relative_to(base).as_posix()) for p in treewalk(base)]
-    assert [m.path for m in fp.members if m.link is None] == theirs
+    raw = [p.relative_to(base).as_posix() for p in treewalk(base)]
+    # names are NFC, except NFC-equal twins in one folder, which keep their own form
+    twins = {"\u00e9", NFD_E}
+    assert [m.path for m in fp.members if m.link is None] == [
+        p if p in twins else unicodedata.normalize("NFC", p) for p in raw]
+    theirs = [unicodedata.normalize("NFC", p) for p in raw]
     # the rules, spelled out: ignore files first, raw-byte tie-break of NFC-equal names,
     # files before subdirectories, hidden entries included
     assert theirs[:2] == [".dockerignore", ".gitignore"]

@@ -12,7 +12,7 @@ from iscc_lineage.codes.fingerprint import (
     stat_key,
 )
 from iscc_lineage.codes.path import fingerprint_many, fingerprint_path
-from iscc_lineage.codes.tree import fingerprint_tree
+from iscc_lineage.codes.tree import fingerprint_tree, tree_files
 
 __all__ = [
     "FingerprintCache",
@@ -25,4 +25,5 @@ __all__ = [
     "fingerprint_tree",
     "hamming",
     "stat_key",
+    "tree_files",
 ]

@@ -10,7 +10,7 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import iscc_lib as il
@@ -33,7 +33,7 @@ from iscc_lineage.errors import FingerprintError
 from iscc_lineage.locations import printable
 from iscc_lineage.model import Fingerprint, Member
 
-__all__ = ["fingerprint_tree"]
+__all__ = ["MAX_DEPTH", "fingerprint_tree", "tree_files"]
 
 
 def _sort_key(name: str) -> tuple[bytes, bytes]:
@@ -48,37 +48,77 @@ def _is_ignore_file(name: str) -> bool:
     return name.startswith(".") and name.endswith("ignore")
 
 
-def _walk(root: Path, rel: str = "") -> Iterable[tuple[str, Path, bool]]:
+MAX_DEPTH = 512  #: folders nested deeper than this are refused (one FingerprintError)
+
+
+def _names(entries: Sequence[os.DirEntry[str]]) -> list[str]:
+    """The member names of one folder's entries: NFC, unless two entries are NFC-equal.
+
+    The identity rule: a name is stored NFC-normalised (so a folder copied between macOS and
+    Linux keeps its identity), non-UTF-8 bytes escaped (``\\xff``). Names that are equal
+    under NFC (``café`` composed and decomposed side by side) keep their own form instead,
+    so each stays a member of its own and no step is lost. Names still equal after that (a
+    raw ``\\xff`` beside a byte 0xff) cannot be told apart: the folder is refused.
+    """
+    nfc = [unicodedata.normalize("NFC", e.name) for e in entries]
+    twins = {n for n in nfc if nfc.count(n) > 1} if len(set(nfc)) < len(nfc) else set()
+    names = [printable(e.name if n in twins else n) for e, n in zip(entries, nfc, strict=True)]
+    if len(set(names)) < len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise FingerprintError(f"{printable(entries[0].path)}: two members are both named "
+                               f"{dup!r} once escaped")
+    return names
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path, bool]]:
     """iscc-sum's TREEWALK order; yields ``(relpath, path, is_symlink)``.
 
     Per directory: entries sorted by :func:`_sort_key`; ``.*ignore`` files first, then the
-    other non-directories, then each subdirectory recursively. Symlinks are yielded in the
-    file position (iscc-sum skips them; the tree code does too). Directory symlinks are
-    recorded, never followed, so a loop cannot recur. ``relpath`` is NFC-normalised, with
-    non-UTF-8 bytes escaped so that it can be stored and printed.
+    other non-directories, then each subdirectory in turn. Symlinks are yielded in the file
+    position (iscc-sum skips them; the tree code does too). Directory symlinks are recorded,
+    never followed, so a loop cannot recur. ``relpath`` follows :func:`_names`. Iterative (an
+    explicit stack), so any depth up to :data:`MAX_DEPTH` works.
     """
-    try:
-        with os.scandir(root) as it:
-            entries = sorted(it, key=lambda e: _sort_key(e.name))
-    except OSError as exc:
-        raise FingerprintError(f"{printable(root)}: {exc.strerror or exc}") from None
-    first: list[tuple[str, Path, bool]] = []
-    files: list[tuple[str, Path, bool]] = []
-    dirs: list[tuple[str, Path]] = []
-    for e in entries:
-        if e.name in IGNORED_NAMES:
-            continue
-        relpath = rel + printable(unicodedata.normalize("NFC", e.name))
-        if e.is_symlink():
-            files.append((relpath, Path(e.path), True))
-        elif e.is_dir(follow_symlinks=False):
-            dirs.append((relpath, Path(e.path)))
-        else:
-            (first if _is_ignore_file(e.name) else files).append((relpath, Path(e.path), False))
-    yield from first
-    yield from files
-    for relpath, sub in dirs:
-        yield from _walk(sub, relpath + "/")
+    stack: list[tuple[Path, str, int]] = [(root, "", 0)]
+    while stack:
+        folder, rel, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise FingerprintError(f"{printable(root)}: folders nested deeper than "
+                                   f"{MAX_DEPTH} levels (not fingerprinted)")
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted((e for e in it if e.name not in IGNORED_NAMES),
+                                 key=lambda e: _sort_key(e.name))
+        except OSError as exc:
+            raise FingerprintError(f"{printable(folder)}: {exc.strerror or exc}") from None
+        first: list[tuple[str, Path, bool]] = []
+        files: list[tuple[str, Path, bool]] = []
+        dirs: list[tuple[Path, str, int]] = []
+        for e, name in zip(entries, _names(entries), strict=True):
+            relpath = rel + name
+            try:
+                is_link = e.is_symlink()
+                is_dir = not is_link and e.is_dir(follow_symlinks=False)
+            except OSError as exc:
+                raise FingerprintError(f"{printable(e.path)}: {exc.strerror or exc}") from None
+            if is_link:
+                files.append((relpath, Path(e.path), True))
+            elif is_dir:
+                dirs.append((Path(e.path), relpath + "/", depth + 1))
+            else:
+                (first if _is_ignore_file(e.name) else files).append(
+                    (relpath, Path(e.path), False))
+        yield from first
+        yield from files
+        stack.extend(reversed(dirs))  # the first subdirectory is walked next
+
+
+def tree_files(root: Path) -> dict[str, Path]:
+    """Member name -> the real entry on disk, for every member of the folder at ``root``.
+
+    Stored names are normalised (:func:`_names`), so a copy must open the entry the walk saw.
+    """
+    return {relpath: p for relpath, p, _ in _walk(Path(root))}
 
 
 def _tree_state(listing: Sequence[tuple[str, Path, bool]]) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from iscc_lineage.codes import fingerprint_bytes, fingerprint_copy
+from iscc_lineage.codes import fingerprint_bytes, fingerprint_copy, tree_files
 from iscc_lineage.errors import ExportError, FingerprintError
 from iscc_lineage.export.crate.document import METADATA, Document, write_document
 from iscc_lineage.export.crate.engines import is_snakemake
@@ -214,8 +214,13 @@ def _ship(sink: Sink, e: Entry, policy: Policy) -> None:
     assert e.content is not None
     if e.is_tree:
         sink.mkdir(e.rel)  # exists even when empty
+        try:  # member names are normalised: copy from the entries the walk really saw
+            on_disk = tree_files(Path(e.location))
+        except FingerprintError as exc:
+            raise ExportError(f"cannot copy into the crate: {exc}") from None
         for m in e.members:
-            _copy(sink, Path(e.location) / m.path, f"{e.rel}/{m.path}", m.datahash)
+            src = on_disk.get(m.path, Path(e.location) / m.path)
+            _copy(sink, src, f"{e.rel}/{m.path}", m.datahash)
         return
     sha = _copy(sink, Path(e.location), e.rel, e.content.datahash)
     e.sha256 = sha if policy.sha256 else None
