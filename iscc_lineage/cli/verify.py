@@ -35,13 +35,16 @@ __all__ = ["verify_command"]
                    "signature, the files' bytes now, the lineage.")
 @click.option("--store", "chain", is_flag=True,
               help="Recompute the store's hash chain; name the first record changed since.")
+@click.option("--local-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="With --crate: also check the files the crate references (#-local) "
+                   "under this folder (the workflow folder); never followed out of it.")
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
 def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | None,
                    strict: bool, as_json: bool, quiet: bool,
                    crate_path: Path | None = None, signatures: bool = False,
-                   chain: bool = False) -> None:
+                   chain: bool = False, local_root: Path | None = None) -> None:
     """Re-fingerprint recorded files and report ok / changed / missing / gone.
 
     Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
@@ -70,8 +73,13 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
     if crate_path is not None:
         if paths or run_ref:
             raise click.UsageError("--crate checks a crate; give no PATHS or --run with it")
-        _verify_crate(ctx, crate_path, as_json=as_json, signatures_only=signatures)
+        _verify_crate(ctx, crate_path, as_json=as_json, signatures_only=signatures,
+                      local_root=local_root)
         return
+    if local_root is not None:
+        raise click.UsageError("--local-root is for --crate")
+    if run_ref is not None and not run_ref.strip():
+        raise click.UsageError("--run needs a run id (an empty one would select every run)")
     if signatures:
         if run_ref:
             raise click.UsageError("--signatures takes PATHS, not --run")
@@ -97,13 +105,15 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
 
 
 def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool,
-                  signatures_only: bool = False) -> None:
+                  signatures_only: bool = False, local_root: Path | None = None) -> None:
     """``verify --crate``: check a crate's files against the ISCCs it declares, and its signed
-    notes; exit 1 on any change, missing file or failed note. ``--json`` writes the file checks
-    (with ``--signatures``: the note checks)."""
+    notes; exit 1 on any change, missing or undeclared file, failed note, and when nothing
+    could be checked. ``--json`` writes the file checks (with ``--signatures``: the note
+    checks)."""
     from iscc_lineage.export.crate.signed import verify_crate_signed
 
-    results, notes = verify_crate_signed(crate_path)
+    results, notes = verify_crate_signed(crate_path, local_root=local_root)
+    checked = [c for c in results if c.status not in ("unreachable", "undeclared")]
     if signatures_only:
         if not notes:
             raise ExportError(f"{crate_path}: the crate carries no signed notes")
@@ -123,10 +133,13 @@ def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool,
             detail = f"  ({c.detail})" if c.detail and c.status != "ok" else ""
             click.echo(f"{mark:<11} {c.id}{detail}")
         counts = {s: sum(c.status == s for c in results)
-                  for s in ("ok", "changed", "missing", "error", "unreachable")}
-        click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing to check",
-                   err=True)
+                  for s in ("ok", "changed", "missing", "error", "undeclared", "unreachable")}
+        if checked:
+            click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n), err=True)
         for r in notes:
             click.echo(r.line())
-    if any(c.failed for c in results) or not all(r.ok for r in notes):
+    if not checked:
+        click.echo("nothing to verify: no file in the crate declares an ISCC that can be "
+                   "checked here", err=True)
+    if not checked or any(c.failed for c in results) or not all(r.ok for r in notes):
         ctx.exit(EXIT_NEGATIVE)

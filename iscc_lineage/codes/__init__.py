@@ -9,10 +9,11 @@ from iscc_lineage.codes.fingerprint import (
     fingerprint_bytes,
     fingerprint_copy,
     fingerprint_file,
+    fingerprint_stream,
     stat_key,
 )
 from iscc_lineage.codes.path import fingerprint_many, fingerprint_path
-from iscc_lineage.codes.tree import fingerprint_tree, tree_files
+from iscc_lineage.codes.tree import fingerprint_members, fingerprint_tree, tree_files
 
 __all__ = [
     "FingerprintCache",
@@ -21,7 +22,9 @@ __all__ = [
     "fingerprint_copy",
     "fingerprint_file",
     "fingerprint_many",
+    "fingerprint_members",
     "fingerprint_path",
+    "fingerprint_stream",
     "fingerprint_tree",
     "hamming",
     "stat_key",

@@ -31,6 +31,7 @@ __all__ = [
     "fingerprint_bytes",
     "fingerprint_copy",
     "fingerprint_file",
+    "fingerprint_stream",
     "stat_key",
 ]
 
@@ -185,6 +186,23 @@ def fingerprint_copy(path: Path, dst: IO[bytes] | None = None, *,
     sha = hashlib.sha256()
     sinks: tuple[_Sink, ...] = (h, sha) if dst is None else (h, sha, _Writer(dst))
     _read_into(path, sinks, on_bytes)
+    iscc, data_code, instance_code, datahash, size = _finish(h)
+    return Fingerprint(iscc, datahash, size, data_code, instance_code), sha.hexdigest()
+
+
+def fingerprint_stream(src: IO[bytes], *, on_bytes: OnBytes | None = None
+                       ) -> tuple[Fingerprint, str]:
+    """Fingerprint and SHA-256 of what a readable stream yields (a zip member, read in place).
+
+    :raises OSError: as the stream raises it (the caller knows what it reads).
+    """
+    h = il.SumHasher()
+    sha = hashlib.sha256()
+    while chunk := src.read(IO_READ_SIZE):
+        h.update(chunk)
+        sha.update(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
     iscc, data_code, instance_code, datahash, size = _finish(h)
     return Fingerprint(iscc, datahash, size, data_code, instance_code), sha.hexdigest()
 

@@ -10,13 +10,15 @@ import json
 import os
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import IO, Any
 
 import iscc_lib as il
 
 from iscc_lineage.codes.fingerprint import (
     IGNORED_NAMES,
+    IO_READ_SIZE,
     RACY_SECONDS,
     FingerprintCache,
     OnBytes,
@@ -33,7 +35,7 @@ from iscc_lineage.errors import FingerprintError
 from iscc_lineage.locations import printable
 from iscc_lineage.model import Fingerprint, Member
 
-__all__ = ["MAX_DEPTH", "fingerprint_tree", "tree_files"]
+__all__ = ["MAX_DEPTH", "fingerprint_members", "fingerprint_tree", "tree_files", "treewalk_order"]
 
 
 def _sort_key(name: str) -> tuple[bytes, bytes]:
@@ -119,6 +121,61 @@ def tree_files(root: Path) -> dict[str, Path]:
     Stored names are normalised (:func:`_names`), so a copy must open the entry the walk saw.
     """
     return {relpath: p for relpath, p, _ in _walk(Path(root))}
+
+
+def treewalk_order(names: Iterable[str]) -> list[str]:
+    """Member names (``/``-separated, relative) in iscc-sum's TREEWALK order, as
+    :func:`_walk` yields the members of a folder on disk (for members read from a zip)."""
+    root: dict[str, Any] = {}
+    for name in names:
+        node = root
+        *dirs, leaf = name.split("/")
+        for d in dirs:
+            sub = node.setdefault(d, {})
+            if sub is None:  # a file and a folder of one name
+                raise FingerprintError(f"{name}: a member below a file")
+            node = sub
+        if leaf in IGNORED_NAMES:
+            continue
+        if isinstance(node.get(leaf), dict):
+            raise FingerprintError(f"{name}: a file and a folder of one name")
+        node[leaf] = None
+    out: list[str] = []
+    stack: list[tuple[dict[str, Any], str]] = [(root, "")]
+    while stack:
+        node, rel = stack.pop()
+        keys = sorted(node, key=_sort_key)
+        files = [k for k in keys if node[k] is None]
+        out.extend(rel + k for k in files if _is_ignore_file(k))
+        out.extend(rel + k for k in files if not _is_ignore_file(k))
+        stack.extend((node[k], rel + k + "/") for k in reversed(keys) if node[k] is not None)
+    return out
+
+
+def fingerprint_members(members: Mapping[str, Callable[[], IO[bytes]]], *,
+                        on_bytes: OnBytes | None = None) -> Fingerprint:
+    """The fingerprint of a folder given as member name -> opener (a zip's members), equal
+    to :func:`fingerprint_tree` of the same files on disk. Symlinks cannot be given.
+
+    :raises FingerprintError: names that cannot form a folder.
+    :raises OSError: as an opened stream raises it.
+    """
+    tree = il.SumHasher()
+    out: list[Member] = []
+    for relpath in treewalk_order(members):
+        h = il.InstanceHasher()
+        sinks = (h,) if relpath.rsplit("/", 1)[-1].endswith(".iscc.json") else (h, tree)
+        with members[relpath]() as f:
+            while chunk := f.read(IO_READ_SIZE):
+                for sink in sinks:
+                    sink.update(chunk)
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
+        r = h.finalize(256)
+        out.append(Member(relpath, r["datahash"], int(r["filesize"])))
+    iscc, data_code, instance_code, _, size = _finish(tree)
+    return Fingerprint(iscc, _manifest_digest(out), size, data_code, instance_code, "tree",
+                       tuple(out))
 
 
 def _tree_state(listing: Sequence[tuple[str, Path, bool]]) -> tuple[str, int]:

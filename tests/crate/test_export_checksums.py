@@ -82,10 +82,10 @@ def test_json_outputs_match_their_schemas(recorded: Project, tmp_path: Path) -> 
     checks = {c["id"]: c for c in json.loads(res.stdout)}
     validator("verify-crate").validate(list(checks.values()))
     assert checks["README.md"]["status"] == "changed"
-    # web references are checked at their recorded path, never fetched
+    # web references are never fetched, nor read at their recorded path (alternateName)
     web = "https://example.org/x/results/"
     assert (checks[web + "table.csv"]["where"], checks[web + "table.csv"]["status"]) == (
-        "web", "ok")
+        "web", "unreachable")
     assert checks[web + "figure-annotated.png"]["status"] == "unreachable"
 
 

@@ -302,10 +302,15 @@ def test_verify_crate_zip_and_reachable_references(recorded: Project, tmp_path: 
     res = runner.invoke(cli, ["verify", "--crate", str(zipped), "--json"])
     assert res.exit_code == 0, res.output
     checks = {c["id"]: c for c in json.loads(res.stdout)}
+    assert checks["#raw/img.tif"]["status"] == "unreachable"  # never read outside the crate
+    local = ["--local-root", str(recorded.root)]  # unless asked to, under the workflow folder
+    res = runner.invoke(cli, ["verify", "--crate", str(zipped), "--json", *local])
+    assert res.exit_code == 0, res.output
+    checks = {c["id"]: c for c in json.loads(res.stdout)}
     assert checks["#raw/img.tif"]["where"] == "local" and checks["#raw/img.tif"]["status"] \
-        == "ok"  # checked at its original path, which is reachable here
+        == "ok"
     flip(recorded.root / "raw" / "img.tif", at=4000)
-    res = runner.invoke(cli, ["verify", "--crate", str(zipped), "--json"])
+    res = runner.invoke(cli, ["verify", "--crate", str(zipped), "--json", *local])
     assert res.exit_code == 1
     assert {c["id"] for c in json.loads(res.stdout) if c["status"] == "changed"} == {
         "#raw/img.tif"}

@@ -19,11 +19,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.signing.keys import Identity
+
+if TYPE_CHECKING:
+    from iscc_lineage.export.crate.verify import CrateReader
 
 __all__ = ["CrateSigner", "NoteFile", "note_files", "verify_crate_notes"]
 
@@ -186,10 +189,11 @@ def _lineage_in_crate(doc: dict[str, Any], graph: dict[str, Any]) -> str | None:
     return None
 
 
-def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
-    """Check every note file of an opened crate (``root``: its folder; ``graph``: id ->
-    entity). Empty when the crate carries no notes."""
-    from iscc_lineage.codes import fingerprint_bytes, fingerprint_path
+def verify_crate_notes(reader: CrateReader, graph: dict[str, Any]) -> list[Any]:
+    """Check every note file of an opened crate (``reader``: its members, read inside the
+    crate only; ``graph``: id -> entity). Empty when the crate carries no notes."""
+    from iscc_lineage.codes import fingerprint_bytes
+    from iscc_lineage.export.crate.verify import fingerprint_member, read_member
     from iscc_lineage.signing import require_crypto
     from iscc_lineage.signing.notes import NoteVerdict, verify_note
     from iscc_lineage.signing.service import NoteKind, NoteReport
@@ -213,11 +217,11 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
         kind: NoteKind = "run" if about.startswith("#run-") else "content"
         doc: dict[str, Any] = {}
         try:
-            note = json.loads(root.joinpath(*rel.split("/")).read_text(encoding="utf-8"))
+            note = json.loads(read_member(reader, rel).decode("utf-8"))
             lineage_rel = rel.removesuffix(".json") + ".lineage.json"
-            lineage = root.joinpath(*lineage_rel.split("/")).read_bytes()
+            lineage = read_member(reader, lineage_rel)
             doc = json.loads(lineage)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             v = NoteVerdict(
                 False, f"{rel}: cannot read the note or its lineage ({exc})", None, None, None, None
             )
@@ -226,7 +230,7 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
         iscc = datahash = None
         if kind == "content":
             try:
-                fp = fingerprint_path(root.joinpath(*unquote(about).rstrip("/").split("/")))
+                fp = fingerprint_member(reader, unquote(about).rstrip("/"))
                 iscc, datahash = fp.iscc, fp.datahash
             except FingerprintError as exc:
                 v = NoteVerdict(
@@ -254,22 +258,12 @@ def verify_crate_notes(root: Path, graph: dict[str, Any]) -> list[Any]:
     return out
 
 
-def verify_crate_signed(crate: Path) -> tuple[list[Any], list[Any]]:
-    """The file checks of ``verify --crate`` and the notes' checks, reading the crate once."""
-    from iscc_lineage.export.crate.terms import METADATA
-    from iscc_lineage.export.crate.verify import _check, _opened
+def verify_crate_signed(crate: Path, *, local_root: Path | None = None
+                        ) -> tuple[list[Any], list[Any]]:
+    """The file checks of ``verify --crate`` and the notes' checks, reading the crate once
+    (and only inside it: see :mod:`iscc_lineage.export.crate.verify`)."""
+    from iscc_lineage.export.crate.verify import check_opened, open_crate
 
-    with _opened(Path(crate)) as root:
-        try:
-            doc = json.loads((root / METADATA).read_text(encoding="utf-8"))
-            graph = {e["@id"]: e for e in doc["@graph"] if isinstance(e, dict) and "@id" in e}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            from iscc_lineage.errors import ExportError
-
-            raise ExportError(f"{crate}: not a readable RO-Crate ({exc})") from None
-        checks = [
-            _check(root, ent, graph)
-            for _, ent in sorted(graph.items())
-            if isinstance(ent.get("iscc"), str)
-        ]
-        return checks, verify_crate_notes(root, graph)
+    with open_crate(Path(crate)) as reader:
+        checks, graph = check_opened(Path(crate), reader, local_root)
+        return checks, verify_crate_notes(reader, graph)

@@ -1,52 +1,75 @@
 """Check an RO-Crate (folder or zip) against the ISCC codes it declares.
 
-Re-fingerprints every payload file and folder, and every reference (``#``-local or web) whose
-original path (``alternateName``) is reachable here, and compares ISCC-SUM, SHA-256, size and,
-for a folder, the manifest digest. Web addresses are never fetched. Reads the metadata as
+Reads only inside the crate. A folder crate is read without following any symlink (a link in
+the payload is an error, never a way out); a zip is read member by member, streamed from the
+archive (nothing is extracted), with a limit on each member's compression ratio and on the
+bytes read in all. Duplicate member names, overlapping members and unsafe names refuse the
+whole crate. Every payload file must be declared with an ISCC: one that is not is named.
+
+``#``-local references (files the crate describes but does not ship) are checked only on
+request, under a folder given as ``local_root`` (the workflow folder), with the same rules;
+their ``alternateName`` is never read. Web addresses are never fetched. Reads the metadata as
 plain JSON; imports no rocrate.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
-import tempfile
+import os
+import stat
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, Any, Literal, Protocol
 from urllib.parse import unquote
 
-from iscc_lineage.codes import fingerprint_copy, fingerprint_path
+from iscc_lineage.codes import (
+    fingerprint_copy,
+    fingerprint_members,
+    fingerprint_path,
+    fingerprint_stream,
+)
 from iscc_lineage.errors import ExportError, FingerprintError
 from iscc_lineage.export.crate.sink import check_name
 from iscc_lineage.export.crate.terms import DATAHASH_IRI, METADATA
-from iscc_lineage.locations import is_url
+from iscc_lineage.locations import is_url, printable
 from iscc_lineage.model import Fingerprint
 
-__all__ = ["CrateCheck", "verify_crate"]
+__all__ = ["MAX_METADATA", "MAX_RATIO", "CrateCheck", "CrateReader", "check_opened",
+           "fingerprint_member", "open_crate", "read_member", "verify_crate"]
 
 Where = Literal["payload", "local", "web"]
-Status = Literal["ok", "changed", "missing", "unreachable", "error"]
+Status = Literal["ok", "changed", "missing", "unreachable", "error", "undeclared"]
+
+MAX_METADATA = 1 << 30  #: the largest ro-crate-metadata.json read (10^5 files is ~100 MB)
+MAX_RATIO = 1100  #: above DEFLATE's ceiling (~1032:1): only a crafted member gets here
+RATIO_FREE = 1 << 20  #: members that expand to less than this are not ratio-checked
+MAX_TOTAL_FLOOR = 8 << 30  #: a zip is read up to max(this, MAX_RATIO x its size) bytes
+#: written by other RO-Crate tools, described by the metadata itself
+UNDECLARED_OK = frozenset({METADATA, "ro-crate-preview.html"})
 
 
 @dataclass(frozen=True, slots=True)
 class CrateCheck:
-    """The verdict on one entity that declares an ISCC."""
+    """The verdict on one entity that declares an ISCC (or one payload file that does not)."""
 
-    id: str  #: the entity's ``@id``
+    id: str  #: the entity's ``@id`` (for an undeclared file: its name in the crate)
     where: Where  #: in the payload, a ``#``-local reference, or a web address
     status: Status
-    expected: str  #: the ISCC the crate declares
+    expected: str | None  #: the ISCC the crate declares (None: undeclared)
     actual: str | None = None  #: the ISCC found now
-    path: str | None = None  #: what was read: crate-relative, or the original path
+    path: str | None = None  #: what was read, crate-relative (or under the local root)
     detail: str | None = None
 
     @property
     def failed(self) -> bool:
-        """A negative answer: a shipped or reachable file differs, is missing or unreadable."""
-        return self.status in ("changed", "missing", "error")
+        """A negative answer: a shipped or reachable file differs, is missing, unreadable or
+        undeclared."""
+        return self.status in ("changed", "missing", "error", "undeclared")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "where": self.where, "status": self.status,
@@ -54,73 +77,160 @@ class CrateCheck:
                 "detail": self.detail}
 
 
-def verify_crate(crate: Path) -> list[CrateCheck]:
-    """Check every entity with an ``iscc`` in the crate at ``crate`` (a folder or a zip).
+class CrateReader(Protocol):
+    """Reads a crate's members, and only them (a folder or a zip; see :func:`open_crate`)."""
 
-    :raises ExportError: not an RO-Crate (no readable ``ro-crate-metadata.json``), or a zip
-        with unsafe member names.
+    def metadata(self) -> bytes: ...
+
+    def kind(self, rel: str) -> str: ...  # "file", "dir", "missing", or why it is refused
+
+    def fingerprint(self, rel: str, is_dir: bool) -> tuple[Fingerprint, str | None]: ...
+
+    def files(self) -> Iterator[str]: ...
+
+    def read_bytes(self, rel: str, limit: int) -> bytes: ...
+
+
+def read_member(reader: CrateReader, rel: str, limit: int = MAX_METADATA) -> bytes:
+    """A small member's bytes (a note, a lineage document).
+
+    :raises OSError: missing, a symlink or special file, larger than ``limit``, unreadable.
     """
-    with _opened(Path(crate)) as root:
+    kind = reader.kind(rel)
+    if kind != "file":
+        raise OSError(f"{rel}: {'no such member' if kind == 'missing' else kind}")
+    return reader.read_bytes(rel, limit)
+
+
+def fingerprint_member(reader: CrateReader, rel: str) -> Fingerprint:
+    """The fingerprint of a member (a file or a folder), read inside the crate only.
+
+    :raises FingerprintError: missing, a symlink or special file, or unreadable.
+    """
+    kind = reader.kind(rel)
+    if kind not in ("file", "dir"):
+        raise FingerprintError(f"{rel}: {'no such member' if kind == 'missing' else kind}")
+    return reader.fingerprint(rel, kind == "dir")[0]
+
+
+def verify_crate(crate: Path, *, local_root: Path | None = None) -> list[CrateCheck]:
+    """Check every entity with an ``iscc`` in the crate at ``crate`` (a folder or a zip),
+    then name every payload file that no entity declares.
+
+    :param local_root: check ``#``-local references under this folder (else unreachable).
+    :raises ExportError: not an RO-Crate (no readable ``ro-crate-metadata.json``), a special
+        file, or a zip with unsafe, duplicate or overlapping members or a bomb's ratio.
+    """
+    with open_crate(Path(crate)) as reader:
+        return check_opened(Path(crate), reader, local_root)[0]
+
+
+def check_opened(crate: Path, reader: CrateReader, local_root: Path | None = None
+                 ) -> tuple[list[CrateCheck], dict[str, dict[str, Any]]]:
+    """The checks of :func:`verify_crate` on an opened crate, and its graph (id -> entity)."""
+    graph = _graph(crate, reader.metadata())
+    local = _Folder(local_root) if local_root is not None else None
+    checks = [_check(reader, local, ent, graph) for _, ent in sorted(graph.items())
+              if isinstance(ent.get("iscc"), str)]
+    covered_files = {c.path for c in checks if c.where == "payload" and c.path}
+    covered_dirs = tuple(c.path + "/" for c in checks
+                         if c.where == "payload" and c.path and c.id.endswith("/"))
+    for rel in sorted(reader.files()):
+        if rel in UNDECLARED_OK or rel in covered_files or rel.startswith(covered_dirs):
+            continue
+        checks.append(CrateCheck(rel, "payload", "undeclared", None, path=rel,
+                                 detail="shipped in the crate, but declares no ISCC"))
+    return checks, graph
+
+
+def _graph(crate: Path, raw: bytes) -> dict[str, dict[str, Any]]:
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+        entities = doc["@graph"]
+        if not isinstance(entities, list):
+            raise TypeError("@graph is not a list")
+    except RecursionError:
+        raise ExportError(f"{crate}: not a readable RO-Crate (metadata nested too deep)"
+                          ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ExportError(f"{crate}: not a readable RO-Crate ({exc})") from None
+    return {e["@id"]: e for e in entities
+            if isinstance(e, dict) and isinstance(e.get("@id"), str)}
+
+
+class open_crate:  # a context manager used like a function
+    """The reader of a folder or zip crate; refuses special files before reading them."""
+
+    def __init__(self, crate: Path) -> None:
+        self.crate = crate
+        self.zf: zipfile.ZipFile | None = None
+
+    def __enter__(self) -> CrateReader:
         try:
-            doc = json.loads((root / METADATA).read_text(encoding="utf-8"))
-            graph = {e["@id"]: e for e in doc["@graph"] if isinstance(e, dict) and "@id" in e}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ExportError(f"{crate}: not a readable RO-Crate ({exc})") from None
-        return [_check(root, ent, graph) for _, ent in sorted(graph.items())
-                if isinstance(ent.get("iscc"), str)]
+            st = os.stat(self.crate)
+        except OSError as exc:
+            raise ExportError(f"{printable(self.crate)}: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(st.st_mode):
+            return _Folder(self.crate)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            raise ExportError(f"{printable(self.crate)}: is {kind}, not a regular file")
+        try:
+            self.zf = zipfile.ZipFile(self.crate)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            raise ExportError(f"{printable(self.crate)}: neither a folder nor a zip file"
+                              ) from None
+        try:
+            return _Zip(self.crate, self.zf, st.st_size)
+        except BaseException:
+            self.zf.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        if self.zf is not None:
+            self.zf.close()
 
 
-@contextmanager
-def _opened(crate: Path) -> Iterator[Path]:
-    if crate.is_dir():
-        yield crate
-        return
-    if not zipfile.is_zipfile(crate):
-        raise ExportError(f"{crate}: neither a folder nor a zip file")
-    with tempfile.TemporaryDirectory(prefix="iscc-lineage-crate-") as tmp, \
-            zipfile.ZipFile(crate) as zf:
-        for info in zf.infolist():
-            name = check_name(info.filename.removesuffix("/"))  # a crafted name must not
-            if info.is_dir():                                    # escape the temporary folder
-                Path(tmp, *name.split("/")).mkdir(parents=True, exist_ok=True)
-            else:
-                zf.extract(info, tmp)
-        yield Path(tmp)
-
-
-def _check(root: Path, ent: dict[str, Any], graph: dict[str, Any]) -> CrateCheck:
+def _check(reader: CrateReader, local: _Folder | None, ent: dict[str, Any],
+           graph: dict[str, Any]) -> CrateCheck:
     eid, want = str(ent["@id"]), str(ent["iscc"])
-    if is_url(eid) or eid.startswith("#"):
-        where: Where = "web" if is_url(eid) else "local"
-        original = ent.get("alternateName")  # the recorded path, checked where it exists
-        if isinstance(original, str) and Path(original).exists():
-            return _compare(eid, where, Path(original), original, ent, graph)
-        return CrateCheck(eid, where, "unreachable", want,
-                          path=original if isinstance(original, str) else None,
-                          detail="web address: not fetched" if where == "web"
-                          else "referenced file not found here")
+    if is_url(eid):
+        return CrateCheck(eid, "web", "unreachable", want, detail="web address: not fetched")
+    if eid.startswith("#"):
+        rel = unquote(eid[1:]).rstrip("/")
+        if local is None or "@" in eid or rel.startswith("external/") or _unsafe(rel):
+            detail = ("referenced, not in the crate (give --local-root to check it)"
+                      if local is None else "referenced from outside the workflow folder"
+                      if rel.startswith("external/") else "an older content of that path")
+            return CrateCheck(eid, "local", "unreachable", want, detail=detail)
+        return _look(local, eid, "local", rel, ent, graph)
     rel = unquote(eid).rstrip("/")
+    problem = _unsafe(rel)
+    if problem:
+        return CrateCheck(eid, "payload", "error", want, detail=problem)
+    return _look(reader, eid, "payload", rel, ent, graph)
+
+
+def _unsafe(rel: str) -> str | None:
     try:
         check_name(rel)
     except ExportError as exc:
-        return CrateCheck(eid, "payload", "error", want, detail=str(exc))
-    path = root.joinpath(*rel.split("/"))
-    if not path.exists():
-        return CrateCheck(eid, "payload", "missing", want, path=rel)
-    return _compare(eid, "payload", path, rel, ent, graph)
+        return str(exc)
+    return None
 
 
-def _compare(eid: str, where: Where, path: Path, shown: str, ent: dict[str, Any],
-             graph: dict[str, Any]) -> CrateCheck:
+def _look(reader: CrateReader, eid: str, where: Where, rel: str, ent: dict[str, Any],
+          graph: dict[str, Any]) -> CrateCheck:
     want = str(ent["iscc"])
-    sha: str | None = None
+    kind = reader.kind(rel)
+    if kind == "missing":
+        return CrateCheck(eid, where, "missing", want, path=rel)
+    if kind not in ("file", "dir"):
+        return CrateCheck(eid, where, "error", want, path=rel, detail=kind)
     try:
-        if path.is_dir():
-            fp: Fingerprint = fingerprint_path(path)
-        else:
-            fp, sha = fingerprint_copy(path)
+        fp, sha = reader.fingerprint(rel, kind == "dir")
     except FingerprintError as exc:
-        return CrateCheck(eid, where, "error", want, path=shown, detail=str(exc))
+        return CrateCheck(eid, where, "error", want, path=rel, detail=str(exc))
     problems = []
     if fp.iscc != want:
         problems.append("ISCC differs")
@@ -131,7 +241,7 @@ def _compare(eid: str, where: Where, path: Path, shown: str, ent: dict[str, Any]
     manifest = _declared_datahash(ent, graph)
     if fp.kind == "tree" and manifest is not None and manifest != fp.datahash:
         problems.append("folder manifest differs (files renamed, added or removed)")
-    return CrateCheck(eid, where, "changed" if problems else "ok", want, fp.iscc, shown,
+    return CrateCheck(eid, where, "changed" if problems else "ok", want, fp.iscc, rel,
                       "; ".join(problems) or None)
 
 
@@ -142,3 +252,187 @@ def _declared_datahash(ent: dict[str, Any], graph: dict[str, Any]) -> str | None
         if isinstance(pv, dict) and pv.get("propertyID") == DATAHASH_IRI:
             return str(pv.get("value"))
     return None
+
+
+class _Folder:
+    """A folder crate (or the local root): every path is walked with ``lstat``, and a symlink
+    anywhere on it, or a special file, is an error instead of a read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def metadata(self) -> bytes:
+        kind = self.kind(METADATA)
+        if kind != "file":
+            why = "no ro-crate-metadata.json" if kind == "missing" else kind
+            raise ExportError(f"{printable(self.root)}: not a readable RO-Crate ({why})")
+        try:
+            with open(self.root / METADATA, "rb") as f:
+                raw = f.read(MAX_METADATA + 1)
+        except OSError as exc:
+            raise ExportError(f"{printable(self.root)}: not a readable RO-Crate "
+                              f"({exc.strerror or exc})") from None
+        if len(raw) > MAX_METADATA:
+            raise ExportError(f"{printable(self.root)}: ro-crate-metadata.json is larger "
+                              f"than {MAX_METADATA >> 20} MiB")
+        return raw
+
+    def kind(self, rel: str) -> str:
+        path = self.root
+        parts = rel.split("/")
+        for i, part in enumerate(parts):
+            path = path / part
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                return "missing"
+            except OSError as exc:
+                return f"unreadable ({exc.strerror or exc})"
+            if stat.S_ISLNK(st.st_mode):
+                return "a symlink in the crate (not followed)"
+            if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+                return "missing"
+        if stat.S_ISDIR(st.st_mode):
+            return "dir"
+        if stat.S_ISREG(st.st_mode):
+            return "file"
+        return "a FIFO, device or socket, not a regular file"
+
+    def fingerprint(self, rel: str, is_dir: bool) -> tuple[Fingerprint, str | None]:
+        path = self.root.joinpath(*rel.split("/"))
+        if not is_dir:
+            return fingerprint_copy(path)
+        for sub in _walk_names(path):  # refuse links and special files before hashing
+            if self.kind(f"{rel}/{sub}") not in ("file", "dir"):
+                raise FingerprintError(f"{rel}/{sub}: {self.kind(f'{rel}/{sub}')}")
+        return fingerprint_path(path), None
+
+    def files(self) -> Iterator[str]:
+        for name in _walk_names(self.root):
+            if self.kind(name) != "dir":
+                yield name
+
+    def read_bytes(self, rel: str, limit: int) -> bytes:
+        with open(self.root.joinpath(*rel.split("/")), "rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise OSError(f"{rel}: larger than {limit} bytes")
+        return data
+
+
+def _walk_names(root: Path) -> Iterator[str]:
+    """Every entry below ``root`` (relative, ``/``-separated), symlinks not followed."""
+    stack = [(root, "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            raise FingerprintError(f"{printable(folder)}: {exc.strerror or exc}") from None
+        for e in entries:
+            name = rel + os.fsdecode(e.name)
+            yield name
+            if e.is_dir(follow_symlinks=False):
+                stack.append((Path(e.path), name + "/"))
+
+
+class _Zip:
+    """A zip crate, read in place: members are streamed from the archive, never extracted."""
+
+    def __init__(self, crate: Path, zf: zipfile.ZipFile, size: int) -> None:
+        self.crate, self.zf = crate, zf
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        self.dirs: set[str] = set()
+        self.budget = max(MAX_TOTAL_FLOOR, MAX_RATIO * size)
+        infos = zf.infolist()
+        for info in infos:
+            name = info.filename.removesuffix("/")
+            if name in self.members or name in self.dirs:
+                raise ExportError(f"{printable(crate)}: the member {name!r} is in the zip twice "
+                                  "(readers would disagree on which one is the crate)")
+            try:
+                check_name(name)
+            except ExportError as exc:
+                raise ExportError(f"{printable(crate)}: {exc}") from None
+            if info.is_dir():
+                self.dirs.add(name)
+            else:
+                self.members[name] = info
+            parts = name.split("/")
+            self.dirs.update("/".join(parts[:i]) for i in range(1, len(parts)))
+        ordered = sorted(infos, key=lambda i: i.header_offset)
+        for a, b in itertools.pairwise(ordered):
+            if a.header_offset + 30 + a.compress_size > b.header_offset:
+                raise ExportError(f"{printable(crate)}: members {a.filename!r} and "
+                                  f"{b.filename!r} overlap (a zip bomb); not read")
+
+    def metadata(self) -> bytes:
+        info = self.members.get(METADATA)
+        if info is None:
+            raise ExportError(f"{printable(self.crate)}: not a readable RO-Crate "
+                              "(no ro-crate-metadata.json)")
+        if info.file_size > MAX_METADATA:
+            raise ExportError(f"{printable(self.crate)}: ro-crate-metadata.json is larger "
+                              f"than {MAX_METADATA >> 20} MiB")
+        with self._open(info) as f:
+            try:
+                return f.read(MAX_METADATA + 1)
+            except _READ_ERRORS as exc:
+                raise ExportError(f"{printable(self.crate)}: not a readable RO-Crate "
+                                  f"({exc})") from None
+
+    def kind(self, rel: str) -> str:
+        info = self.members.get(rel)
+        if info is not None:
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                return "a symlink in the crate (not followed)"
+            return "file"
+        return "dir" if rel in self.dirs else "missing"
+
+    def fingerprint(self, rel: str, is_dir: bool) -> tuple[Fingerprint, str | None]:
+        try:
+            if not is_dir:
+                with self._open(self.members[rel]) as f:
+                    return fingerprint_stream(f)
+            prefix = rel + "/"
+            inside = {n[len(prefix):]: info for n, info in self.members.items()
+                      if n.startswith(prefix)}
+            for name in inside:
+                if self.kind(prefix + name) != "file":
+                    raise FingerprintError(f"{prefix}{name}: {self.kind(prefix + name)}")
+            openers: dict[str, Callable[[], IO[bytes]]] = {
+                name: functools.partial(self._open, info) for name, info in inside.items()}
+            return fingerprint_members(openers), None
+        except _READ_ERRORS as exc:
+            raise FingerprintError(f"{rel}: unreadable zip member ({exc})") from None
+
+    def files(self) -> Iterator[str]:
+        yield from self.members
+
+    def read_bytes(self, rel: str, limit: int) -> bytes:
+        info = self.members[rel]
+        if info.file_size > limit:
+            raise OSError(f"{rel}: larger than {limit} bytes")
+        try:
+            with self._open(info) as f:
+                return f.read(limit + 1)
+        except _READ_ERRORS as exc:
+            raise OSError(f"{rel}: unreadable zip member ({exc})") from None
+
+    def _open(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        """A member's stream, refused when its ratio is a bomb's or the budget is spent."""
+        if info.file_size > RATIO_FREE and info.file_size > MAX_RATIO * max(info.compress_size,
+                                                                            1):
+            raise ExportError(f"{printable(self.crate)}: member {info.filename!r} has a "
+                              f"compression ratio above {MAX_RATIO}:1 (a zip bomb); not read")
+        if info.file_size > self.budget:
+            raise ExportError(f"{printable(self.crate)}: expands to more than "
+                              f"{self.budget >> 20} MiB; not read further")
+        self.budget -= info.file_size
+        return self.zf.open(info)
+
+
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                RuntimeError)
