@@ -240,6 +240,8 @@ def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
     from iscc_lineage.snakemake.importer import plan_import, record_plan  # ~25 ms: only here
 
     plan = plan_import(workflow_dir)
+    for line in plan.skipped:  # hostile or damaged records: named, never fatal
+        click.echo(f"skipped {line}", err=True)
     target = (ctx.obj or {}).get("store") or workflow_dir / DEFAULT_STORE
     with open_store(target, create=True) as store:
         paths = {os.path.join(plan.workdir, p) for r in plan.records for p in (r.output, *r.input)}

@@ -67,6 +67,7 @@ class ImportPlan:
     logs: list[RunLog]
     snakefile: Path | None
     records: list[MetadataRecord] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  #: one line per record or log left out
 
 
 def plan_import(workdir: Path) -> ImportPlan:
@@ -79,8 +80,9 @@ def plan_import(workdir: Path) -> ImportPlan:
     if not (base / "metadata").is_dir() and not (base / "metadata.db").is_file():
         raise NotFoundError(f"{workdir}: no Snakemake metadata here (.snakemake/metadata or "
                             ".snakemake/metadata.db); run snakemake in this directory first")
-    records = [r for r in iter_records(workdir) if r.rule and not r.incomplete]
-    logs = list(iter_run_logs(workdir))
+    skipped: list[str] = []
+    records = [r for r in iter_records(workdir, skipped) if r.rule and not r.incomplete]
+    logs = list(iter_run_logs(workdir, skipped))
     jobs = _group(records)
     for job in jobs:
         job.run, job.logged = _assign(job, logs)
@@ -89,7 +91,7 @@ def plan_import(workdir: Path) -> ImportPlan:
                       if lg.header.get("Snakefile")), None)
     if snakefile is None:
         snakefile = next((workdir / n for n in SNAKEFILES if (workdir / n).is_file()), None)
-    return ImportPlan(workdir, jobs, logs, snakefile, records)
+    return ImportPlan(workdir, jobs, logs, snakefile, records, skipped)
 
 
 def _group(records: list[MetadataRecord]) -> list[Job]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import stat
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,21 +94,47 @@ class RunLog:
             h.get("Platform"), h.get("Python version"))
 
 
-def iter_run_logs(workdir: Path) -> Iterator[RunLog]:
-    """Every readable run log of a working directory, oldest first."""
+MAX_LOG = 1 << 30  #: larger run logs are skipped unread (10^5 jobs log ~50 MB)
+
+
+def iter_run_logs(workdir: Path, skipped: list[str] | None = None) -> Iterator[RunLog]:
+    """Every readable run log of a working directory, oldest first.
+
+    With ``skipped``, one line is appended per log left out (a FIFO, a device, too large).
+    """
     log_dir = Path(workdir) / ".snakemake" / "log"
     if not log_dir.is_dir():
         return
     for p in sorted(log_dir.glob("*.snakemake.log")):
-        found = read_run_log(p)
+        why = _unreadable(p)
+        found = read_run_log(p) if why is None else None
         if found is not None:
             yield found
+        elif why is not None and skipped is not None:
+            skipped.append(f".snakemake/log/{p.name}: {why}")
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a run log must not be read (checked before opening it), or None."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    if not stat.S_ISREG(st.st_mode):
+        return "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+    if st.st_size > MAX_LOG:
+        return f"larger than {MAX_LOG >> 20} MiB"
+    return None
 
 
 def read_run_log(path: Path) -> RunLog | None:
-    """Parse one log file; None when it cannot be read."""
+    """Parse one log file; None when it cannot be read (or is not a regular file, or too
+    large: see :data:`MAX_LOG`)."""
+    if _unreadable(path) is not None:
+        return None
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read(MAX_LOG + 1)
         mtime = path.stat().st_mtime
     except OSError:
         return None
