@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import stat
@@ -13,13 +14,26 @@ from pathlib import Path
 import click
 
 from iscc_lineage import render
-from iscc_lineage.cli.group import OPTION_JSON, OPTION_QUIET, PATH_ANY, cli, open_from_context
+from iscc_lineage.cli.group import (
+    OPTION_JSON,
+    OPTION_QUIET,
+    PATH_ANY,
+    DeferredCache,
+    cli,
+    open_from_context,
+)
 from iscc_lineage.codes import fingerprint_many
-from iscc_lineage.errors import CommandError, FingerprintError, LineageError, NotFoundError
+from iscc_lineage.errors import (
+    CommandError,
+    FingerprintError,
+    LineageError,
+    NotFoundError,
+    StoreError,
+)
 from iscc_lineage.locations import location, printable, tree_size
-from iscc_lineage.model import Fingerprint
+from iscc_lineage.model import Artifact, Fingerprint
 from iscc_lineage.recorder import Recorder
-from iscc_lineage.store import Store, now
+from iscc_lineage.store import Store, default_store_path, now, sqlite_path
 
 __all__ = ["fingerprint", "record"]
 
@@ -46,8 +60,8 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
     """
     cache = None
     if not no_cache:
-        try:
-            cache = open_from_context(ctx)
+        try:  # cache writes are held back: a failed command (exit 2) writes nothing
+            cache = DeferredCache(open_from_context(ctx))
         except LineageError:
             cache = None  # no store yet: fingerprinting needs none
     plist = list(paths)
@@ -64,6 +78,8 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
     if errors:  # after the good lines, as iscc-sum does; one line through the group's path
         more = f" (and {len(errors) - 1} more: " + "; ".join(map(str, errors[1:])) + ")"
         raise FingerprintError(f"{errors[0]}{more if len(errors) > 1 else ''}")
+    if cache is not None:
+        cache.flush()
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -103,9 +119,11 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
     _precheck([code] if code is not None else [], must_exist=True, file_only=True)
     if command and shutil.which(command[0]) is None:
         raise CommandError(f"{command[0]}: command not found (or not executable)")
-    store = open_from_context(ctx, create=True)
-    rec = Recorder(store, pixels=pixels)
-    used = rec.artifacts(list(inputs))
+    # The store is written only once everything is known to be good: stat-cache entries are
+    # held back, and a store that does not exist yet (or an empty file) is created last.
+    store = _existing_store(ctx)
+    cache = DeferredCache(store) if store is not None else None
+    used = _artifacts(list(inputs), cache)
     started = now()
     status = 0
     if command:
@@ -114,7 +132,12 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
         except OSError as exc:
             raise CommandError(f"{command[0]}: cannot run: {exc.strerror}") from None
     existing = [o for o in outputs if status == 0 or o.exists()]
-    made = rec.artifacts(existing)
+    made = _artifacts(existing, cache)
+    if store is None:
+        store = open_from_context(ctx, create=True)
+    rec = Recorder(store, pixels=pixels)
+    if cache is not None:
+        cache.flush()
     run_id = _ensure_run(store, rec, run_ref, "iscc-lineage record")
     step_name = name or (Path(command[0]).name if command else "manual step")
     rec.record_step(run_id, step_name, inputs=used, outputs=made, started=started,
@@ -123,6 +146,52 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
                     status="finished" if status == 0 else "failed")
     rec.finish_run(run_id, "finished" if status == 0 else "failed")
     ctx.exit(status)
+
+
+def _existing_store(ctx: click.Context) -> Store | None:
+    """The store, opened only if it holds something; None for a missing or empty file (it is
+    created when the step is written, so a failed ``record`` leaves no store behind)."""
+    target = default_store_path(ctx.obj.get("store") if ctx.obj else None)
+    path = sqlite_path(str(target))
+    if path is not None and path != ":memory:":
+        try:
+            if os.stat(path).st_size == 0:
+                return None
+        except (FileNotFoundError, NotADirectoryError):
+            _check_creatable(Path(path))
+            return None
+        except OSError:
+            pass  # let opening say what is wrong, in one line
+    return open_from_context(ctx)
+
+
+def _check_creatable(path: Path) -> None:
+    """Refuse, before the command runs, a store that could not be created (nothing made)."""
+    parent = Path(os.path.abspath(path)).parent
+    existing = next(p for p in (parent, *parent.parents) if os.path.lexists(p))
+    if not existing.is_dir():
+        raise StoreError(f"{path}: cannot create store: {_shown(existing, path)} is not a "
+                         "directory")
+    if not os.access(existing, os.W_OK):
+        raise StoreError(f"{path}: cannot create store: {_shown(existing, path)} is not "
+                         "writable")
+
+
+def _shown(p: Path, like: Path) -> str:
+    """``p`` relative to the working directory when ``like`` was given relative."""
+    return os.path.relpath(p) if not like.is_absolute() else str(p)
+
+
+def _artifacts(paths: Sequence[Path], cache: DeferredCache | None) -> list[Artifact]:
+    """Fingerprint paths as :meth:`Recorder.artifacts` does, through a held-back cache."""
+    locs = [location(p) for p in paths]
+    out = []
+    for loc, fp in zip(locs, fingerprint_many([Path(p) for p in locs], cache=cache),
+                       strict=True):
+        if isinstance(fp, FingerprintError):
+            raise fp
+        out.append(Artifact(loc, fp))
+    return out
 
 
 def _precheck(paths: Sequence[Path], *, must_exist: bool, file_only: bool = False) -> None:

@@ -41,7 +41,7 @@ STORE_FLAG = "--" + STORE_KEY
 
 @cli.command()
 @click.argument("workflow_dir", default=".", required=False,
-                type=click.Path(path_type=Path, file_okay=False))
+                type=click.Path(path_type=Path, file_okay=False, exists=True))
 @click.option("--store", "store_path", metavar="PATH",
               help="Also set logger-iscc-store: the lineage store the plugin writes to.")
 def init(workflow_dir: Path, store_path: str | None) -> None:

@@ -10,6 +10,7 @@ unusual layout), the file is rewritten from its parsed content and comments are 
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ __all__ = ["LOGGER", "ProfileChange", "ProfileError", "enable_logger", "profile_
 LOGGER = "iscc"
 STORE_KEY = "logger-iscc-store"
 PROFILE_DIR = Path("profiles") / "default"
+MAX_PROFILE = 1 << 20  #: a profile is a few lines; larger files are not read
+MAX_NODES = 100_000  #: values after alias expansion (Snakemake would expand them all)
 SNAKEMAKE_MAJOR = 9  #: profile files named ``config.v<N>+.yaml`` apply from Snakemake N on
 _CONFIG_NAME = re.compile(r"(?:profile|config)(?:\.v(?P<major>\d+)\+)?\.yaml")
 
@@ -61,9 +64,9 @@ def enable_logger(workflow_dir: Path, *, store: str | None = None) -> ProfileCha
     import yaml  # deferred: ~30 ms of every CLI start-up otherwise
 
     path = profile_file(workflow_dir)
-    created = not path.exists()
+    created = not path.exists() and not path.is_symlink()
     try:
-        text = "" if created else path.read_text(encoding="utf-8")
+        text = "" if created else _read(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"{path}: cannot read: {exc}") from None
     data = _load(path, text)
@@ -90,10 +93,61 @@ def enable_logger(workflow_dir: Path, *, store: str | None = None) -> ProfileCha
                          kept or "#" not in text)
 
 
+def _read(path: Path) -> str:
+    """The profile's text; a FIFO, a device or an oversized file is refused before reading."""
+    st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise ProfileError(f"{path}: is {kind}, not a regular file")
+    if st.st_size > MAX_PROFILE:
+        raise ProfileError(f"{path}: larger than {MAX_PROFILE >> 10} KiB; not a profile")
+    with open(path, encoding="utf-8") as f:
+        return f.read(MAX_PROFILE + 1)
+
+
+def _expanded_nodes(text: str) -> int:
+    """How many nodes the document has once every alias is expanded (counted on the composed
+    node graph, where aliases stay shared, so a 'billion laughs' costs nothing to count)."""
+    import yaml
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:
+        return 0
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:  # post-order without recursion: a node after all of its children
+        node, ready = stack.pop()
+        kids = _children(node)
+        if ready:
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in kids), MAX_NODES + 1)
+            continue
+        if id(node) in sizes:
+            if sizes[id(node)] < 0:  # an alias inside its own anchor: endless when expanded
+                return MAX_NODES + 1
+            continue
+        sizes[id(node)] = -1  # in progress
+        stack.append((node, True))
+        stack.extend((c, False) for c in kids)
+    return sizes[id(root)]
+
+
+def _children(node: Any) -> list[Any]:
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [x for pair in node.value for x in pair]
+    return []
+
+
 def _load(path: Path, text: str) -> dict[str, Any]:
     import yaml  # deferred: ~30 ms of every CLI start-up otherwise
 
     try:
+        if text.strip() and _expanded_nodes(text) > MAX_NODES:
+            raise ProfileError(f"{path}: its aliases expand to more than {MAX_NODES:,} "
+                               "values (a YAML alias bomb?); not read")
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)

@@ -17,6 +17,7 @@ from typing import Any
 
 from iscc_lineage.codes.distance import data64
 from iscc_lineage.errors import AmbiguousError, NotFoundError, StoreError
+from iscc_lineage.locations import printable
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
 from iscc_lineage.store.chain import ChainedRecords
 from iscc_lineage.store.codes import CodeQueries
@@ -338,9 +339,17 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
 
     def run(self, ref: str) -> Run:
         """A run by id or unique id prefix (as git takes commits)."""
-        rows = self._query(self._RUN_SELECT + f" WHERE {_PREFIX} ORDER BY uid != ? LIMIT 2",
-                           (ref, ref, ref))
+        rows = self._query_ref(self._RUN_SELECT + f" WHERE {_PREFIX} ORDER BY uid != ? LIMIT 2",
+                               ref, "run")
         return self._run_from_row(self._one(rows, "run", ref))
+
+    def _query_ref(self, sql: str, ref: str, what: str) -> list[sqlite3.Row]:
+        """Rows of an id-prefix query; a ref that is not UTF-8 (argv bytes) matches no id."""
+        try:
+            ref.encode("utf-8")
+        except UnicodeEncodeError:
+            raise NotFoundError(f"no {what} matches {printable(ref)!r}") from None
+        return self._query(sql, (ref, ref, ref))
 
     @staticmethod
     def _one(rows: list[sqlite3.Row], what: str, ref: str) -> sqlite3.Row:
@@ -354,8 +363,8 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
         return rows[0]
 
     def step(self, ref: str) -> Step:
-        rows = self._query(f"SELECT id, uid FROM step WHERE {_PREFIX} ORDER BY uid != ? LIMIT 2",
-                           (ref, ref, ref))
+        rows = self._query_ref(f"SELECT id, uid FROM step WHERE {_PREFIX} ORDER BY uid != ?"
+                               " LIMIT 2", ref, "step")
         return self.steps_by_id([self._one(rows, "step", ref)[0]])[0]
 
     def steps_of_run(self, run_id: str) -> list[Step]:
