@@ -74,6 +74,12 @@ def export() -> None:
                    "(`keys init`) into notes/; `verify --crate` checks them offline.")
 @click.option("--keys", "keys_path", type=click.Path(path_type=Path),
               envvar="ISCC_LINEAGE_KEYS", help="Key folder for --sign.")
+@click.option("--include-outside", is_flag=True,
+              help="Also copy data from outside the workflow folder (by default it is "
+                   "described by reference, never copied).")
+@click.option("--keep-paths", is_flag=True,
+              help="Keep absolute local paths and user names in the crate (by default paths "
+                   "are relative to the workflow folder, homes are ~ and users <user>).")
 @OPTION_FORCE
 @OPTION_JSON
 @click.pass_context
@@ -81,7 +87,8 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
           as_zip: bool, data: str, max_size: int, data_url: str | None, name: str | None,
           description: str | None, authors: tuple[str, ...], affiliation: str | None,
           publisher: str | None, license_: str | None, sha256: bool, sign_: bool,
-          keys_path: Path | None, force: bool, as_json: bool) -> None:
+          keys_path: Path | None, include_outside: bool, keep_paths: bool, force: bool,
+          as_json: bool) -> None:
     """Write a Workflow Run RO-Crate (Provenance Run Crate 0.5) to OUT.
 
     The crate holds the workflow code, the small data files and a README; every file,
@@ -100,7 +107,8 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
     if data_url is not None and not re.match(r"^https?://[^/\s]+", data_url):
         raise click.BadParameter("must be an http(s) URL", param_hint="--data-url")
     mode = cast("Literal['none', 'small', 'all']", data)  # click.Choice checked it
-    policy = Policy(data=mode, max_size=max_size, data_url=data_url, sha256=sha256)
+    policy = Policy(data=mode, max_size=max_size, data_url=data_url, sha256=sha256,
+                    include_outside=include_outside, keep_paths=keep_paths)
     meta = Meta(name, description, license_, authors, publisher, affiliation)
     signer = None
     if sign_:
@@ -120,6 +128,10 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
     if not license_:
         click.echo("warning: no --license given; the crate says the license is unspecified",
                    err=True)
+    outside = [i for i in summary.referenced if i.startswith("#external/")]
+    if outside:
+        click.echo(f"note: {len(outside)} file(s) from outside the workflow folder are "
+                   "described, not copied (--include-outside copies them)", err=True)
 
 
 @export.command("checksums")

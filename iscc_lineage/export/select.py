@@ -40,20 +40,18 @@ class Selection:
 
 def select(store: Store, *, runs: Sequence[str] = (), for_files: Sequence[Path] = ()
            ) -> Selection:
-    """Select by run ids (prefixes work), by files' lineage, or else the newest run.
+    """Select by run ids (prefixes work), by files' lineage, or else the newest run. With
+    both, the files' lineage as far as those runs recorded it (their steps only).
 
     :raises NotFoundError: a run id matches nothing, a file's content is not recorded, or the
         store holds no run at all.
-    :raises ExportError: both runs and files were given, or the runs have no steps.
+    :raises ExportError: the runs have no steps (or none in the files' lineage).
     """
-    if runs and for_files:
-        raise ExportError("give runs or files to trace, not both")
     if for_files:
-        return _for_files(store, for_files)
+        only = {_run_of(store, ref).id for ref in runs} if runs else None
+        return _for_files(store, for_files, only)
     if runs:
-        known = {r.id: r for r in store.runs()}
-        # an exact id first: "r1" is a prefix of "r10" but names its own run
-        chosen = {r.id: r for r in (known.get(ref) or store.run(ref) for ref in runs)}
+        chosen = {r.id: r for r in (_run_of(store, ref) for ref in runs)}
     else:
         newest = store.runs(1)
         if not newest:
@@ -63,7 +61,13 @@ def select(store: Store, *, runs: Sequence[str] = (), for_files: Sequence[Path] 
     return _finish(store, "run", list(chosen.values()), steps, ())
 
 
-def _for_files(store: Store, files: Sequence[Path]) -> Selection:
+def _run_of(store: Store, ref: str) -> Run:
+    """A run by id; an exact id first: "r1" is a prefix of "r10" but names its own run."""
+    return next((r for r in store.runs() if r.id == ref), None) or store.run(ref)
+
+
+def _for_files(store: Store, files: Sequence[Path], only: set[str] | None = None
+               ) -> Selection:
     steps: dict[str, Step] = {}
     targets = []
     for path in files:
@@ -71,10 +75,11 @@ def _for_files(store: Store, files: Sequence[Path]) -> Selection:
         if content is None:
             raise NotFoundError(f"{path}: content {fp.iscc} is not in the lineage store")
         lin = trace(store, content.datahash)
-        if not lin.steps:
-            raise ExportError(f"{path}: no recorded step generated this content, so it has no "
-                              "lineage to export")
-        steps.update((s.id, s) for s in lin.steps)
+        found = [s for s in lin.steps if only is None or s.run in only]
+        if not found:
+            raise ExportError(f"{path}: no recorded step {'of the given runs ' if only else ''}"
+                              "generated this content, so it has no lineage to export")
+        steps.update((s.id, s) for s in found)
         targets.append((location(path), content))
     known = {r.id: r for r in store.runs()}
     run_ids = sorted({s.run for s in steps.values()})

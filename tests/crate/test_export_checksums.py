@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 
 from iscc_lineage.cli import cli
 from iscc_lineage.errors import ExportError
-from iscc_lineage.export.crate.place import crate_rel
+from iscc_lineage.export.crate.place import crate_rel, external_rel
 from iscc_lineage.export.crate.sink import check_name
 from iscc_lineage.size import parse_size
 
@@ -92,12 +92,12 @@ def test_json_outputs_match_their_schemas(recorded: Project, tmp_path: Path) -> 
 @pytest.mark.parametrize(("loc", "workdir", "code", "want"), [
     ("/w/a/b.tif", "/w", None, "a/b.tif"),
     ("b.tif", "/w", None, "b.tif"),
-    ("../x.tif", "/w/sub", None, "external/w/x.tif"),
-    ("/w/../etc/passwd", "/w", None, "external/etc/passwd"),
-    ("/wx/a", "/w", None, "external/wx/a"),
+    ("../x.tif", "/w/sub", None, external_rel("/w/x.tif")),
+    ("/w/../etc/passwd", "/w", None, external_rel("/etc/passwd")),
+    ("/wx/a", "/w", None, external_rel("/wx/a")),
     ("/code/rules/a.smk", "/w", "/code", "workflow/rules/a.smk"),
     ("/w/README.md", "/w", None, "files/README.md"),
-    ("/w", "/w", None, "external/w"),
+    ("/w", "/w", None, external_rel("/w")),
 ])
 def test_crate_paths_never_leave_the_crate(loc: str, workdir: str, code: str | None,
                                            want: str) -> None:

@@ -26,12 +26,13 @@ from urllib.parse import quote
 from iscc_lineage.codes import fingerprint_bytes, fingerprint_copy, tree_files
 from iscc_lineage.errors import ExportError, FingerprintError
 from iscc_lineage.export.crate.document import METADATA, Document, write_document
-from iscc_lineage.export.crate.engines import is_snakemake
+from iscc_lineage.export.crate.engines import is_snakemake, snakefile_dir
 from iscc_lineage.export.crate.entities import Meta, Workflow, person
 from iscc_lineage.export.crate.gather import Layout, gather, recorded_steps
 from iscc_lineage.export.crate.git import permalink
 from iscc_lineage.export.crate.images import image_entities
 from iscc_lineage.export.crate.place import Entry, Policy, content_of, place
+from iscc_lineage.export.crate.privacy import Redactor
 from iscc_lineage.export.crate.readme import readme
 from iscc_lineage.export.crate.sink import Sink, open_sink
 from iscc_lineage.export.crate.terms import ISCC_IRI, WORKFLOW_RUN_CONTEXT, iso_ms
@@ -91,7 +92,8 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
         sel = select(store, runs=runs, for_files=for_files)
         lay = gather(sel)
         kept = place(lay.entries, policy, cache=store)
-        wfs = _workflows(sel, lay, kept)
+        redact = _redactor(sel, policy)
+        wfs = _workflows(sel, lay, kept, redact)
         date = max((iso_ms(r.ended or r.started) or "" for r in sel.runs), default="")
         with open_sink(out, as_zip=as_zip, force=force, date=date) as sink:
             for e in sorted((e for e in kept if e.mode == "payload"), key=lambda e: e.rel):
@@ -104,11 +106,12 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
             if signer is not None:
                 _sign(store, sel, kept, doc, sink, policy, signer, meta)
             _add_images(store, doc, kept)
-            text = readme(doc.root, kept, doc.main)
+            text = redact.text(readme(doc.root, kept, doc.main))
             doc.add_file(_generated(sink, "README.md", text.encode("utf-8"), policy),
                          {"about": {"@id": "./"}, "encodingFormat": "text/markdown"})
             with sink.open(METADATA) as f:
-                entities = write_document(f, doc.context, doc.entities())
+                entities = write_document(f, doc.context,
+                                          (redact.value(e) for e in doc.entities()))
     payload = [e for e in doc.files if e.mode == "payload"]
     return CrateSummary(
         str(out), as_zip, [r.id for r in sel.runs], len(sel.steps), doc.main.id,
@@ -157,7 +160,14 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _workflows(sel: Selection, lay: Layout, kept: list[Entry]) -> dict[str, Workflow]:
+def _redactor(sel: Selection, policy: Policy) -> Redactor:
+    """Local paths and user names of the selected runs, hidden unless ``--keep-paths``."""
+    bases = [r.workdir for r in sel.runs] + [snakefile_dir(r) for r in sel.runs]
+    return Redactor(bases, [r.user for r in sel.runs], keep=policy.keep_paths)
+
+
+def _workflows(sel: Selection, lay: Layout, kept: list[Entry], redact: Redactor
+               ) -> dict[str, Workflow]:
     """The workflow of every run: its Snakefile when shipped, else a generated description.
 
     Runs of one Snakefile share one :class:`Workflow` (one set of tools and steps).
@@ -176,7 +186,7 @@ def _workflows(sel: Selection, lay: Layout, kept: list[Entry]) -> dict[str, Work
         else:
             described.append(run)
     if described:
-        data = recorded_steps(sel, described)
+        data = redact.text(recorded_steps(sel, described).decode("utf-8")).encode("utf-8")
         gen = Entry("workflow/recorded-steps.sh", "(generated)", None, code=True,
                     generated=data, mode="payload", id="workflow/recorded-steps.sh")
         gen.content = content_of(fingerprint_bytes(data))

@@ -8,6 +8,7 @@ stable ``@id``. Reads the file system and the store's stat cache; imports no roc
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import posixpath
 import re
@@ -24,7 +25,7 @@ from iscc_lineage.locations import is_url
 from iscc_lineage.model import Content, Fingerprint, Member
 from iscc_lineage.size import format_size
 
-__all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "place"]
+__all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "external_rel", "is_external", "place"]
 
 Mode = Literal["payload", "web", "local"]
 #: Names the export writes itself; a recorded file of that name moves to ``files/``.
@@ -41,6 +42,8 @@ class Policy:
     max_size: int = 100_000_000
     data_url: str | None = None
     sha256: bool = True
+    include_outside: bool = False  #: also copy files from outside the workflow folder(s)
+    keep_paths: bool = False  #: keep absolute local paths and user names in the crate
 
 
 @dataclass(slots=True)
@@ -73,7 +76,8 @@ class Entry:
 
 def crate_rel(loc: str, workdir: str, code_base: str | None = None) -> str:
     """The crate path of a recorded location: relative to the run's working directory, else
-    ``workflow/`` + relative to the Snakefile's folder, else under ``external/``.
+    ``workflow/`` + relative to the Snakefile's folder, else
+    ``external/<digest of its folder>/<name>`` (:func:`external_rel`: no local path in it).
 
     Normalised first, so ``..`` and absolute paths can never point outside the crate. A URL
     (a storage query, a wrapper) stays as it is: it is only ever referenced, never copied.
@@ -89,8 +93,21 @@ def crate_rel(loc: str, workdir: str, code_base: str | None = None) -> str:
             rel = prefix + p[len(base) + 1:]
             break
     if rel is None:
-        rel = "external/" + p.lstrip("/") if p != "/" else "external/root"
+        rel = external_rel(p)
     return "files/" + rel if rel in RESERVED else rel
+
+
+def external_rel(path: str) -> str:
+    """``external/<8 hex of the folder's SHA-256>/<name>``: files of one folder stay together
+    and files of two folders never meet, without naming the folder."""
+    folder, name = posixpath.split(path)
+    digest = hashlib.sha256(folder.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"external/{digest}/{name or 'root'}"
+
+
+def is_external(rel: str) -> bool:
+    """A crate path of a file from outside the workflow folder(s)."""
+    return rel.startswith("external/")
 
 
 @functools.lru_cache(maxsize=256)
@@ -151,7 +168,10 @@ def _decide(e: Entry, primary: bool, policy: Policy, cache: FingerprintCache | N
         e.why = "a later step of the exported runs wrote other content to this path"
         return True
     size, changed = e.content.size, False
-    if policy.data == "none":
+    if is_external(e.rel) and not policy.include_outside:
+        e.why = ("outside the workflow folder: described, not copied (--include-outside "
+                 "copies it)")
+    elif policy.data == "none":
         e.why = "data left out of the payload (--data none)"
     elif policy.data == "small" and size > policy.max_size:
         e.why = f"{format_size(size)} > --max-size {format_size(policy.max_size)}"

@@ -2,7 +2,8 @@
 
 Every name is checked to stay inside the output (no absolute paths, no ``..``, no symlinked
 folders); an existing output is replaced only with ``force``, and a folder only when it is
-a crate. A failed export removes what it wrote. Zip members carry a fixed timestamp (the
+a crate. The crate is written to ``OUT.partial`` and renamed when complete, so a failed or
+killed export never leaves a half-written OUT. Zip members carry a fixed timestamp (the
 crate's ``datePublished``) so that two exports of one store are byte-identical.
 """
 
@@ -94,66 +95,69 @@ class _ZipSink:
             self.zf.writestr(info, b"")
 
 
+PARTIAL = ".partial"  #: suffix of the crate being written; renamed to OUT when complete
+
+
 @contextmanager
 def open_sink(out: Path, *, as_zip: bool, force: bool, date: str) -> Iterator[Sink]:
-    """Prepare ``out`` and yield a sink writing into it; on an error, undo.
+    """Check ``out``, yield a sink writing into ``OUT.partial``, and rename it to ``out`` when
+    everything is written; on an error, or if killed, ``out`` is untouched (a leftover
+    ``OUT.partial`` of a killed export is replaced by the next one).
 
     :raises ExportError: ``out`` exists and ``force`` is not given, or it cannot be replaced.
     """
     out = Path(out)
     if not out.parent.is_dir():
         raise ExportError(f"{out.parent}: no such folder")
-    existed = _prepare(out, as_zip=as_zip, force=force)
+    _prepare(out, as_zip=as_zip, force=force)
+    partial = out.with_name(out.name + PARTIAL)
+    _remove(partial)
     try:
         if as_zip:
-            with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED,
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED,
                                  allowZip64=True) as zf:
                 yield _ZipSink(zf, date)
         else:
-            out.mkdir(exist_ok=True)  # not its parents: nothing is created outside ``out``
-            yield _FolderSink(out)
+            partial.mkdir()  # not its parents: nothing is created outside ``out``'s folder
+            yield _FolderSink(partial)
+        _replace(partial, out)
     except BaseException as exc:
-        if as_zip:
-            out.unlink(missing_ok=True)
-        elif existed:
-            _clear(out)
-        else:
-            shutil.rmtree(out, ignore_errors=True)
+        _remove(partial)
         if isinstance(exc, OSError):
             raise ExportError(f"{out}: {exc.strerror or exc}") from None
         raise
 
 
-def _prepare(out: Path, *, as_zip: bool, force: bool) -> bool:
-    """Check that ``out`` may be written; clear an old crate under ``force``."""
+def _prepare(out: Path, *, as_zip: bool, force: bool) -> None:
+    """Check that ``out`` may be written (replaced at the end, only under ``force``)."""
     if as_zip:
         if out.is_dir():
             raise ExportError(f"{out}: is a folder; --zip writes a file")
-        if out.exists() or out.is_symlink():
-            if not force:
-                raise ExportError(f"{out}: exists (use --force to replace it)")
-            out.unlink()
-        return False
+        if (out.exists() or out.is_symlink()) and not force:
+            raise ExportError(f"{out}: exists (use --force to replace it)")
+        return
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ExportError(f"{out}: exists and is not a folder")
-    if not out.exists():
-        return False
-    if not any(out.iterdir()):
-        return True
+    if not out.exists() or not any(out.iterdir()):
+        return
     if not force:
         raise ExportError(f"{out}: is not empty (use --force to replace the crate in it)")
     if not (out / METADATA).is_file():
         raise ExportError(f"{out}: is not empty and holds no {METADATA}; refusing to delete "
                           "it, even with --force")
-    _clear(out)
-    return True
 
 
-def _clear(folder: Path) -> None:
-    for child in folder.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-    if os.listdir(folder):  # pragma: no cover - a race with another writer
-        raise ExportError(f"{folder}: could not be emptied")
+def _replace(partial: Path, out: Path) -> None:
+    """Put the finished crate in place: a zip atomically, a folder after the old one goes."""
+    if partial.is_dir() and out.is_dir() and not out.is_symlink():
+        shutil.rmtree(out)  # empty, or an old crate (checked by _prepare)
+    elif out.is_symlink():
+        out.unlink()
+    os.replace(partial, out)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
