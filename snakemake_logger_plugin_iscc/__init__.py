@@ -5,7 +5,7 @@ only the standard library and the plugin interface; the capture code is loaded i
 ``__post_init__``. ``emit()`` and ``close()`` never raise: a provenance failure must not harm
 the user's run. The plugin never draws on the terminal; its only output is at most one warning
 line on stderr (prefix ``iscc-lineage: ``). A store that cannot be used at all stops the run
-before any job with a ``WorkflowError``.
+before any job with one line, ``Error: iscc-lineage: cannot record lineage: …``.
 """
 
 import contextlib
@@ -17,7 +17,7 @@ from logging import LogRecord
 from pathlib import Path
 from typing import Any, Optional
 
-from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_common.exceptions import ApiError
 from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
 
@@ -100,7 +100,8 @@ class LogHandler(LogHandlerBase):
         try:
             self._router = Router.from_plugin(self.settings, Path.cwd(), list(sys.argv))
         except LineageError as exc:
-            raise WorkflowError(f"iscc-lineage: cannot record lineage: {exc}") from None
+            # ApiError: Snakemake prints "Error: <message>", one line without a traceback frame
+            raise ApiError(f"iscc-lineage: cannot record lineage: {exc}") from None
 
     def emit(self, record: LogRecord) -> None:
         router = self._router

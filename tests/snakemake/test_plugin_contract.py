@@ -17,7 +17,7 @@ from pathlib import Path
 
 import iscc_core as ic  # type: ignore[import-untyped]
 import pytest
-from snakemake_interface_common.exceptions import WorkflowError
+from snakemake_interface_common.exceptions import ApiError
 from snakemake_interface_logger_plugins.base import LogHandlerBase
 from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_interface_logger_plugins.settings import LogHandlerSettingsBase
@@ -94,11 +94,11 @@ def test_dry_run_opens_no_store(tmp_path: Path) -> None:
 
 def test_unusable_store_stops_the_run_before_any_job(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
-    with pytest.raises(WorkflowError, match=r"junk\.db"):
+    with pytest.raises(ApiError, match=r"junk\.db"):
         LogHandler(common_settings=MockOutputSettings(), settings=LogHandlerSettings(
             store="junk.db"))
     (tmp_path / "file").write_text("x")
-    with pytest.raises(WorkflowError, match="not a directory"):
+    with pytest.raises(ApiError, match="not a directory"):
         LogHandler(common_settings=MockOutputSettings(), settings=LogHandlerSettings(
             store="file/lineage.db"))
 
@@ -159,7 +159,7 @@ def test_parse_size(text: str, size: int) -> None:
 
 
 def test_bad_max_size_is_a_setup_error() -> None:
-    with pytest.raises(WorkflowError, match="max-size"):
+    with pytest.raises(ApiError, match="max-size"):
         LogHandler(common_settings=MockOutputSettings(),
                    settings=LogHandlerSettings(store="s.db", max_size="lots"))
 

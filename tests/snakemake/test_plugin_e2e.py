@@ -392,6 +392,11 @@ def test_unusable_store_stops_the_run_before_any_job(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_bytes(b"this is no database" * 200)
     work, res = run_fan(tmp_path, "--logger-iscc-store", "junk.db", check=1)
     assert "iscc-lineage: cannot record lineage" in res.stderr + res.stdout
+    # one line: "Error: iscc-lineage: …", no traceback frame ('File "…", line 95, in …')
+    ours = [ln for ln in (res.stderr + res.stdout).splitlines()
+            if "iscc-lineage:" in ln or ln.lstrip().startswith('File "')]
+    assert ours == [next(ln for ln in ours if "cannot record lineage" in ln)], ours
+    assert 'File "' not in res.stderr + res.stdout
     assert not (work / "figure.txt").exists() and not (work / "measure").exists()
 
 
