@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hostile_helpers import ROOT, cli
+from hostile_helpers import ROOT, cli, one_line, snapshot
 
 
 def _crate_text(out: Path) -> str:
@@ -160,3 +160,11 @@ def test_a_crate_verifies_itself_after_a_later_run_rewrote_an_input(two_runs: Pa
         # under the workflow folder, an older content of a path is not compared to the new
         proc = cli("verify", "--crate", out, "--local-root", ".", cwd=two_runs)
         assert proc.returncode == 0 and "older content" in proc.stdout, proc.stdout
+
+
+def test_an_export_refused_for_its_output_writes_nothing(two_runs: Path) -> None:
+    time.sleep(2.1)  # past the stat cache's racy window: a cache write would happen now
+    before = snapshot(two_runs)
+    line = one_line(cli("--store", "s.db", "export", "crate", "nope/dir/out", cwd=two_runs))
+    assert "no such folder" in line
+    assert snapshot(two_runs) == before  # not even the stat cache

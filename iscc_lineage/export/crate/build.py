@@ -34,10 +34,10 @@ from iscc_lineage.export.crate.images import image_entities
 from iscc_lineage.export.crate.place import Entry, Policy, content_of, place
 from iscc_lineage.export.crate.privacy import Redactor
 from iscc_lineage.export.crate.readme import readme
-from iscc_lineage.export.crate.sink import Sink, open_sink
+from iscc_lineage.export.crate.sink import Sink, check_out, open_sink
 from iscc_lineage.export.crate.terms import ISCC_IRI, WORKFLOW_RUN_CONTEXT, iso_ms
 from iscc_lineage.export.select import Selection, select
-from iscc_lineage.model import Run
+from iscc_lineage.model import Fingerprint, Run
 from iscc_lineage.store import Store
 
 if TYPE_CHECKING:
@@ -88,10 +88,12 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
     :raises NotFoundError: a run or a file's content is not in the store.
     :raises ExportError: ``out`` cannot be written, or a file changed while it was copied.
     """
+    check_out(out, as_zip=as_zip, force=force)  # before anything is read or cached
+    cache = _HeldCache(store)  # stat-cache entries are written only if the export succeeds
     with _no_gc():
         sel = select(store, runs=runs, for_files=for_files)
         lay = gather(sel)
-        kept = place(lay.entries, policy, cache=store)
+        kept = place(lay.entries, policy, cache=cache)
         redact = _redactor(sel, policy)
         wfs = _workflows(sel, lay, kept, redact)
         date = max((iso_ms(r.ended or r.started) or "" for r in sel.runs), default="")
@@ -112,6 +114,7 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
             with sink.open(METADATA) as f:
                 entities = write_document(f, doc.context,
                                           (redact.value(e) for e in doc.entities()))
+    cache.flush()
     payload = [e for e in doc.files if e.mode == "payload"]
     return CrateSummary(
         str(out), as_zip, [r.id for r in sel.runs], len(sel.steps), doc.main.id,
@@ -145,6 +148,25 @@ def _add_images(store: Store, doc: Document, kept: list[Entry]) -> None:
     for eid, props in patch.items():
         doc.patch.setdefault(eid, {}).update(props)
     doc.extra.extend(entities)
+
+
+class _HeldCache:
+    """The store's stat cache, its writes held back until the crate is complete."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.held: list[tuple[str, Fingerprint]] = []
+
+    def cache_get(self, key: str) -> Fingerprint | None:
+        return self.store.cache_get(key)
+
+    def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
+        self.held.extend(entries)
+
+    def flush(self) -> None:
+        if self.held:
+            self.store.cache_put(self.held)
+            self.held.clear()
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from typing import IO, Protocol
 from iscc_lineage.errors import ExportError
 from iscc_lineage.export.crate.terms import METADATA
 
-__all__ = ["Sink", "check_name", "open_sink"]
+__all__ = ["Sink", "check_name", "check_out", "open_sink"]
 
 
 
@@ -107,9 +107,7 @@ def open_sink(out: Path, *, as_zip: bool, force: bool, date: str) -> Iterator[Si
     :raises ExportError: ``out`` exists and ``force`` is not given, or it cannot be replaced.
     """
     out = Path(out)
-    if not out.parent.is_dir():
-        raise ExportError(f"{out.parent}: no such folder")
-    _prepare(out, as_zip=as_zip, force=force)
+    check_out(out, as_zip=as_zip, force=force)
     partial = out.with_name(out.name + PARTIAL)
     _remove(partial)
     try:
@@ -126,6 +124,17 @@ def open_sink(out: Path, *, as_zip: bool, force: bool, date: str) -> Iterator[Si
         if isinstance(exc, OSError):
             raise ExportError(f"{out}: {exc.strerror or exc}") from None
         raise
+
+
+def check_out(out: Path, *, as_zip: bool, force: bool) -> None:
+    """Refuse an output that could not be written or replaced (checked before any work).
+
+    :raises ExportError: no such parent folder, or ``out`` exists and may not be replaced.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise ExportError(f"{out.parent}: no such folder")
+    _prepare(out, as_zip=as_zip, force=force)
 
 
 def _prepare(out: Path, *, as_zip: bool, force: bool) -> None:
