@@ -262,8 +262,8 @@ def test_for_file_exports_only_its_lineage(recorded: Project, tmp_path: Path) ->
                                    "raw/img.tif"])
     assert res.exit_code == 2 and "no recorded step generated" in res.output
     res = CliRunner().invoke(cli, ["export", "crate", str(tmp_path / "x"), "--for",
-                                   "raw/img.tif", "--run", "r1"])
-    assert res.exit_code == 2 and "not both" in res.output
+                                   "raw/img.tif", "--run", "r1"])  # both: that run's part
+    assert res.exit_code == 2 and "no recorded step of the given runs" in res.output
     with Store(str(recorded.store)) as store:
         from iscc_lineage.recorder import Recorder
 
