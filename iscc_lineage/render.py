@@ -213,7 +213,7 @@ def runs_table(runs: Sequence[Run]) -> None:
 
 def _status(status: str) -> str:
     colour = {"finished": "green", "failed": "red", "running": "yellow",
-              "incomplete": "yellow"}.get(status, "white")
+              "incomplete": "yellow", "interrupted": "yellow"}.get(status, "white")
     return f"[{colour}]{status}[/]"
 
 

@@ -120,6 +120,9 @@ class LogHandler(LogHandlerBase):
         try:
             if self._router is not None:
                 self._router.close()
+        except KeyboardInterrupt:  # a second Ctrl-C while we finish: stop now, no traceback
+            with contextlib.suppress(BaseException):
+                self._router.abandon()
         except Exception as exc:  # pragma: no cover - the router contains its own failures
             self._warn(f"lineage capture could not finish ({exc})")
         with contextlib.suppress(Exception):  # Handler.close on a half-built handler

@@ -22,6 +22,7 @@ __all__ = [
     "Event",
     "FileRef",
     "GroupInfo",
+    "Interrupted",
     "JobError",
     "JobFinished",
     "JobInfo",
@@ -143,8 +144,17 @@ class Plain:
     removed_temp: str
 
 
-Event = WorkflowStarted | JobInfo | JobFinished | JobError | GroupInfo | Error | Plain
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """Snakemake's "Terminating processes on user request" (Ctrl-C, SIGTERM)."""
 
+    created: float
+
+
+Event = (WorkflowStarted | JobInfo | JobFinished | JobError | GroupInfo | Error | Plain
+         | Interrupted)
+
+_TERMINATING = "Terminating processes on user request"
 _REMOVED_TEMP = re.compile(r"^Removing temporary output (?P<path>.+)\.$")
 
 
@@ -155,7 +165,9 @@ def parse(record: LogRecord) -> Event | None:
     if kind is None:
         msg = record.msg if isinstance(record.msg, str) else ""
         m = _REMOVED_TEMP.match(msg)
-        return Plain(created, m.group("path")) if m else None
+        if m:
+            return Plain(created, m.group("path"))
+        return Interrupted(created) if msg.startswith(_TERMINATING) else None
     parser = _PARSERS.get(str(getattr(kind, "value", kind)))
     return parser(record, created) if parser is not None else None
 

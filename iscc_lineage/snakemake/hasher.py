@@ -26,10 +26,11 @@ from iscc_lineage.locations import tree_size
 from iscc_lineage.model import Artifact
 from iscc_lineage.size import format_size
 
-__all__ = ["MISSING", "FileHasher", "Hashed", "Role", "when_all"]
+__all__ = ["INTERRUPTED", "MISSING", "FileHasher", "Hashed", "Role", "when_all"]
 
 MISSING = "missing"  #: note of a path that was gone when we came to hash it
 NOTE_NO_HASH = "not fingerprinted (--logger-iscc-no-hash-inputs)"
+INTERRUPTED = "not fingerprinted: interrupted"  #: the run was interrupted (Ctrl-C) first
 Role = Literal["input", "output"]
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class FileHasher:
         self._pool = ThreadPoolExecutor(n, thread_name_prefix="iscc-lineage-fp")
         self._memo: dict[str, Future[Hashed]] = {}
         self._lock = threading.Lock()
+        self._abort = threading.Event()
 
     def submit(self, path: str, role: Role) -> Future[Hashed]:
         """Fingerprint an absolute ``path`` (or reuse this run's fingerprint of it)."""
@@ -73,6 +75,18 @@ class FileHasher:
         """Wait for every pending fingerprint."""
         self._pool.shutdown(wait=True)
 
+    def abort(self) -> None:
+        """Give up: queued files are cancelled, files being read stop at their next chunk.
+
+        Their fingerprints become :data:`INTERRUPTED` (a cancelled future: see callers).
+        """
+        self._abort.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _check_abort(self, _: int) -> None:
+        if self._abort.is_set():
+            raise _Aborted
+
     @staticmethod
     def _reusable(path: str, fut: Future[Hashed], role: Role) -> bool:
         if not fut.done():
@@ -86,6 +100,14 @@ class FileHasher:
         return done.key == now and (done.artifact.fingerprint is not None or role == "input")
 
     def _hash(self, path: str, role: Role) -> Hashed:
+        if self._abort.is_set():
+            return Hashed(Artifact(path, None, INTERRUPTED))
+        try:
+            return self._hash_now(path, role)
+        except _Aborted:
+            return Hashed(Artifact(path, None, INTERRUPTED))
+
+    def _hash_now(self, path: str, role: Role) -> Hashed:
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -111,12 +133,18 @@ class FileHasher:
                     return Hashed(Artifact(path, None, note), key)
                 return Hashed(Artifact(path, hit), key)
         try:
-            fp = fingerprint_path(Path(path), cache=self.cache)
+            fp = fingerprint_path(Path(path), cache=self.cache, on_bytes=self._check_abort)
         except FingerprintError as exc:
+            if self._abort.is_set():
+                return Hashed(Artifact(path, None, INTERRUPTED), key)
             if not os.path.lexists(path):
                 return Hashed(Artifact(path, None, MISSING), key)
             return Hashed(Artifact(path, None, f"not fingerprinted: {exc}"), key)
         return Hashed(Artifact(path, fp), key)
+
+
+class _Aborted(Exception):
+    """Raised from the read loop to stop hashing at once."""
 
 
 def _key_of(st: os.stat_result) -> str:

@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 SLACK = 1.0  #: seconds of clock and mtime granularity allowed when matching times
 QUIET_FAILED = ("the run failed and its log names no job (--quiet?); no output of this job is "
                 "left and no later job read one: taken as the failed job")
+#: a live step ends when its JOB_FINISHED is logged, a little after the output's mtime
+#: (postprocessing a large output takes a while): seconds before and after the record's endtime
+RECORDED_WINDOW = (-2.0, 60.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +60,34 @@ def import_workdir(workdir: Path, recorder: Recorder) -> ImportResult:
     return record_plan(plan_import(workdir), recorder)
 
 
-def record_plan(plan: ImportPlan, recorder: Recorder) -> ImportResult:
-    """Record the plan's jobs that are not in the store yet; return what was done."""
+def record_plan(plan: ImportPlan, recorder: Recorder, *, only_lost: bool = False,
+                keep: str | None = None) -> ImportResult:
+    """Record the plan's jobs that are not in the store yet; return what was done.
+
+    Jobs of runs recorded live are skipped, except *lost* ones: a job whose outputs and
+    metadata exist but whose step was never committed (Snakemake killed between the job's end
+    and the write). Keyed by output and endtime, they are added to their live run (only once
+    that run is over: ``running`` runs and ``keep`` are left alone), with ``info.recovered``.
+
+    :param only_lost: record only the lost jobs of live runs (what the next live run does).
+    """
     store = recorder.store
     known, live_runs = _known(recorder, plan.workdir)
     todo = [j for j in plan.jobs if j.key not in known]
     n_known = len(plan.jobs) - len(todo)
-    n_live = sum(1 for j in todo if j.run is not None and j.run.workflow_id in live_runs)
-    todo = [j for j in todo if j.run is None or j.run.workflow_id not in live_runs]
-    log.debug("%s: %d jobs, %d imported before, %d of live runs", plan.workdir,
-              len(plan.jobs), n_known, n_live)
+    of_live = [j for j in todo if j.run is not None and j.run.workflow_id in live_runs]
+    over = [j for j in of_live if j.run is not None and j.run.workflow_id != keep
+            and live_runs[j.run.workflow_id] != "running"]
+    lost = _lost(recorder, plan.workdir, over)
+    n_live = len(of_live) - len(lost)
+    fresh = [] if only_lost else [j for j in todo
+                                  if j.run is None or j.run.workflow_id not in live_runs]
+    todo = fresh + lost
+    lost_keys = {j.key for j in lost}
+    log.debug("%s: %d jobs, %d imported before, %d of live runs, %d of them lost",
+              plan.workdir, len(plan.jobs), n_known, len(of_live), len(lost))
+    if not todo:
+        return ImportResult(store.location, {}, n_known, n_live, 0, 0, 0)
     judge = Judge(plan.workdir, plan.records)
     judge.fingerprint_all(todo, recorder)
     search = jobinfo.rule_dirs(plan.snakefile) if plan.snakefile else [plan.workdir]
@@ -80,11 +102,18 @@ def record_plan(plan: ImportPlan, recorder: Recorder) -> ImportResult:
         touch = run_log is not None and runinfo.is_touch(run_log.header.get("Command"))
         for j in jobs:
             quiet_failed = not touch and _quiet_failure(j, judge)
-            _record_job(recorder, judge, run_id, j, search, envs, touch, quiet_failed)
+            _record_job(recorder, judge, run_id, j, search, envs, touch, quiet_failed,
+                        recovered=j.key in lost_keys)
             failed += j.failed or quiet_failed
-        _, ended = _span(jobs, run_log)
-        status = "touch" if touch else run_log.status if run_log else "finished"
-        store.update_run(run_id, status=status, ended=iso(ended))
+        if run_log is not None and run_log.workflow_id in live_runs:
+            run = store.run(run_id)
+            n = int(run.info.get("recovered") or 0) + len(jobs)
+            store.update_run(run_id, status=run.status, ended=run.ended,
+                             info={"recovered": n})
+        else:
+            _, ended = _span(jobs, run_log)
+            status = "touch" if touch else run_log.status if run_log else "finished"
+            store.update_run(run_id, status=status, ended=iso(ended))
         added[run_id] = len(jobs)
     return ImportResult(store.location, added, n_known, n_live, failed, judge.gone,
                         judge.untrusted)
@@ -101,10 +130,35 @@ def _quiet_failure(job: Job, judge: Judge) -> bool:
             and judge.made_nothing(job))
 
 
-def _known(recorder: Recorder, workdir: Path) -> tuple[set[str], set[str]]:
-    """Import keys already recorded for this working directory, and ids of live runs."""
+def _lost(recorder: Recorder, workdir: Path, jobs: list[Job]) -> list[Job]:
+    """Those of ``jobs`` (of live runs) for which no step wrote their outputs at their end."""
+    if not jobs:
+        return []
+    outs = {j.key: [location(r.output, workdir) for r in j.records if "://" not in r.output]
+            for j in jobs}
+    ends = recorder.store.output_ends(sorted({p for ps in outs.values() for p in ps}))
+    lost = []
+    for j in jobs:
+        seen = [_epoch(t) for p in outs[j.key] for t in ends.get(p, [])]
+        lo, hi = RECORDED_WINDOW
+        if outs[j.key] and not any(t is not None and lo <= t - j.ended <= hi for t in seen):
+            lost.append(j)
+    return lost
+
+
+def _epoch(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+def _known(recorder: Recorder, workdir: Path) -> tuple[set[str], dict[str, str]]:
+    """Import keys already recorded for this working directory, and live runs' statuses."""
     keys: set[str] = set()
-    live: set[str] = set()
+    live: dict[str, str] = {}
     where = location(workdir)
     for run in recorder.store.runs():
         if run.info.get("imported"):
@@ -112,7 +166,10 @@ def _known(recorder: Recorder, workdir: Path) -> tuple[set[str], set[str]]:
                 keys.update(str(s.info.get("import_key")) for s in
                             recorder.store.steps_of_run(run.id))
         else:
-            live.add(run.id)
+            live[run.id] = run.status
+            if run.info.get("recovered") and run.workdir == where:
+                keys.update(str(s.info["import_key"]) for s in
+                            recorder.store.steps_of_run(run.id) if s.info.get("import_key"))
     return keys, live
 
 
@@ -184,13 +241,16 @@ def _posix(p: Path | None) -> str | None:
 
 def _record_job(recorder: Recorder, judge: Judge, run_id: str, job: Job,
                 search: list[Path], envs: jobinfo.EnvFinder, touch: bool,
-                quiet_failed: bool = False) -> None:
+                quiet_failed: bool = False, *, recovered: bool = False) -> None:
     rec = job.records[0]
     lj = job.logged
     code = jobinfo.code_of(rec, None, search)
     info: dict[str, Any] = {"kind": "touch" if touch else code.kind, "import_key": job.key,
                             "is_checkpoint": bool(lj and lj.is_checkpoint), "group": None,
                             "log": [judge.where(p) for p in rec.log]}
+    if recovered:
+        info["recovered"] = ("finished before the snakemake process was killed; its step was "
+                             "never committed live and was added from .snakemake/metadata")
     if lj is not None:
         # Snakemake prints "threads:" only above 1.
         info.update(jobid=lj.jobid, wildcards=lj.wildcards, threads=lj.threads or 1,

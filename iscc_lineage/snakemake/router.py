@@ -16,8 +16,13 @@ What live capture cannot see (documented for users in the README, "Live capture"
 * ``pipe()``/``service()`` streams have no content ("pipe"); files inside group jobs on remote
   executors that delete them in the job are never seen;
 * ``--touch`` given in a profile rather than on the command line is not detected;
-* a ``kill -9`` leaves the run ``running``; the next run in the same working directory marks it
-  ``incomplete`` (Snakemake's directory lock rules out a live run there).
+* a ``kill -9`` of Snakemake leaves the run to the store's writer process, which marks it
+  ``incomplete``; if that one dies too, the next run in the same working directory marks it
+  ``incomplete`` once its recorded pid is gone on this host. Jobs that had finished but were not
+  yet committed are added then (or by ``iscc-lineage import``).
+
+The store is never opened in Snakemake's process (:mod:`iscc_lineage.snakemake.writer`): a
+locked, shrunk or deleted store costs lineage (spooled, or said in one line), never the run.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from logging import LogRecord
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder
@@ -40,6 +45,7 @@ from iscc_lineage.snakemake.events import (
     Error,
     FileRef,
     GroupInfo,
+    Interrupted,
     JobError,
     JobFinished,
     JobInfo,
@@ -51,8 +57,9 @@ from iscc_lineage.snakemake.hasher import FileHasher, Role, when_all
 from iscc_lineage.snakemake.jobs import EnvFinder, rule_dirs
 from iscc_lineage.snakemake.metadata import key_path, read_record
 from iscc_lineage.snakemake.runinfo import is_touch, run_info
-from iscc_lineage.snakemake.settings import CaptureSettings, open_capture_store
+from iscc_lineage.snakemake.settings import CaptureSettings, check_capture_store
 from iscc_lineage.snakemake.steps import Job, Slot, StepWriter
+from iscc_lineage.snakemake.writer import CLOSE_BUDGET, StoreClient
 from iscc_lineage.store import DEFAULT_STORE, Store
 from iscc_lineage.times import from_epoch
 
@@ -64,9 +71,10 @@ log = logging.getLogger(__name__)
 class Router:
     """Turns one Snakemake invocation's log records into a run with its steps."""
 
-    def __init__(self, settings: CaptureSettings, store: Store | None) -> None:
+    def __init__(self, settings: CaptureSettings, store: StoreClient | None) -> None:
         self.settings = settings
         self.store = store
+        self.interrupted = False
         self.run_id: str | None = None
         self.workdir = Path.cwd()
         self.touch = False
@@ -79,7 +87,6 @@ class Router:
         self._temps: set[str] = set()
         self._streams: set[str] = set()  #: pipe()/service() paths of this run (FIFOs)
         self._recorded = 0
-        self._first_job = True
         self._nolock = False
         self._host = platform.node()
         self._lock = threading.Lock()
@@ -89,12 +96,14 @@ class Router:
 
     @classmethod
     def from_plugin(cls, plugin_settings: Any, launch_dir: Path, argv: list[str]) -> Router:
-        """Build from the plugin's settings; opens an explicit store now.
+        """Build from the plugin's settings; starts the store's writer process now.
 
-        :raises LineageError: the settings are invalid or the store cannot be used.
+        :raises LineageError: the settings are invalid or the store can never be used.
         """
         settings = CaptureSettings.from_plugin(plugin_settings, launch_dir, argv)
-        store = open_capture_store(settings.store) if settings.store is not None else None
+        if settings.store is not None:
+            check_capture_store(settings.store)
+        store = StoreClient(str(settings.store) if settings.store is not None else None)
         return cls(settings, store)
 
     # -- entry points (never raise) ---------------------------------------------------------
@@ -124,8 +133,16 @@ class Router:
                 self._groups.update(dict.fromkeys(ev.jobids, ev.group_id))
             elif isinstance(ev, Plain):
                 self._temps.add(self._abs(ev.removed_temp))
+            elif isinstance(ev, Interrupted):
+                self.interrupt()
         except Exception as exc:
             self.fail(exc)
+
+    def interrupt(self) -> None:
+        """The user stopped the run: abandon pending fingerprints (recorded as interrupted)."""
+        self.interrupted = True
+        if self._hasher is not None:
+            self._hasher.abort()
 
     def close(self) -> None:
         """Settle jobs without a completion event, wait for all writes, finish the run."""
@@ -135,6 +152,8 @@ class Router:
         try:
             if self.run_id is not None:
                 t0 = time.perf_counter()
+                if self.interrupted:
+                    self.interrupt()
                 self._settle_pending()
                 assert self._hasher is not None and self._writer is not None
                 self._hasher.shutdown()  # every done-callback has submitted its write
@@ -145,9 +164,28 @@ class Router:
         except Exception as exc:
             self.fail(exc)
         finally:
-            if self.store is not None:
-                with suppress(Exception):  # a broken connection may fail to close
-                    self.store.close()
+            self._close_store(CLOSE_BUDGET)
+
+    def abandon(self) -> None:
+        """A second interrupt during :meth:`close`: mark the run, leave the rest to the writer."""
+        self._closed = True
+        self.interrupted = True
+        with suppress(Exception):
+            if self._hasher is not None:
+                self._hasher.abort()
+            if self.store is not None and self.run_id is not None:
+                Recorder(cast(Store, self.store)).finish_run(
+                    self.run_id, "interrupted", info={"capture": {"abandoned": True}})
+        self._close_store(0.5)
+
+    def _close_store(self, budget: float) -> None:
+        if self.store is None:
+            return
+        try:
+            for notice in self.store.close(budget):
+                log.warning("%s", notice)
+        except Exception as exc:  # pragma: no cover - the client contains its own failures
+            log.debug("closing the store client failed: %s", exc)
 
     def fail(self, exc: BaseException) -> None:
         """Record a capture failure: one warning line per run, a count for the run record."""
@@ -169,14 +207,19 @@ class Router:
         # WORKFLOW_STARTED.cwd is stale under `workdir:`; the process is in the workdir now.
         self.workdir = Path.cwd()
         if self.store is None:
-            self.store = open_capture_store(self.workdir / DEFAULT_STORE)
-        recorder = Recorder(self.store, pixels=self.settings.pixels)
+            self.store = StoreClient()
+        if not self.store.location:
+            self.store.open(str(self.workdir / DEFAULT_STORE))
+        # The client implements the recording part of the store interface (writes go to the
+        # writer process); the capture's recorder calls nothing else.
+        recorder = Recorder(cast(Store, self.store), pixels=self.settings.pixels)
         self.touch = is_touch(ev.cmd)
         self._nolock = "--nolock" in (ev.cmd or "")
         self._host = ev.host or platform.node()
         snakefile = Path(ev.snakefile) if ev.snakefile else self.workdir / "Snakefile"
         info = run_info(ev, self.workdir, recorder, touch=self.touch)
         info["capture"] = self.settings.describe()
+        info["pid"] = os.getpid()
         self.run_id = recorder.begin_run(
             run_id=ev.workflow_id, workdir=self.workdir, workflow=snakefile.as_posix(),
             command=ev.cmd, info=info, started=from_epoch(ev.created), host=self._host,
@@ -187,38 +230,37 @@ class Router:
         self._steps = StepWriter(recorder, self.run_id, self.workdir, rule_dirs(snakefile),
                                  EnvFinder(snakefile.parent), self._temps,
                                  self._streams)
+        self._settle_stale_runs()
 
     def _finish_run(self) -> None:
         assert self.store is not None and self.run_id is not None
         unsettled = sum(1 for j in self._jobs.values() if j.settled and j.status == "failed")
-        status = ("failed" if self.failed else "incomplete" if unsettled
-                  else "touch" if self.touch else "finished")
+        status = ("interrupted" if self.interrupted else "failed" if self.failed
+                  else "incomplete" if unsettled else "touch" if self.touch else "finished")
         capture = {**self.settings.describe(), "steps": self._recorded, "errors": self.errors,
                    "settled_at_close": sum(1 for j in self._jobs.values() if j.settled),
                    "removed_temp": sorted(self._temps)}  # verify: gone as expected
-        Recorder(self.store).finish_run(self.run_id, status, info={"capture": capture})
+        Recorder(cast(Store, self.store)).finish_run(self.run_id, status,
+                                                     info={"capture": capture})
 
     def _settle_stale_runs(self) -> None:
-        """Mark runs left ``running`` in this workdir (a killed snakemake) as incomplete.
+        """Mark dead runs of this workdir ``incomplete`` and add the steps they lost.
 
-        Called at the first job: by then Snakemake holds its lock on the working directory,
-        so no other live run can be recording there (unless ``--nolock``).
+        Done by the writer process, off Snakemake's: a run is dead when its recorded pid is
+        gone on this host (a run without a pid: when Snakemake's lock rules it out, i.e. not
+        under ``--nolock``). A live run in the same folder is never touched.
         """
-        assert self.store is not None
+        assert self.store is not None and self.run_id is not None
         if self._nolock:
             return
-        self.store.mark_stale_runs(
+        self.store.settle(
             workdir=self.workdir.as_posix(), host=self._host, keep=self.run_id,
-            engine="snakemake",
             reason=f"still running when run {self.run_id} started in the same working "
-                   "directory: the snakemake process was killed")
+                   "directory, and its snakemake process is gone: it was killed")
 
     # -- jobs --------------------------------------------------------------------------------
 
     def _job_info(self, ev: JobInfo) -> None:
-        if self._first_job:
-            self._first_job = False
-            self._settle_stale_runs()
         if ev.jobid in self._jobs:
             return
         if not (ev.output or ev.log or ev.benchmark or ev.shellcmd):

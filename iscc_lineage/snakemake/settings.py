@@ -8,6 +8,7 @@ flag, the size limit in bytes, and whether inputs are read.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from iscc_lineage.errors import SettingsError, StoreError
 from iscc_lineage.size import format_size, parse_size
 from iscc_lineage.store import STORE_ENV, Store, open_store
 
-__all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "open_capture_store"]
+__all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "check_capture_store",
+           "open_capture_store"]
 
 EXCLUDE_FLAG = "--logger-iscc-exclude"
 
@@ -93,3 +95,50 @@ def open_capture_store(path: Path) -> Store:
         store.close()
         raise StoreError(f"{path}: the lineage store cannot be written ({exc})") from None
     return store
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_capture_store(path: Path) -> None:
+    """Refuse, before any job, a store path that can never hold lineage; never opens SQLite.
+
+    The Snakemake process must not map the store (see :mod:`iscc_lineage.snakemake.writer`),
+    so this reads at most the file's 100-byte header: a directory, a FIFO or device, a file
+    that is not SQLite, a SQLite file of another application, or an unwritable place is
+    refused. A store that is merely locked by another process is fine (the run spools).
+
+    :raises StoreError: in one line.
+    """
+    from iscc_lineage.store.schema import APPLICATION_ID
+
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        parent = next((p for p in path.parents if p.exists()), None)
+        if parent is None or not parent.is_dir():
+            raise StoreError(f"{path}: cannot create store: {parent} is not a directory") from None
+        if not os.access(parent, os.W_OK):
+            raise StoreError(f"{path}: cannot create store: {parent} is not writable") from None
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot open store ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise StoreError(f"{path}: is a directory, not a lineage store")
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{path}: not a regular file, not a lineage store")
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise StoreError(f"{path}: the lineage store cannot be written (read-only)")
+    if st.st_size == 0:
+        return  # an empty file becomes a store, as open_store does
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot open store ({exc.strerror or exc})") from None
+    if len(head) < 100 or not head.startswith(_SQLITE_MAGIC):
+        raise StoreError(f"{path}: not a readable iscc-lineage store (not an SQLite file)")
+    app = int.from_bytes(head[68:72], "big")
+    if app not in (0, APPLICATION_ID):
+        raise StoreError(f"{path}: not a readable iscc-lineage store (another application's "
+                         "SQLite file)")

@@ -18,7 +18,7 @@ from iscc_lineage.errors import LineageError
 from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder
 from iscc_lineage.snakemake.events import FileRef, JobInfo
-from iscc_lineage.snakemake.hasher import MISSING, Hashed
+from iscc_lineage.snakemake.hasher import INTERRUPTED, MISSING, Hashed
 from iscc_lineage.snakemake.jobs import EnvFinder, code_of, environment_of, params_of
 from iscc_lineage.snakemake.metadata import MetadataRecord, read_record
 from iscc_lineage.times import from_epoch
@@ -112,6 +112,8 @@ class StepWriter:
         if slot.fixed is not None:
             return slot.fixed
         assert slot.future is not None
+        if slot.future.cancelled():
+            return Artifact(slot.path, None, INTERRUPTED)
         art = slot.future.result().artifact
         note = art.note
         if note == MISSING and slot.path in self.streams:

@@ -72,8 +72,21 @@ class LineageStore(Protocol):
         """Set a run's status and end; ``info`` is merged into the run's info."""
 
     def mark_stale_runs(self, *, workdir: str, host: str | None, keep: str | None = None,
-                        engine: str | None = None, reason: str | None = None) -> list[str]:
+                        engine: str | None = None, reason: str | None = None,
+                        only: str | None = None) -> list[str]:
         """Mark runs left ``running`` in ``workdir`` on ``host`` as ``incomplete``; their ids."""
+
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run with exactly this id is recorded."""
+
+    def has_step(self, step_id: str) -> bool:
+        """Whether a step with exactly this id is recorded."""
+
+    def set_busy_timeout(self, ms: int) -> None:
+        """How long a write waits for another process's write lock before it fails."""
+
+    def output_ends(self, paths: Sequence[str]) -> dict[str, list[str | None]]:
+        """When the steps that wrote each of ``paths`` ended (any run, any status)."""
 
     def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
                     code: Fingerprint | None = None, output_role: str = "generated") -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -49,6 +50,25 @@ def _make_parent(path: Path) -> None:
         raise StoreError(f"{path}: cannot create store: {path.parent} is not writable")
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (``kill(pid, 0)``)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    except OSError:
+        return False
+    try:  # a zombie (killed, not yet reaped by its parent) is dead
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -56,7 +76,8 @@ def _dumps(value: Any) -> str:
 class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
     """An open SQLite lineage store. Thread-safe: one connection, serialised by a lock."""
 
-    def __init__(self, location: str, *, create: bool = True) -> None:
+    def __init__(self, location: str, *, create: bool = True,
+                 busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.location = location
         memory = location == ":memory:"
         if not memory:
@@ -73,10 +94,10 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(
-                location, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                location, timeout=busy_timeout_ms / 1000, isolation_level=None,
                 check_same_thread=False,
             )
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             self._migrate()
             if not memory:
                 self._db.execute("PRAGMA journal_mode = WAL")
@@ -102,6 +123,11 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
         """Close the connection (again is harmless); the last one out removes -wal and -shm."""
         with self._lock:
             self._db.close()
+
+    def set_busy_timeout(self, ms: int) -> None:
+        """How long a write waits for another process's write lock before it fails."""
+        with self._lock:
+            self._db.execute(f"PRAGMA busy_timeout = {max(0, int(ms))}")
 
     def check_writable(self) -> None:
         """Take and release the write lock (``BEGIN IMMEDIATE``): fails on a read-only store."""
@@ -270,28 +296,56 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
                            (_dumps({**old, **info}), run_id))
             self._chain_append(db, "run", [run_id])
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether a run with exactly this id is recorded."""
+        return bool(self._query("SELECT 1 FROM run WHERE uid = ?", (run_id,)))
+
+    def has_step(self, step_id: str) -> bool:
+        """Whether a step with exactly this id is recorded."""
+        return bool(self._query("SELECT 1 FROM step WHERE uid = ?", (step_id,)))
+
     def mark_stale_runs(self, *, workdir: str, host: str | None, keep: str | None = None,
-                        engine: str | None = None, reason: str | None = None) -> list[str]:
-        """Mark runs left ``running`` in ``workdir`` on ``host`` as ``incomplete``; their ids.
+                        engine: str | None = None, reason: str | None = None,
+                        only: str | None = None) -> list[str]:
+        """Mark runs left ``running`` in ``workdir`` on ``host`` whose process is gone.
 
         A run stays ``running`` when its process died before ``finish_run`` (kill -9, power
-        loss, a crash). Call this when a new run starts in a working directory that Snakemake
-        has locked: no other run of that ``engine`` (``info.engine``) there on this host can
-        be alive. ``keep`` (the new run) is left alone; ``reason`` goes to ``info.settled``.
-        ``ended`` becomes the last step's end, or the start when no step was recorded.
+        loss, a crash). A run that recorded its process id (``info.pid``) is called dead only
+        on the same host (``host`` is this machine) when no process has that id any more
+        (``kill(pid, 0)``): two runs may share a working directory (Snakemake locks outputs,
+        not the folder). A run without a pid is called dead as before, because the caller
+        holds Snakemake's lock on the working directory. ``keep`` (the new run) is left
+        alone; ``engine`` limits it to runs with that ``info.engine``; ``reason`` goes to
+        ``info.settled``; ``only`` limits it to that one run. ``ended`` becomes the last
+        step's end, or the start when no step was recorded. Returns the ids marked.
         """
+        here = platform.node()
         with self.transaction() as db:
             rows = db.execute(
-                "SELECT uid FROM run WHERE status = 'running' AND workdir = ? AND host IS ?"
-                " AND uid IS NOT ? AND (? IS NULL OR json_extract(info, '$.engine') = ?)"
-                " ORDER BY id", (workdir, host, keep, engine, engine)).fetchall()
+                "SELECT uid, json_extract(info, '$.pid') FROM run WHERE status = 'running'"
+                " AND workdir = ? AND host IS ? AND uid IS NOT ?"
+                " AND (? IS NULL OR json_extract(info, '$.engine') = ?)"
+                " AND (? IS NULL OR uid = ?)"
+                " ORDER BY id", (workdir, host, keep, engine, engine, only, only)).fetchall()
+            dead = [r[0] for r in rows
+                    if not (isinstance(r[1], int) and (host != here or _alive(r[1])))]
             db.executemany(
                 "UPDATE run SET status = 'incomplete', ended = coalesce((SELECT max(s.ended)"
                 " FROM step s WHERE s.run_id = run.id), started), info = CASE WHEN ? IS NULL"
                 " THEN info ELSE json_set(info, '$.settled', ?) END WHERE uid = ?",
-                [(reason, reason, r[0]) for r in rows])
-            self._chain_append(db, "run", [r[0] for r in rows])
-        return [r[0] for r in rows]
+                [(reason, reason, uid) for uid in dead])
+            self._chain_append(db, "run", dead)
+        return dead
+
+    def output_ends(self, paths: Sequence[str]) -> dict[str, list[str | None]]:
+        """When the steps that wrote each of ``paths`` ended (any run, any status)."""
+        out: dict[str, list[str | None]] = {}
+        for r in self._query(
+            "SELECT o.path, s.ended FROM observation o JOIN step s ON s.id = o.step_id"
+            " WHERE o.role IN ('generated', 'partial', 'seen')"
+            " AND o.path IN (SELECT value FROM json_each(?))", (json.dumps(list(paths)),)):
+            out.setdefault(r[0], []).append(r[1])
+        return out
 
     def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
                     code: Fingerprint | None = None, output_role: str = "generated") -> None:
