@@ -471,3 +471,36 @@ def test_whole_id_wins_over_longer_ids_it_prefixes(tmp_path: Path) -> None:
     for sid in ("s1", "s12"):
         rec.record_step("r1", "x", outputs=[tmp_path / "x"], step_id=sid)
     assert store.step("s1").id == "s1"
+
+
+def test_mark_stale_runs_calls_a_run_dead_only_when_its_pid_is_gone(tmp_path: Path) -> None:
+    """A live process's run is never marked killed; a gone or zombie one's is (same host)."""
+    import platform
+
+    here = platform.node()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: no process has this pid any more (until the kernel reuses it)
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # exited but not reaped: a zombie counts as dead
+        with open(f"/proc/{zombie.pid}/stat", "rb") as fh:
+            if fh.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
+                break
+        time.sleep(0.05)
+    with open_store(tmp_path / "s.db") as st:
+        rec = Recorder(st)
+        eng = {"engine": "snakemake"}
+        live = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": os.getpid()})
+        dead = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": gone.pid})
+        zomb = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": zombie.pid})
+        elsewhere = rec.begin_run(workdir=tmp_path, host="another-host",
+                                  info={**eng, "pid": gone.pid})
+        new = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": os.getpid()})
+        marked = st.mark_stale_runs(workdir=tmp_path.as_posix(), host=here, keep=new,
+                                    engine="snakemake", reason="killed")
+        assert sorted(marked) == sorted([dead, zomb])
+        assert st.run(live).status == "running" and "settled" not in st.run(live).info
+        # another host's pid cannot be checked from here: never called dead
+        assert st.mark_stale_runs(workdir=tmp_path.as_posix(), host="another-host") == []
+        assert st.run(elsewhere).status == "running"
+    zombie.wait()

@@ -97,7 +97,7 @@ def test_a_store_locked_mid_run_stalls_nothing_and_import_flushes_the_spool(
     wait_for(lambda: steps_in(db) >= 2)
     with write_lock(db):
         t0 = time.monotonic()
-        out, err = proc.communicate(timeout=90)  # today: (steps left + 1) x 60 s
+        _, err = proc.communicate(timeout=90)  # today: (steps left + 1) x 60 s
         after_lock = time.monotonic() - t0
     assert proc.returncode == 0, err[-2000:]
     assert after_lock < 20, after_lock
@@ -120,7 +120,7 @@ def test_a_store_locked_at_start_does_not_fail_the_run(tmp_path: Path) -> None:
     Store(str(db)).close()
     with write_lock(db):
         proc = start(work, "--logger-iscc-store", str(db))
-        out, err = proc.communicate(timeout=90)  # today: rc 1 after 61 s, no job run
+        _, err = proc.communicate(timeout=90)  # today: rc 1 after 61 s, no job run
     assert proc.returncode == 0, err[-2000:]
     assert len(list((work / "out").iterdir())) == 10
     assert len(ours(err)) == 1
