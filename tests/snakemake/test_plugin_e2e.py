@@ -394,7 +394,9 @@ def test_store_broken_mid_run_warns_once_and_the_run_succeeds(tmp_path: Path) ->
     _, res = run_fan(tmp_path, "-c1", "--config", f"wipe={db}", work=work)
     assert (work / "figure.txt").read_text() == "6.0 a\n6.0 b\n30.0 c\n"
     ours = [line for line in res.stderr.splitlines() if line.startswith("iscc-lineage:")]
-    assert len(ours) == 1 and "lineage capture failed" in ours[0], res.stderr[-2000:]
+    # said once: by the capture, or by the writer process that then spools the records
+    assert len(ours) == 1, res.stderr[-2000:]
+    assert "lineage capture failed" in ours[0] or "cannot write the lineage store" in ours[0]
 
 
 def test_unusable_store_stops_the_run_before_any_job(tmp_path: Path) -> None:
