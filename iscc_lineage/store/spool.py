@@ -247,7 +247,8 @@ def flush_spools(store: Store) -> tuple[int, int]:
             except OSError:
                 continue  # its writer is alive and flushes it itself
             records += _replay(path, store)
-            path.unlink()
+            with contextlib.suppress(FileNotFoundError):  # another flusher was first
+                path.unlink()
             files += 1
         finally:
             os.close(fd)
