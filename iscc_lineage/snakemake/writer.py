@@ -515,8 +515,14 @@ class _Helper:
 
     def ended_without_close(self) -> None:
         """Snakemake went away without closing: settle its run, keep what it sent."""
+        from iscc_lineage.store.sqlite import pid_alive
+
         for run_id in sorted(self.runs_open):
             where = self.run_rows.get(run_id, {})
+            pid = (where.get("info") or {}).get("pid")
+            deadline = time.monotonic() + 3.0  # our input ends a moment before it is a zombie
+            while isinstance(pid, int) and pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
             if not self.spooling and self.store is not None:
                 with suppress(LineageError, OSError):
                     # ended = the last recorded step's end, as for any stale run

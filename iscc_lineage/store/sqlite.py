@@ -27,7 +27,7 @@ from iscc_lineage.store.schema import SCHEMA_VERSION, check, upgrade
 from iscc_lineage.store.walk import GraphWalks
 from iscc_lineage.times import now
 
-__all__ = ["Store"]
+__all__ = ["Store", "pid_alive"]
 
 BUSY_TIMEOUT_MS = 60_000  #: two Snakemake runs may record into one store at once
 PARTIAL = "partial output of a failed step"  #: the note on a failed step's outputs
@@ -50,7 +50,7 @@ def _make_parent(path: Path) -> None:
         raise StoreError(f"{path}: cannot create store: {path.parent} is not writable")
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether a process with this id exists on this machine (``kill(pid, 0)``)."""
     if pid <= 0:
         return False
@@ -328,7 +328,7 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
                 " AND (? IS NULL OR uid = ?)"
                 " ORDER BY id", (workdir, host, keep, engine, engine, only, only)).fetchall()
             dead = [r[0] for r in rows
-                    if not (isinstance(r[1], int) and (host != here or _alive(r[1])))]
+                    if not (isinstance(r[1], int) and (host != here or pid_alive(r[1])))]
             db.executemany(
                 "UPDATE run SET status = 'incomplete', ended = coalesce((SELECT max(s.ended)"
                 " FROM step s WHERE s.run_id = run.id), started), info = CASE WHEN ? IS NULL"
