@@ -24,7 +24,7 @@ test-quick: $(STAMP)  ## the quick local loop: no real snakemake / validator run
 	$(PY) -m pytest -m "not e2e"
 
 test-faults: $(STAMP)  ## the reliability suite: faults tried / held as one table (FAULTS=--quick)
-	$(PY) -m faults $(FAULTS)
+	$(PY) tests/faults/table.py $(FAULTS)
 
 bench: $(STAMP)  ## full benchmarks, ~5 min (+7 the first time): table, benchmarks/results/latest.json
 	$(PY) -m benchmarks
@@ -33,7 +33,7 @@ bench-quick: $(STAMP)  ## the same at small sizes, < 1 min (benchmarks/results/q
 	$(PY) -m benchmarks --quick
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks faults
+	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

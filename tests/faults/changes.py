@@ -97,3 +97,24 @@ def run(work: Path, *, files: int = 60, max_size: int = 4 << 20, seed: int = 7) 
         again = subprocess.run([*cli, "verify", "-q"], env=env, capture_output=True)
         restored += again.returncode == 0
     return {"tried": tried, "caught": caught, "restored_ok": restored, "kinds": len(KINDS)}
+
+
+def main() -> int:
+    import argparse
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--files", type=int, default=60)
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="iscc-faults-changes-") as tmp:
+        counts = run(Path(tmp), files=a.files)
+    print(f"changes caught / tried: {counts['caught']} / {counts['tried']} "
+          f"(restored and verified clean: {counts['restored_ok']} / {counts['kinds']})")
+    if a.json:
+        a.json.write_text(json.dumps(counts))
+    return 0 if counts["caught"] == counts["tried"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
