@@ -1,0 +1,168 @@
+"""Figure search on the generated corpus: per edit kind found / ambiguous / wrong / missed, false
+matches on negatives, for each threshold; capture and search timings; a 10^5-picture scan.
+
+    python -m benchmarks.figures /tmp/corpus [--quick] [--build]
+
+Evidence is collected once per query with the loosest thresholds; every policy is then decided
+on the same evidence (so the sweep costs nothing extra). Each query is scored as:
+found (the true original named, nothing wrong named), ambiguous (the true original among the
+listed candidates, nothing wrongly named), wrong (any finding names another recorded content
+that is not a sibling listed with it), missed (nothing).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, figure_codes, query_views
+from iscc_lineage.similar_figures import Collected, Policy, collect, findings
+
+POLICIES = [Policy(min_inliers=i, min_correlation=c, max_unexplained=u)
+            for i in (10, 15) for c in (0.7, 0.8, 0.9) for u in (0.05, 0.1, 0.2)]
+
+
+def _record(root: Path, man: dict[str, Any]) -> tuple[dict[int, str], dict[int, str],
+                                                       list[float], dict[int, str]]:
+    index: dict[int, str] = {}
+    detail: dict[int, str] = {}
+    names: dict[int, str] = {}
+    times = []
+    entries = [(n, e["path"]) for n, e in man["originals"].items()]
+    entries += [(n, e["path"]) for n, e in man["siblings"].items()]
+    for i, (name, rel) in enumerate(entries, 1):
+        t = time.perf_counter()
+        fc = figure_codes(root / rel)
+        iv, dv = fc.index_value(), fc.detail_value()
+        times.append(time.perf_counter() - t)
+        index[i], detail[i], names[i] = iv, dv, name
+    return index, detail, times, names
+
+
+def _score(found: Sequence[Any], truth: str | None, names: Mapping[int, str]) -> str:
+    named = [names[f.match.content_id] for f in found if f.status == "match"]
+    listed = [names[e.content_id] for f in found if f.status == "ambiguous" for e in f.candidates]
+    if any(n != truth for n in named):
+        return "wrong"
+    if truth is None:
+        return "clean" if not listed else "ambiguous-negative"
+    if truth in named:
+        return "found"
+    if truth in listed:
+        return "ambiguous"
+    return "missed"
+
+
+def main(argv: list[str]) -> None:
+    root = Path(argv[0])
+    if "--build" in argv or not (root / "manifest.json").exists():
+        from benchmarks.figures_corpus import build
+
+        build(root, quick="--quick" in argv)
+    man = json.loads((root / "manifest.json").read_text())
+    index, detail, cap_times, names = _record(root, man)
+    cache: dict[int, FigureCodes] = {}
+
+    def details(ids: Sequence[int]) -> dict[int, FigureCodes]:
+        for i in ids:
+            if i not in cache:
+                cache[i] = FigureCodes.from_detail_value(detail[i])
+        return {i: cache[i] for i in ids}
+
+    idx = CodeIndex(index.items())
+    queries = [(e["path"], e["of"], e["kind"]) for e in man["edits"]]
+    queries += [(e["path"], None, "negative:" + e["kind"]) for e in man["negatives"]]
+    collected: list[tuple[str, str | None, str, Collected]] = []
+    q_times = []
+    for rel, truth, kind in queries:
+        t = time.perf_counter()
+        views = query_views(root / rel)
+        c = collect(views, idx, details)
+        q_times.append(time.perf_counter() - t)
+        collected.append((rel, truth, kind, c))
+
+    print(f"corpus: {len(man['originals'])} originals + {len(man['siblings'])} siblings "
+          f"recorded; {len(man['edits'])} edits, {len(man['negatives'])} negative queries")
+    rows = []
+    for pol in POLICIES:
+        per: dict[str, Counter[str]] = defaultdict(Counter)
+        for rel, truth, kind, c in collected:
+            s = _score(findings(c, pol), truth, names)
+            per["negatives" if truth is None else kind][s] += 1
+            if truth is not None:
+                per["ALL EDITS"][s] += 1
+        rows.append((pol, per))
+    print("\nthreshold sweep (all edits: found / ambiguous / wrong / missed; negatives: false)")
+    for pol, per in rows:
+        a, n = per["ALL EDITS"], per["negatives"]
+        tot = sum(a.values())
+        print(f"  inliers>={pol.min_inliers:<3} corr>={pol.min_correlation:<5} "
+              f"unexplained<={pol.max_unexplained:<5} "
+              f"found {a['found']:>3}/{tot} ({100 * a['found'] / tot:5.1f} %)  "
+              f"ambiguous {a['ambiguous']:>3}  wrong {a['wrong']:>2}  missed {a['missed']:>3}"
+              f"  | negatives: false {n['wrong']}/{sum(n.values())}")
+    default = Policy()
+    per = next(p for pol, p in rows if pol == default) if default in POLICIES else rows[0][1]
+    print(f"\nper edit kind at the defaults (inliers>={default.min_inliers}, "
+          f"corr>={default.min_correlation}, margin {default.margin})")
+    print("| edit | n | found | ambiguous (right one listed) | wrong original | missed |")
+    print("|---|---|---|---|---|---|")
+    for kind in [*sorted(k for k in per if k not in ("ALL EDITS", "negatives")),
+                 "ALL EDITS"]:
+        c = per[kind]
+        print(f"| {kind} | {sum(c.values())} | {c['found']} | {c['ambiguous']} | "
+              f"{c['wrong']} | {c['missed']} |")
+    n = per["negatives"]
+    print(f"| negatives (false matches) | {sum(n.values())} | - | {n['ambiguous-negative']} | "
+          f"{n['wrong']} | - |")
+    if "-v" in argv:
+        for rel, truth, kind, c in collected:
+            s = _score(findings(c, default), truth, names)
+            if s not in ("found", "clean"):
+                fs = findings(c, default)
+                print(s, rel, [(f.status, [(names[e.content_id], e.geometry.inliers,
+                                            e.geometry.correlation, e.geometry.unexplained,
+                                            e.residual)
+                                           for e in f.candidates]) for f in fs])
+    ms = [t * 1000 for t in cap_times]
+    qs = [t * 1000 for t in q_times]
+    print(f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
+          f" ({len(ms)} pictures); detail {statistics.median(len(v) for v in detail.values())/1024:.0f}"
+          f" KiB, index {statistics.median(len(v) for v in index.values())} B (base64)")
+    print(f"search per query (decode+views+verify): median {statistics.median(qs):.0f} ms, "
+          f"p95 {sorted(qs)[int(0.95 * len(qs))]:.0f} ms")
+    scan(len(index), next(iter(index.values())))
+
+
+def scan(real: int, sample: str, n: int = 100_000) -> None:
+    """Time the coarse stage among ``n`` pictures: decoding the index rows and 5 view probes."""
+    rng = np.random.default_rng(1)
+    per = len(base64.b64decode(sample)) // 9
+    rows = [(i, base64.b64encode(rng.integers(0, 256, 9 * per, np.uint8).tobytes()).decode())
+            for i in range(n)]
+    t = time.perf_counter()
+    idx = CodeIndex(rows)
+    build = time.perf_counter() - t
+    probes = [rng.integers(0, 256, 32, np.uint8).tobytes() for _ in range(5)]
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        idx.nearest(probes, 24)
+        times.append(time.perf_counter() - t)
+    print(f"coarse index over {n} pictures x {per} regions: build {build * 1000:.0f} ms, "
+          f"5-view probe median {statistics.median(times) * 1000:.0f} ms "
+          f"(machine load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
