@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, figure_codes, query_views
-from iscc_lineage.similar_figures import Collected, Policy, collect, findings
+from iscc_lineage.similar import Collected, Policy, collect, findings
 
 POLICIES = [Policy(min_inliers=i, min_correlation=c, max_unexplained=u)
             for i in (10, 15) for c in (0.7, 0.8, 0.9) for u in (0.05, 0.1, 0.2)]

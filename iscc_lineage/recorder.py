@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from iscc_lineage.codes import fingerprint_many, fingerprint_path
-from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
+from iscc_lineage.codes.pictures import INDEX_SCHEME, SKIP_SCHEME, is_figure, picture_rows
 from iscc_lineage.codes.pixel import is_bioimage
 from iscc_lineage.errors import FingerprintError, LineageError
 from iscc_lineage.locations import PathLike, location
@@ -118,17 +118,17 @@ class Recorder:
                         "them", exc)
 
     def _add_image_codes(self, artifacts: Sequence[Artifact]) -> None:
-        """Give pictures an Image-Code (once per content) so edited copies can be found."""
+        """Give pictures their picture codes (once per content) so edited copies, crops and
+        panels can be found: the Image-Code and the figure codes (see codes.figcodes)."""
         pics = {a.fingerprint.datahash: a.path for a in artifacts
                 if a.fingerprint and a.fingerprint.kind == "file"
-                and is_image(Path(a.path), a.fingerprint.size)}
+                and is_figure(Path(a.path), a.fingerprint.size)}
         if not pics:
             return
-        todo = pics.keys() - self.store.has_code(pics, IMAGE_CODE_SCHEME)
-        rows = [(h, IMAGE_CODE_SCHEME, code) for h in sorted(todo)
-                if (code := image_code(Path(pics[h]))) is not None]
-        if rows:
-            self.store.add_codes(rows)
+        todo = pics.keys() - self.store.has_code(pics, INDEX_SCHEME) \
+            - self.store.has_code(pics, SKIP_SCHEME)
+        if todo:
+            self.store.add_codes(picture_rows({h: pics[h] for h in sorted(todo)}))
 
     def _resolve(self, items: Sequence[Artifact | PathLike]) -> list[Artifact]:
         paths = [p for p in items if not isinstance(p, Artifact)]

@@ -8,6 +8,7 @@ commands: ``record`` (fingerprint, record), ``lineage`` (trace, impact, runs, sh
 
 from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its commands
     export,
+    figures,
     images,
     lineage,
     record,

@@ -25,6 +25,8 @@ from iscc_lineage.codes.image import SAME_FIGURE_BITS
 from iscc_lineage.errors import AmbiguousError, EmptyContentError, ExportError, NotFoundError
 from iscc_lineage.lineage import Resolved, find_same_pixels, resolve, walk
 from iscc_lineage.model import Fingerprint, Lineage
+from iscc_lineage.cli.figures import figure_search_or_exit
+from iscc_lineage.codes.pictures import is_figure
 from iscc_lineage.similar import Match
 from iscc_lineage.similar import similar as find_similar
 from iscc_lineage.store import Store
@@ -76,16 +78,25 @@ def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bo
         raise EmptyContentError(f"{printable(Path(query))}: is {what}; every empty file shares "
                                 "this content, so it names no lineage")
     cache.flush()
-    match = same = None
+    match: dict[str, Any] | None = None
+    others: list[dict[str, Any]] = []
+    same = None
     content = res.content
     if content is None:
         assert fp is not None
-        same = find_same_pixels(store, Path(query))  # another format of a recorded image
-        if same is None:
-            match = _similar_or_exit(ctx, store, Path(query), fp, max_distance, as_json)
-            content = match.content
-        else:
+        file = Path(query)
+        same = find_same_pixels(store, file)  # another format of a recorded image
+        if same is not None:
             content = same.content
+        elif max_distance is not None and is_figure(file, fp.size):
+            found = figure_search_or_exit(ctx, store, file, fp, as_json, graph)
+            if found is None:  # nothing verified: the Data-Code may still know the bytes
+                content = _similar_or_exit(ctx, store, file, fp, max_distance, as_json).content
+            else:
+                content, match, others = found
+        else:
+            best = _similar_or_exit(ctx, store, file, fp, max_distance, as_json)
+            content, match = best.content, best.to_dict()
     run_id = store.run(run).id if run else None
     target = content if res.how == "member" else None
     lin = walk(store, content.datahash, direction, depth, target=target, run=run_id,
@@ -96,7 +107,8 @@ def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bo
     if as_json:
         doc = _lineage_json(lin, res)
         if match is not None:
-            doc["match"] = match.to_dict()
+            doc["match"] = match
+            doc["candidates"] = others
         if same is not None:
             doc["same_pixels"] = same.to_dict()
         render.dump_json(doc)
@@ -167,11 +179,13 @@ OPTION_LATEST = click.option(
 @click.argument("query", metavar="FILE|ISCC|DATAHASH")
 @OPTION_DEPTH
 @click.option("--similar", is_flag=True,
-              help="If FILE itself is not recorded, follow the nearest recorded content: by "
-                   "Image-Code for pictures (re-saved, re-encoded, resized, annotated), else by "
-                   "Data-Code.")
+              help="If FILE itself is not recorded, find the recorded content it shows. "
+                   "Pictures (PNG, JPEG, TIFF, WebP, SVG, PDF; a figure, a panel, a crop, a "
+                   "screenshot, a paper page) by codes and keypoint verification, named only "
+                   "when clearly better than every other candidate; other files by Data-Code.")
 @click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
-              show_default=True, help="With --similar: the largest distance, in bits of 64.")
+              show_default=True, help="With --similar, for files that are not pictures: the "
+                                      "largest Data-Code distance, in bits of 64.")
 @OPTION_RUN
 @OPTION_LATEST
 @OPTION_JSON
@@ -185,14 +199,19 @@ def trace(ctx: click.Context, query: str, depth: int | None, similar: bool, thre
     but was recorded. A file inside a recorded directory (an OME-Zarr chunk) traces to the
     directory's lineage. Works across runs: a content produced or used in many runs is one
     node; identical re-runs are shown once. Exit status 1 when the content is not in the
-    store; 2 for an empty file (every empty file shares one content, so it names no lineage).
+    store, or (--similar) when nothing is found or several recorded figures are within the
+    margin ("ambiguous": every candidate is listed with its evidence); 2 for an empty file
+    (every empty file shares one content, so it names no lineage).
+
+    With --similar, a paper PDF or a multi-panel picture gives one line per panel: page, box,
+    the recorded figure it shows, the evidence, and the raw acquisitions it comes from.
 
     \b
     Examples:
       iscc-lineage trace results/figures/summary.png
       iscc-lineage trace --json --depth 2 figure.png
       iscc-lineage trace --similar paper/fig2-panel-b.jpg
-      iscc-lineage trace --similar --threshold 20 annotated-figure.png
+      iscc-lineage trace --similar --json paper.pdf
       iscc-lineage trace ISCC:KUAL24QRXXCE6JCAW5SIGVWU3M4AS
     """
     _walk_command(ctx, query, depth, as_json, "trace", threshold if similar else None, graph,

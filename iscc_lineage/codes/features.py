@@ -100,7 +100,7 @@ _ORB = None
 
 
 def _orb() -> cv2.ORB:
-    global _ORB  # noqa: PLW0603 - one detector per process; creation costs a few ms
+    global _ORB
     if _ORB is None:
         _ORB = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=10,
                               edgeThreshold=15, patchSize=31, fastThreshold=8)

@@ -25,10 +25,13 @@ import numpy.typing as npt
 
 from iscc_lineage.codes import figure
 from iscc_lineage.codes.features import Detail, Geometry, detail, verify
+from iscc_lineage.codes.pictures import DETAIL_SCHEME, INDEX_SCHEME, SKIP_SCHEME
 
 __all__ = [
     "DETAIL_SCHEME",
+    "IMAGE_CODE_SCHEME",
     "INDEX_SCHEME",
+    "SKIP_SCHEME",
     "CodeIndex",
     "FigureCodes",
     "View",
@@ -37,8 +40,7 @@ __all__ = [
     "verify_views",
 ]
 
-INDEX_SCHEME = "figure-index-v1"  #: content_code scheme of the coarse region codes
-DETAIL_SCHEME = "figure-detail-v1"  #: content_code scheme of the verification details
+IMAGE_CODE_SCHEME = "image-code-v0"  #: the whole first page's 256-bit ISCC Image-Code
 KINDS = ("page", "panel", "window")
 MAX_DETAIL_PAGES = 4  #: pages (TIFF planes, PDF pages) with keypoints stored
 MAX_PANELS = 12  #: panels per page with their own keypoints
@@ -68,6 +70,16 @@ class FigureCodes:
 
     views: list[View] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    image_code: str | None = None  #: ``ISCC:EE…`` of the whole first page, untrimmed
+
+    def rows(self) -> list[tuple[str, str]]:
+        """(scheme, value) pairs to store as further codes of the content."""
+        out = [(IMAGE_CODE_SCHEME, self.image_code)] if self.image_code else []
+        if any(v.detail is not None for v in self.views):
+            out += [(INDEX_SCHEME, self.index_value()), (DETAIL_SCHEME, self.detail_value())]
+        else:
+            out.append((SKIP_SCHEME, "; ".join(self.notes) or "no picture content"))
+        return out
 
     def index_value(self) -> str:
         """The coarse index: kind and 64-bit prefix of every region code, base64."""
@@ -124,7 +136,11 @@ def _describe(fig: figure.Figure, windows: bool, max_pages: int) -> FigureCodes:
 
 def figure_codes(path: Path) -> FigureCodes:
     """Codes and details of a picture file for capture (bounded: see figure.load)."""
-    return _describe(figure.load(path), windows=True, max_pages=MAX_DETAIL_PAGES)
+    fig = figure.load(path)
+    out = _describe(fig, windows=True, max_pages=MAX_DETAIL_PAGES)
+    if fig.pages:
+        out.image_code = figure.image_code_text(fig.pages[0].gray)
+    return out
 
 
 PAPER_SIDE = 2048  #: PDF pages of a query (a paper) are rendered at this side

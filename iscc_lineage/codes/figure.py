@@ -21,6 +21,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, ImageSequence
 
+from iscc_lineage.codes.pictures import FIGURE_SUFFIXES, is_figure
+
 __all__ = [
     "FIGURE_SUFFIXES",
     "MAX_DECODE_PIXELS",
@@ -29,6 +31,7 @@ __all__ = [
     "Figure",
     "Page",
     "image_code_of",
+    "image_code_text",
     "is_figure",
     "load",
     "regions",
@@ -42,10 +45,6 @@ log = logging.getLogger(__name__)
 Gray = npt.NDArray[np.uint8]
 Box = tuple[int, int, int, int]  #: x0, y0, x1, y1 in page pixels (x1, y1 exclusive)
 
-RASTER_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
-VECTOR_SUFFIXES = frozenset({".svg", ".pdf"})
-FIGURE_SUFFIXES = RASTER_SUFFIXES | VECTOR_SUFFIXES
-MAX_FILE_BYTES = 256 << 20  #: larger files are raw stacks, not figures: no picture codes
 MAX_DECODE_PIXELS = 40_000_000  #: a non-JPEG raster above this is skipped (never decoded)
 MAX_PAGES = 8  #: pages of a TIFF or PDF coded at capture; the rest are noted
 CODE_SIDE = 1024  #: pages are decoded/rendered to at most this side for coding
@@ -71,11 +70,6 @@ class Figure:
     notes: list[str] = field(default_factory=list)
 
 
-def is_figure(path: Path, size: int) -> bool:
-    """Whether a file may be a figure worth picture codes (by suffix and size)."""
-    return path.suffix.lower() in FIGURE_SUFFIXES and 0 < size <= MAX_FILE_BYTES
-
-
 def load(path: Path, side: int = CODE_SIDE, max_pages: int = MAX_PAGES) -> Figure:
     """Decode ``path`` into grayscale pages of at most ``side`` pixels; never at full size when
     the picture is huge. Undecodable input gives a Figure without pages and a note."""
@@ -88,7 +82,7 @@ def load(path: Path, side: int = CODE_SIDE, max_pages: int = MAX_PAGES) -> Figur
             _pdf(path, side, max_pages, fig)
         else:
             _raster(path, side, max_pages, fig)
-    except Exception as exc:  # noqa: BLE001 - decoders raise anything on hostile input
+    except Exception as exc:
         fig.notes.append(f"not decodable as a picture: {type(exc).__name__}: {exc}"[:200])
         log.debug("%s: %s", path, fig.notes[-1])
     return fig
@@ -260,20 +254,31 @@ def split(gray: Gray, box: Box | None = None, depth: int = 4) -> list[Box]:
     return [b for i, (b, _) in enumerate(nodes) if i not in parents]
 
 
-def image_code_of(gray: Gray, box: Box | None = None) -> bytes | None:
-    """The 256-bit ISCC Image-Code body of a region (32x32 bicubic gray as iscc-sdk), or None
-    for a featureless region (blank, uniform, a smooth gradient)."""
+def _code(gray: Gray, box: Box | None) -> tuple[str, bytes] | None:
     x0, y0, x1, y1 = box or (0, 0, gray.shape[1], gray.shape[0])
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     img = Image.fromarray(np.ascontiguousarray(gray[y0:y1, x0:x1]))
     pixels = img.resize((32, 32), Image.Resampling.BICUBIC).tobytes()
-    code: str = il.gen_image_code_v0(pixels, 256)["iscc"]
-    body: bytes = il.iscc_decode(code)[4]
+    code = str(il.gen_image_code_v0(pixels, 256)["iscc"])
+    body = bytes(il.iscc_decode(code)[4])
     if any(int.from_bytes(body[i:i + 8], "big").bit_count() < MIN_FEATURE_BITS
            for i in range(0, len(body), 8)):
         return None
-    return body
+    return code, body
+
+
+def image_code_text(gray: Gray) -> str | None:
+    """The ``ISCC:`` 256-bit Image-Code of a whole page, None if featureless."""
+    got = _code(gray, None)
+    return got[0] if got else None
+
+
+def image_code_of(gray: Gray, box: Box | None = None) -> bytes | None:
+    """The 256-bit ISCC Image-Code body of a region (32x32 bicubic gray as iscc-sdk), or None
+    for a featureless region (blank, uniform, a smooth gradient)."""
+    got = _code(gray, box)
+    return got[1] if got else None
 
 
 WINDOW_SCALES = (0.75, 0.5)  #: sub-image windows (fraction of each side) coded per region

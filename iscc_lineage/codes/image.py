@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import iscc_lib as il
-
-if TYPE_CHECKING:
-    from PIL import Image
 
 __all__ = [
     "IMAGE_CODE_SCHEME",
@@ -40,43 +34,16 @@ def is_image(path: Path, size: int) -> bool:
 
 
 def image_code(path: Path) -> str | None:
-    """The 256-bit ISCC Image-Code of a picture, or None (not decodable, blank, no Pillow).
+    """The 256-bit ISCC Image-Code of a picture's first page, or None (not decodable, blank).
 
-    Normalised as iscc-sdk does (EXIF orientation, alpha on white, grayscale, 32x32 bicubic),
-    except that 16-bit and float images are min-max rescaled to 8 bits first: Pillow's own
-    conversion clips them (half of a fluorescence image saturates).
+    Decoded as :func:`iscc_lineage.codes.figure.load` does: bounded (a huge JPEG is decoded
+    downscaled by the codec, other huge rasters are skipped), 16-bit and float images rescaled
+    by percentiles, alpha on white; then 32x32 bicubic grayscale as iscc-sdk.
     """
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:  # pragma: no cover - Pillow is a dependency; stay usable without it
-        return None
-    try:
-        with Image.open(path) as img:
-            img.seek(0)
-            pic = ImageOps.exif_transpose(img) or img
-            if pic.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-                pic = _rescale(pic.convert("F"))
-            elif pic.mode in ("RGBA", "LA", "PA") or "transparency" in pic.info:
-                rgba = pic.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                pic = Image.alpha_composite(white, rgba)
-            small = pic.convert("L").resize((32, 32), Image.Resampling.BICUBIC)
-            pixels = small.tobytes()
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        log.debug("%s: no image code: %s", path, exc)
-        return None
-    code: str = il.gen_image_code_v0(pixels, 256)["iscc"]
-    body = il.iscc_decode(code)[4]
-    if any(int.from_bytes(body[i:i + 8], "big").bit_count() < MIN_FEATURE_BITS
-           for i in range(0, len(body), 8)):
-        return None
-    return code
+    from iscc_lineage.codes import figure
 
-
-def _rescale(img: Image.Image) -> Image.Image:
-    """Min-max rescale a float ("F") image to 0..255 so the conversion to "L" does not clip."""
-    lo, hi = (float(v) for v in img.getextrema())  # type: ignore[arg-type]
-    span = hi - lo
-    if span <= 0:
-        return img.point(lambda _: 0)
-    return img.point(lambda v: (v - lo) * 255.0 / span)
+    fig = figure.load(path, max_pages=1)
+    if not fig.pages:
+        log.debug("%s: no image code: %s", path, "; ".join(fig.notes))
+        return None
+    return figure.image_code_text(fig.pages[0].gray)

@@ -134,6 +134,16 @@ class LineageStore(Protocol):
     def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
         """Those of ``datahashes`` that already carry a code of ``scheme``."""
 
+    def code_values(self, scheme: str) -> list[tuple[int, str]]:
+        """(content id, value) of every code of ``scheme``, in content id order."""
+
+    def code_values_of(self, ids: Iterable[int], scheme: str) -> dict[int, str]:
+        """The ``scheme`` code of each of the contents ``ids`` that has one."""
+
+    def contents_lacking(self, schemes: Sequence[str], suffixes: Iterable[str]) -> list[int]:
+        """Ids of file contents seen at a path ending in one of ``suffixes`` (lower case, with
+        the dot) that carry none of the codes ``schemes`` (pictures not yet coded)."""
+
     def nearest_by_code(self, scheme: str, code: str, limit: int = 10
                         ) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code``, with the bit distance."""

@@ -48,6 +48,30 @@ class CodeQueries:
             (scheme, json.dumps(list(datahashes))))
         return {r[0] for r in rows}
 
+    def code_values(self, scheme: str) -> list[tuple[int, str]]:
+        """(content id, value) of every code of ``scheme``, in content id order."""
+        return [(r[0], r[1]) for r in self._query(
+            "SELECT content_id, value FROM content_code WHERE scheme = ? ORDER BY content_id",
+            (scheme,))]
+
+    def code_values_of(self, ids: Iterable[int], scheme: str) -> dict[int, str]:
+        """The ``scheme`` code of each of the contents ``ids`` that has one."""
+        return {r[0]: r[1] for r in self._query(
+            "SELECT content_id, value FROM content_code WHERE scheme = ?"
+            " AND content_id IN (SELECT value FROM json_each(?))",
+            (scheme, json.dumps(sorted(set(ids)))))}
+
+    def contents_lacking(self, schemes: Sequence[str], suffixes: Iterable[str]) -> list[int]:
+        """Ids of file contents seen at a path ending in one of ``suffixes`` (lower case, with
+        the dot) that carry none of the codes ``schemes`` (pictures not yet coded)."""
+        return [r[0] for r in self._query(
+            "SELECT id FROM content c WHERE kind = 'file' AND id NOT IN"
+            " (SELECT content_id FROM content_code"
+            "  WHERE scheme IN (SELECT value FROM json_each(?)))"
+            " AND EXISTS (SELECT 1 FROM observation o, json_each(?) s"
+            "  WHERE o.content_id = c.id AND lower(o.path) LIKE '%' || s.value) ORDER BY id",
+            (json.dumps(list(schemes)), json.dumps(sorted(suffixes))))]
+
     def nearest_by_code(self, scheme: str, code: str, limit: int = 10
                         ) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""

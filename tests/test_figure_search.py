@@ -1,0 +1,245 @@
+"""Figure search on real files through the real CLI: what a paper does to a figure.
+
+Originals are scikit-image's bundled pictures and matplotlib figures written to disk, recorded
+with ``iscc-lineage record``; queries are edits written by Pillow / matplotlib (a crop, white
+padding, a panel letter, a 1x3 layout, a paper PDF page); near-identical siblings must give
+"ambiguous", never a silent guess. Every ``--json`` document validates against its schema.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
+from PIL import Image, ImageDraw
+
+from iscc_lineage.cli import cli
+from iscc_lineage.codes import figure
+from iscc_lineage.codes.figcodes import figure_codes
+
+SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas"
+                     / "trace.schema.json").read_text())
+
+
+def _data(name: str) -> np.ndarray:
+    import skimage.data
+
+    a: np.ndarray = getattr(skimage.data, name)()
+    return a
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def trace_json(path: Path, code: int = 0) -> dict[str, Any]:
+    res = run("trace", "--similar", "--json", str(path))
+    assert res.exit_code == code, res.output
+    doc: dict[str, Any] = json.loads(res.stdout)
+    Draft202012Validator(SCHEMA).validate(doc)
+    return doc
+
+
+def _plot(path: Path, seed: int, *, dpi: int = 100) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.5), layout="constrained")
+    a.imshow(_data("coins")[:200, :200], cmap="magma")
+    a.set_axis_off()
+    b.hist(rng.gamma(4, 20, 200), bins=15, histtype="step", linewidth=2)
+    b.set(title=f"Nucleus size distribution {seed}", xlabel="area (µm²)")
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """camera.png, coins.png, astronaut.png (from raw TIFFs), two frames of a time-lapse that
+    differ only by sensor noise, and a figure recorded as SVG."""
+    work = tmp_path_factory.mktemp("figs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ISCC_LINEAGE_STORE", str(work / "lineage.db"))
+        mp.chdir(work)
+        for name in ("camera", "coins", "astronaut"):
+            Image.fromarray(_data(name)).save(work / f"{name}.raw.tif")
+            Image.fromarray(_data(name)).save(work / f"{name}.png")
+            res = run("record", "-i", f"{name}.raw.tif", "-o", f"{name}.png", "--name", "plot")
+            assert res.exit_code == 0, res.output
+        base = _data("moon").astype(float)
+        for t, seed in (("t2", 1), ("t3", 2)):
+            noisy = base + np.random.default_rng(seed).normal(0, 1.0, base.shape)
+            Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(work / f"{t}.png")
+            assert run("record", "-o", f"{t}.png", "--name", "acquire").exit_code == 0
+        _plot(work / "plot.svg", 3)
+        assert run("record", "-o", "plot.svg", "--name", "summary").exit_code == 0
+        yield work
+
+
+def test_crop_pad_letter_found_with_box_and_scale(recorded: Path) -> None:
+    cam = Image.open(recorded / "camera.png")
+    q = recorded / "q"
+    q.mkdir(exist_ok=True)
+    crop = cam.crop((100, 60, 484, 444))  # 25 % off, off-centre
+    padded = Image.new("L", (crop.width + 80, crop.height + 80), 255)
+    padded.paste(crop, (40, 40))
+    lettered = padded.convert("RGB")
+    ImageDraw.Draw(lettered).text((50, 45), "B", fill=(255, 255, 255))
+    lettered.resize((lettered.width // 2, lettered.height // 2)).save(q / "edit.jpg",
+                                                                        quality=80)
+    doc = trace_json(q / "edit.jpg")
+    m = doc["match"]
+    assert m["paths"][0].endswith("camera.png")
+    assert m["method"] == "keypoints+ransac" and m["inliers"] >= 10
+    assert abs(m["scale"] - 2.0) < 0.1  # the query is at half size
+    x0, y0, x1, y1 = m["box_in_original"]
+    assert abs(x0 - 100) < 8 and abs(y0 - 60) < 8 and abs(x1 - 484) < 8 and abs(y1 - 444) < 8
+    assert [s["paths"][0] for s in doc["sources"]][0].endswith("camera.raw.tif")
+
+
+def test_unrelated_picture_is_not_matched(recorded: Path) -> None:
+    Image.fromarray(_data("brick")).save(recorded / "brick.png")
+    res = run("trace", "--similar", str(recorded / "brick.png"))
+    assert res.exit_code == 1, res.output
+    assert "not in the lineage store" in res.output
+
+
+def test_time_lapse_frames_that_only_noise_separates_are_ambiguous_or_right(
+        recorded: Path) -> None:
+    """An edited copy of frame t3 never names t2: right frame, or ambiguous listing both."""
+    t3 = Image.open(recorded / "t3.png")
+    t3.save(recorded / "t3_copy.jpg", quality=70)
+    res = run("trace", "--similar", "--json", str(recorded / "t3_copy.jpg"))
+    doc = json.loads(res.stdout)
+    Draft202012Validator(SCHEMA).validate(doc)
+    if res.exit_code == 0:
+        assert doc["match"]["paths"][0].endswith("t3.png")
+    else:
+        assert res.exit_code == 1 and doc["ambiguous"] is True
+        assert {Path(c["paths"][0]).name for c in doc["candidates"]} == {"t2.png", "t3.png"}
+
+
+def test_identical_pixels_in_two_files_are_ambiguous(recorded: Path) -> None:
+    """Two recorded files with the same pixels, neither made from the other: no evidence can
+    choose; exit 1, both listed."""
+    Image.open(recorded / "coins.png").save(recorded / "coins_copy.webp", lossless=True)
+    assert run("record", "-o", "coins_copy.webp", "--name", "export").exit_code == 0
+    Image.open(recorded / "coins.png").save(recorded / "coins_q.jpg", quality=85)
+    res = run("trace", "--similar", str(recorded / "coins_q.jpg"))
+    assert res.exit_code == 1, res.output
+    assert "ambiguous: 2 figures within the margin" in res.output
+    assert "coins.png" in res.output and "coins_copy.webp" in res.output
+    assert "coins.raw.tif" not in res.output  # the PNG was made from it: its lineage has it
+
+
+def test_svg_original_found_from_png_export(recorded: Path) -> None:
+    _plot(recorded / "plot_export.png", 3, dpi=130)  # Agg, not cairo: another renderer
+    doc = trace_json(recorded / "plot_export.png")
+    assert doc["match"]["paths"][0].endswith("plot.svg")
+
+
+def test_paper_pdf_one_line_per_panel(recorded: Path) -> None:
+    """A paper page holding two recorded figures (one cropped) and text: one line per panel
+    with the raw acquisition; the JSON names both."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(8.27, 11.69))
+    for i in range(8):
+        fig.text(0.1, 0.95 - i * 0.02, "lorem ipsum dolor sit amet " * 4, fontsize=8)
+    ax = fig.add_axes((0.1, 0.45, 0.38, 0.3))
+    ax.imshow(np.asarray(Image.open(recorded / "astronaut.png")))
+    ax.set_axis_off()
+    ax = fig.add_axes((0.55, 0.45, 0.38, 0.3))
+    ax.imshow(_data("camera")[50:450, 60:460], cmap="gray")
+    ax.set_axis_off()
+    fig.text(0.1, 0.4, "Figure 1. (a) astronaut (b) camera, cropped.", fontsize=9)
+    fig.savefig(recorded / "paper.pdf")
+    plt.close(fig)
+    res = run("trace", "--similar", str(recorded / "paper.pdf"))
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("page 1")]
+    named = [ln for ln in lines if "inliers" in ln]
+    assert any("astronaut.png" in ln and "astronaut.raw.tif" in ln for ln in named), lines
+    assert any("camera.png" in ln and "camera.raw.tif" in ln for ln in named), lines
+    doc = trace_json(recorded / "paper.pdf")
+    got = {Path(p["match"]["paths"][0]).name for p in doc["panels"] if p["match"]}
+    assert {"astronaut.png", "camera.png"} <= got
+
+
+def test_multipage_tiff_codes_every_page(tmp_path: Path) -> None:
+    pages = [Image.fromarray(_data(n)).convert("L").resize((256, 256))
+             for n in ("camera", "coins", "moon")]
+    pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
+    codes = figure_codes(tmp_path / "stack.tif")
+    assert {v.page for v in codes.views if v.kind == "page"} == {0, 1, 2}
+    assert len({v.code for v in codes.views if v.kind == "page"}) == 3
+
+
+def test_split_tree_finds_panels_of_a_layout() -> None:
+    canvas = np.full((500, 760), 255, np.uint8)
+    cam = np.asarray(Image.fromarray(_data("camera")).resize((200, 200)))
+    for r in range(2):
+        for c in range(3):
+            canvas[30 + r * 230:230 + r * 230, 20 + c * 245:220 + c * 245] = cam
+    leaves = figure.split(canvas)
+    assert len(leaves) == 6
+    cells = {(20 + c * 245, 30 + r * 230) for r in range(2) for c in range(3)}
+    for x0, y0, x1, y1 in leaves:  # each leaf inside one cell, covering most of it
+        cell = next((cx, cy) for cx, cy in cells if cx <= x0 < cx + 200 and cy <= y0 < cy + 200)
+        assert x1 <= cell[0] + 200 and y1 <= cell[1] + 200
+        assert (x1 - x0) * (y1 - y0) >= 0.8 * 200 * 200
+
+
+def test_huge_png_is_not_decoded(tmp_path: Path) -> None:
+    """A 13000 x 13000 PNG is skipped with a note, in a process that stays small."""
+    big = tmp_path / "big.png"
+    Image.new("1", (13000, 13000), 1).save(big)
+    code = ("import resource, sys\n"
+            "from pathlib import Path\n"
+            "from iscc_lineage.codes.figcodes import figure_codes\n"
+            "fc = figure_codes(Path(sys.argv[1]))\n"
+            "print(fc.notes, len(fc.views),"
+            " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code, str(big)], capture_output=True,
+                         text=True, env=env, timeout=120, check=True).stdout
+    assert "not decoded" in out and " 0 " in out
+    assert int(out.split()[-1]) < 400_000  # KiB: far below the 169 MB of the pixels
+
+
+def test_huge_jpeg_is_decoded_downscaled(tmp_path: Path) -> None:
+    big = tmp_path / "big.jpg"
+    Image.fromarray(_data("camera")).resize((8000, 8000)).save(big, quality=70)
+    fig = figure.load(big)
+    assert fig.pages and max(fig.pages[0].gray.shape) <= figure.CODE_SIDE
+
+
+def test_reindex_codes_pictures_recorded_before(recorded: Path, tmp_path: Path) -> None:
+    """Pictures recorded without figure codes (an older store) are coded by ``reindex``."""
+    store = tmp_path / "old.db"
+    Image.fromarray(_data("chelsea")).save(tmp_path / "cat.png")
+    assert run("--store", str(store), "record", "-o", str(tmp_path / "cat.png")).exit_code == 0
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM content_code WHERE scheme LIKE 'figure-%'")
+    res = run("--store", str(store), "reindex")
+    assert res.exit_code == 0 and "coded 1 of 1" in res.output, res.output
+    Image.open(tmp_path / "cat.png").crop((30, 30, 400, 280)).save(tmp_path / "cat_crop.png")
+    res = run("--store", str(store), "trace", "--similar", str(tmp_path / "cat_crop.png"))
+    assert res.exit_code == 0, res.output
+    assert run("--store", str(store), "reindex").output.startswith("coded 0 of 0")
