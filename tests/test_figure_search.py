@@ -243,3 +243,28 @@ def test_reindex_codes_pictures_recorded_before(recorded: Path, tmp_path: Path) 
     res = run("--store", str(store), "trace", "--similar", str(tmp_path / "cat_crop.png"))
     assert res.exit_code == 0, res.output
     assert run("--store", str(store), "reindex").output.startswith("coded 0 of 0")
+
+
+def test_export_crate_similar_records_the_evidence(recorded: Path, tmp_path: Path) -> None:
+    """A paper's crop of a recorded figure exports that figure's lineage, and the crate says
+    how it was matched."""
+    import zipfile
+
+    Image.open(recorded / "astronaut.png").crop((60, 40, 460, 440)).save(
+        tmp_path / "fig1a.jpg", quality=85)
+    out = tmp_path / "crate.zip"
+    res = run("export", "crate", str(out), "--zip", "--similar", "--for",
+              str(tmp_path / "fig1a.jpg"))
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(out) as z:
+        names = set(z.namelist())
+        matches = json.loads(z.read("figure-matches.json"))
+        meta = json.loads(z.read("ro-crate-metadata.json"))
+    assert {"astronaut.png", "astronaut.raw.tif"} <= names
+    m = matches[0]["match"]
+    assert m["paths"][0].endswith("astronaut.png") and m["inliers"] >= 10
+    assert m["box_in_original"][0] == pytest.approx(60, abs=8)
+    assert any(e.get("@id") == "figure-matches.json" for e in meta["@graph"])
+    res = run("export", "crate", str(tmp_path / "no.zip"), "--zip", "--for",
+              str(tmp_path / "fig1a.jpg"))
+    assert res.exit_code != 0 and "not in the lineage store" in res.output

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import click
 
 from iscc_lineage import render
 from iscc_lineage.cli.group import OPTION_JSON, cli, open_from_context
 from iscc_lineage.size import parse_size
+
+if TYPE_CHECKING:
+    from iscc_lineage.model import Content
 
 __all__ = ["export"]
 
@@ -80,6 +83,10 @@ def export() -> None:
 @click.option("--keep-paths", is_flag=True,
               help="Keep absolute local paths and user names in the crate (by default paths "
                    "are relative to the workflow folder, homes are ~ and users <user>).")
+@click.option("--similar", is_flag=True,
+              help="A --for file that is not recorded (a paper's figure, a crop, a panel) is "
+                   "exported with the lineage of the recorded figure it shows, as `trace "
+                   "--similar` finds it; the evidence goes into figure-matches.json.")
 @OPTION_FORCE
 @OPTION_JSON
 @click.pass_context
@@ -87,8 +94,8 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
           as_zip: bool, data: str, max_size: int, data_url: str | None, name: str | None,
           description: str | None, authors: tuple[str, ...], affiliation: str | None,
           publisher: str | None, license_: str | None, sha256: bool, sign_: bool,
-          keys_path: Path | None, include_outside: bool, keep_paths: bool, force: bool,
-          as_json: bool) -> None:
+          keys_path: Path | None, include_outside: bool, keep_paths: bool, similar: bool,
+          force: bool, as_json: bool) -> None:
     """Write a Workflow Run RO-Crate (Provenance Run Crate 0.5) to OUT.
 
     The crate holds the workflow code, the small data files and a README; every file,
@@ -99,6 +106,7 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
     Examples:
       iscc-lineage export crate deposit/ --license CC-BY-4.0 --author 0000-0002-1825-0097
       iscc-lineage export crate paper.zip --zip --for results/figures/summary.png
+      iscc-lineage export crate fig2.zip --zip --similar --for paper/fig2b.jpg
       iscc-lineage export crate out/ --run 3f2a --data none --data-url https://example.org/d
       iscc-lineage export crate signed/ --sign --license CC-BY-4.0
     """
@@ -116,9 +124,17 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
         from iscc_lineage.export.crate.signed import CrateSigner
 
         signer = CrateSigner(*load_signer(keys_path))
-    summary = export_crate(open_from_context(ctx), out, runs=runs, for_files=for_files,
-                           policy=policy, meta=meta, as_zip=as_zip, force=force,
-                           signer=signer)
+    store = open_from_context(ctx)
+    resolver = None
+    if similar:
+        from iscc_lineage.cli.figures import resolve_figure
+
+        def resolver(path: Path) -> tuple[Content, dict[str, Any]] | None:
+            return resolve_figure(ctx, store, path)
+
+    summary = export_crate(store, out, runs=runs, for_files=for_files, policy=policy,
+                           meta=meta, as_zip=as_zip, force=force, signer=signer,
+                           similar=resolver)
     if as_json:
         render.dump_json(summary.to_dict())
         return

@@ -14,7 +14,7 @@ from iscc_lineage.model import Content, Fingerprint
 from iscc_lineage.similar import Evidence, Finding, Search, figure_search, reindex, uncoded
 from iscc_lineage.store import Store
 
-__all__ = ["evidence_dict", "figure_search_or_exit", "reindex_command"]
+__all__ = ["evidence_dict", "figure_search_or_exit", "reindex_command", "resolve_figure"]
 
 
 def _progress_reindex(store: Store, todo: int) -> tuple[int, int]:
@@ -93,6 +93,38 @@ def figure_search_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fing
                   if f.collapsed else "") + ")", err=True)
     others = [evidence_dict(e, f, search.contents[e.content_id]) for e in f.candidates[1:]]
     return c, evidence_dict(f.match, f, c), others
+
+
+def resolve_figure(ctx: click.Context, store: Store, file: Path
+                   ) -> tuple[Content, dict[str, Any]] | None:
+    """For ``export crate --similar``: the recorded figure ``file`` shows and the evidence;
+    None if no picture verifies; exit 1 when ambiguous or the file shows several figures."""
+    from iscc_lineage.codes import fingerprint_path
+    from iscc_lineage.codes.pictures import is_figure
+
+    fp = fingerprint_path(file, cache=store)
+    if not is_figure(file, fp.size):
+        return None
+    lazy_reindex(store)
+    search = figure_search(store, file)
+    real = [f for f in search.findings if f.status != "none"]
+    if not real:
+        return None
+    if len({_key(f) for f in real}) > 1:
+        click.echo(f"{printable(file)}: shows {len(real)} different figures; export each "
+                   "panel's figure with --for, or see `trace --similar`", err=True)
+        ctx.exit(EXIT_NEGATIVE)
+    f = real[0]
+    if f.status == "ambiguous":
+        _ambiguous_exit(ctx, file, fp, f, search, False)
+    assert f.match is not None
+    c = search.contents[f.match.content_id]
+    click.echo(f"{printable(file)}: exporting the lineage of {_name(c)} ({_why(f.match)})",
+               err=True)
+    doc = evidence_dict(f.match, f, c)
+    doc["runners_up"] = [evidence_dict(e, f, search.contents[e.content_id])
+                         for e in f.candidates[1:]]
+    return c, doc
 
 
 def _key(f: Finding) -> tuple[int, ...]:

@@ -5,10 +5,10 @@ Shared by the RO-Crate and checksum exports. Reads the store only; imports no ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from iscc_lineage.errors import ExportError, NotFoundError
 from iscc_lineage.lineage import identify, trace
@@ -32,14 +32,19 @@ class Selection:
     steps: tuple[Step, ...]  #: by run, then start time, end time and id
     contents: dict[str, Content]  #: by datahash (without paths): all the steps touched
     targets: tuple[tuple[str, Content], ...] = ()
+    matches: tuple[dict[str, Any], ...] = ()  #: --similar: how each unrecorded file was matched
 
     def run_of(self, step: Step) -> Run:
         """The run a selected step belongs to."""
         return next(r for r in self.runs if r.id == step.run)
 
 
-def select(store: Store, *, runs: Sequence[str] = (), for_files: Sequence[Path] = ()
-           ) -> Selection:
+#: resolves a file that is not recorded to the content it shows, with the evidence (or None)
+Resolver = Callable[[Path], "tuple[Content, dict[str, Any]] | None"]
+
+
+def select(store: Store, *, runs: Sequence[str] = (), for_files: Sequence[Path] = (),
+           similar: Resolver | None = None) -> Selection:
     """Select by run ids (prefixes work), by files' lineage, or else the newest run. With
     both, the files' lineage as far as those runs recorded it (their steps only).
 
@@ -49,7 +54,7 @@ def select(store: Store, *, runs: Sequence[str] = (), for_files: Sequence[Path] 
     """
     if for_files:
         only = {_run_of(store, ref).id for ref in runs} if runs else None
-        return _for_files(store, for_files, only)
+        return _for_files(store, for_files, only, similar)
     if runs:
         chosen = {r.id: r for r in (_run_of(store, ref) for ref in runs)}
     else:
@@ -66,12 +71,19 @@ def _run_of(store: Store, ref: str) -> Run:
     return next((r for r in store.runs() if r.id == ref), None) or store.run(ref)
 
 
-def _for_files(store: Store, files: Sequence[Path], only: set[str] | None = None
-               ) -> Selection:
+def _for_files(store: Store, files: Sequence[Path], only: set[str] | None = None,
+               similar: Resolver | None = None) -> Selection:
     steps: dict[str, Step] = {}
     targets = []
+    matches = []
     for path in files:
         fp, content = identify(store, path, cache=store)
+        if content is None and similar is not None:
+            shown = similar(path)
+            if shown is not None:
+                content, evidence = shown
+                matches.append({"query": location(path), "query_datahash": fp.datahash,
+                                "query_iscc": fp.iscc, "match": evidence})
         if content is None:
             raise NotFoundError(f"{path}: content {fp.iscc} is not in the lineage store")
         lin = trace(store, content.datahash)
@@ -83,8 +95,9 @@ def _for_files(store: Store, files: Sequence[Path], only: set[str] | None = None
         targets.append((location(path), content))
     known = {r.id: r for r in store.runs()}
     run_ids = sorted({s.run for s in steps.values()})
-    return _finish(store, "for", [known[rid] for rid in run_ids], list(steps.values()),
-                   tuple(targets))
+    sel = _finish(store, "for", [known[rid] for rid in run_ids], list(steps.values()),
+                  tuple(targets))
+    return replace(sel, matches=tuple(matches))
 
 
 def _finish(store: Store, mode: Literal["run", "for"], runs: list[Run], steps: list[Step],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import os
 import warnings
@@ -36,7 +37,7 @@ from iscc_lineage.export.crate.privacy import Redactor
 from iscc_lineage.export.crate.readme import readme
 from iscc_lineage.export.crate.sink import Sink, check_out, open_sink
 from iscc_lineage.export.crate.terms import ISCC_IRI, WORKFLOW_RUN_CONTEXT, iso_ms
-from iscc_lineage.export.select import Selection, select
+from iscc_lineage.export.select import Resolver, Selection, select
 from iscc_lineage.model import Fingerprint, Run
 from iscc_lineage.store import Store
 
@@ -79,7 +80,8 @@ NO_META = Meta()
 def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
                  for_files: Sequence[Path] = (), policy: Policy = DEFAULT_POLICY,
                  meta: Meta = NO_META, as_zip: bool = False, force: bool = False,
-                 signer: CrateSigner | None = None) -> CrateSummary:
+                 signer: CrateSigner | None = None, similar: Resolver | None = None
+                 ) -> CrateSummary:
     """Write the crate of some runs (default: the newest) or of some files' lineage to ``out``.
 
     Nothing is written outside ``out``; an existing ``out`` is replaced only with ``force``
@@ -91,7 +93,7 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
     check_out(out, as_zip=as_zip, force=force)  # before anything is read or cached
     cache = _HeldCache(store)  # stat-cache entries are written only if the export succeeds
     with _no_gc():
-        sel = select(store, runs=runs, for_files=for_files)
+        sel = select(store, runs=runs, for_files=for_files, similar=similar)
         lay = gather(sel)
         kept = place(lay.entries, policy, cache=cache)
         redact = _redactor(sel, policy)
@@ -111,6 +113,15 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
             text = redact.text(readme(doc.root, kept, doc.main))
             doc.add_file(_generated(sink, "README.md", text.encode("utf-8"), policy),
                          {"about": {"@id": "./"}, "encodingFormat": "text/markdown"})
+            if sel.matches:  # --similar: why each paper figure was linked to its lineage
+                data = json.dumps(list(sel.matches), indent=1, sort_keys=True).encode()
+                doc.add_file(_generated(sink, MATCHES, data, policy), {
+                    "about": {"@id": "./"}, "encodingFormat": "application/json",
+                    "name": "How the exported figures were matched",
+                    "description": "Files given with --for that are not recorded themselves "
+                                   "(a paper's figure) and the recorded content each shows, "
+                                   "with the evidence: keypoint inliers, scale, boxes, "
+                                   "registered residual and margin to the runner-up."})
             with sink.open(METADATA) as f:
                 entities = write_document(f, doc.context,
                                           (redact.value(e) for e in doc.entities()))
@@ -281,6 +292,9 @@ def _reference_sha256(e: Entry, policy: Policy) -> None:
         return
     if fp.datahash == c.datahash:
         e.sha256 = sha
+
+
+MATCHES = "figure-matches.json"
 
 
 def _generated(sink: Sink, rel: str, data: bytes, policy: Policy) -> Entry:
