@@ -96,7 +96,7 @@ def main(argv: list[str]) -> None:
     rows = []
     for pol in POLICIES:
         per: dict[str, Counter[str]] = defaultdict(Counter)
-        for rel, truth, kind, c in collected:
+        for _rel, truth, kind, c in collected:
             s = _score(findings(c, pol), truth, names)
             per["negatives" if truth is None else kind][s] += 1
             if truth is not None:
@@ -126,7 +126,7 @@ def main(argv: list[str]) -> None:
     print(f"| negatives (false matches) | {sum(n.values())} | - | {n['ambiguous-negative']} | "
           f"{n['wrong']} | - |")
     if "-v" in argv:
-        for rel, truth, kind, c in collected:
+        for rel, truth, _kind, c in collected:
             s = _score(findings(c, default), truth, names)
             if s not in ("found", "clean"):
                 fs = findings(c, default)
@@ -136,9 +136,10 @@ def main(argv: list[str]) -> None:
                                            for e in f.candidates]) for f in fs])
     ms = [t * 1000 for t in cap_times]
     qs = [t * 1000 for t in q_times]
+    kib = statistics.median(len(v) for v in detail.values()) / 1024
     print(f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
-          f" ({len(ms)} pictures); detail {statistics.median(len(v) for v in detail.values())/1024:.0f}"
-          f" KiB, index {statistics.median(len(v) for v in index.values())} B (base64)")
+          f" ({len(ms)} pictures); detail {kib:.0f} KiB, index "
+          f"{statistics.median(len(v) for v in index.values())} B (base64)")
     print(f"search per query (decode+views+verify): median {statistics.median(qs):.0f} ms, "
           f"p95 {sorted(qs)[int(0.95 * len(qs))]:.0f} ms")
     scan(len(index), next(iter(index.values())))

@@ -203,7 +203,8 @@ def _pdf_page(img: Image.Image, path: Path, rng: np.random.Generator) -> None:
     """A paper-like A4 page: text lines above and below, the figure at 60 % of text width."""
     plt = _mpl()
     fig = plt.figure(figsize=(8.27, 11.69))
-    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit", "sed", "do", "eiusmod"]
+    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit",
+             "sed", "do", "eiusmod"]
     for i in range(12):
         line = " ".join(rng.choice(words, 12))
         fig.text(0.1, 0.95 - i * 0.022, line, fontsize=9)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from iscc_lineage.codes import fingerprint_many, fingerprint_path
-from iscc_lineage.codes.pictures import INDEX_SCHEME, SKIP_SCHEME, is_figure, picture_rows
+from iscc_lineage.codes.pictures import INDEX_SCHEME, SKIP_SCHEME, is_figure
 from iscc_lineage.codes.pixel import is_bioimage
 from iscc_lineage.errors import FingerprintError, LineageError
 from iscc_lineage.locations import PathLike, location
@@ -128,6 +128,8 @@ class Recorder:
         todo = pics.keys() - self.store.has_code(pics, INDEX_SCHEME) \
             - self.store.has_code(pics, SKIP_SCHEME)
         if todo:
+            from iscc_lineage.codes.figcodes import picture_rows  # OpenCV on the first picture
+
             self.store.add_codes(picture_rows({h: pics[h] for h in sorted(todo)}))
 
     def _resolve(self, items: Sequence[Artifact | PathLike]) -> list[Artifact]:

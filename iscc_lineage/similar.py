@@ -34,7 +34,6 @@ from iscc_lineage.codes.pictures import (
     INDEX_SCHEME,
     SKIP_SCHEME,
     is_figure,
-    picture_rows,
 )
 from iscc_lineage.model import Content, Fingerprint
 from iscc_lineage.store import Store
@@ -260,6 +259,7 @@ def reindex(store: Store, on_done: Callable[[int, int], None] | None = None,
     Returns (pictures coded, pictures whose file changed or vanished).
     """
     from iscc_lineage.codes import fingerprint_path
+    from iscc_lineage.codes.figcodes import picture_rows
 
     todo = uncoded(store)
     done = changed = 0
@@ -309,12 +309,12 @@ def _collapse(store: Store, f: Finding, contents: Mapping[int, Content]) -> Find
     the others in its lineage. One left: it is the match; more: still ambiguous."""
     if f.status != "ambiguous":
         return f
-    from iscc_lineage.lineage import walk
-
     upstream: set[str] = set()
     for e in f.candidates:
         c = contents[e.content_id]
-        upstream |= set(walk(store, c.datahash, "trace").contents) - {c.datahash}
+        steps = store.steps_by_id(store.walk(c.datahash, "trace"))
+        upstream |= {x.datahash for s in steps for x in s.inputs
+                     if x.datahash and x.datahash != c.datahash}
     keep = [e for e in f.candidates if contents[e.content_id].datahash not in upstream]
     dropped = len(f.candidates) - len(keep)
     if not dropped or not keep:

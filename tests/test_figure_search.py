@@ -107,7 +107,7 @@ def test_crop_pad_letter_found_with_box_and_scale(recorded: Path) -> None:
     assert abs(m["scale"] - 2.0) < 0.1  # the query is at half size
     x0, y0, x1, y1 = m["box_in_original"]
     assert abs(x0 - 100) < 8 and abs(y0 - 60) < 8 and abs(x1 - 484) < 8 and abs(y1 - 444) < 8
-    assert [s["paths"][0] for s in doc["sources"]][0].endswith("camera.raw.tif")
+    assert doc["sources"][0]["paths"][0].endswith("camera.raw.tif")
 
 
 def test_unrelated_picture_is_not_matched(recorded: Path) -> None:

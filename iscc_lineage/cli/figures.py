@@ -60,7 +60,7 @@ def _box(f: Finding) -> str:
 
 
 def _sources(store: Store, c: Content) -> list[Content]:
-    return walk(store, c.datahash, "trace").ends
+    return list(walk(store, c.datahash, "trace").ends)
 
 
 def figure_search_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,

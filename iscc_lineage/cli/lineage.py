@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 import click
 
 from iscc_lineage import render
+from iscc_lineage.cli.figures import figure_search_or_exit
 from iscc_lineage.cli.group import (
     EXIT_NEGATIVE,
     OPTION_DEPTH,
@@ -22,11 +23,10 @@ from iscc_lineage.cli.group import (
     store_shown,
 )
 from iscc_lineage.codes.image import SAME_FIGURE_BITS
+from iscc_lineage.codes.pictures import is_figure
 from iscc_lineage.errors import AmbiguousError, EmptyContentError, ExportError, NotFoundError
 from iscc_lineage.lineage import Resolved, find_same_pixels, resolve, walk
 from iscc_lineage.model import Fingerprint, Lineage
-from iscc_lineage.cli.figures import figure_search_or_exit
-from iscc_lineage.codes.pictures import is_figure
 from iscc_lineage.similar import Match
 from iscc_lineage.similar import similar as find_similar
 from iscc_lineage.store import Store

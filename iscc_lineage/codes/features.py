@@ -18,6 +18,7 @@ import io
 import math
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -81,7 +82,7 @@ class Detail:
         with Image.open(io.BytesIO(data[off:off + plen])) as img:
             thumb = np.asarray(img.convert("L"), dtype=np.uint8)
         off += plen
-        xy = np.frombuffer(data, "<u2", 2 * n, off).reshape(n, 2).astype(np.float32) / 8
+        xy = (np.frombuffer(data, "<u2", 2 * n, off).reshape(n, 2) / 8).astype(np.float32)
         off += 4 * n
         desc = np.frombuffer(data, np.uint8, 32 * n, off).reshape(n, 32)
         return cls((x0, y0, x1, y1), fscale, xy, desc, thumb, pscale)
@@ -93,17 +94,20 @@ def _stretch(gray: Gray) -> Gray:
     if hi - lo < 8:
         return gray
     out = (gray.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(out, 0, 255).astype(np.uint8)
+    stretched: Gray = np.clip(out, 0, 255).astype(np.uint8)
+    return stretched
 
 
-_ORB = None
+_ORB: Any = None
 
 
-def _orb() -> cv2.ORB:
+def _orb() -> Any:
+    """One ORB detector per process (creation costs a few ms)."""
     global _ORB
     if _ORB is None:
-        _ORB = cv2.ORB_create(nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=10,
-                              edgeThreshold=15, patchSize=31, fastThreshold=8)
+        _ORB = cv2.ORB_create(  # type: ignore[attr-defined]
+            nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=10, edgeThreshold=15,
+            patchSize=31, fastThreshold=8)
     return _ORB
 
 
@@ -114,7 +118,8 @@ def _resize(gray: Gray, side: int) -> tuple[Gray, float]:
         return gray, 1.0
     size = (max(1, round(w * s)), max(1, round(h * s)))
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-    return cv2.resize(gray, size, interpolation=interp), s
+    out: Gray = np.asarray(cv2.resize(gray, size, interpolation=interp), dtype=np.uint8)
+    return out, s
 
 
 def detail(gray: Gray, box: Box, page_scale: float = 1.0) -> Detail:
@@ -189,8 +194,9 @@ def verify(q: Detail, c: Detail) -> Geometry | None:
     c_f2t = np.diag([ct / c.fscale, ct / c.fscale, 1.0])
     t = c_f2t @ a @ q_t2f
     h, w = q.thumb.shape
-    warped = cv2.warpAffine(c.thumb, t[:2], (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    warped: Gray = np.asarray(cv2.warpAffine(
+        c.thumb, t[:2], (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=0), dtype=np.uint8)
     valid = cv2.warpAffine(np.full(c.thumb.shape, 255, np.uint8), t[:2], (w, h),
                            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0

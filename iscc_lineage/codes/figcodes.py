@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +36,7 @@ __all__ = [
     "FigureCodes",
     "View",
     "figure_codes",
+    "picture_rows",
     "query_views",
     "verify_views",
 ]
@@ -144,6 +145,14 @@ def figure_codes(path: Path) -> FigureCodes:
 
 
 PAPER_SIDE = 2048  #: PDF pages of a query (a paper) are rendered at this side
+
+
+def picture_rows(paths: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(datahash, scheme, value) rows to store for pictures given as datahash -> path."""
+    rows: list[tuple[str, str, str]] = []
+    for datahash, path in paths.items():
+        rows += [(datahash, scheme, value) for scheme, value in figure_codes(Path(path)).rows()]
+    return rows
 
 
 def query_views(path: Path, side: int | None = None, max_pages: int = figure.MAX_PAGES

@@ -1,16 +1,14 @@
-"""Picture codes for capture, without loading the pixel libraries until a picture comes.
+"""What counts as a picture and where its codes are stored: light, no pixel library.
 
 The recorder (and so the Snakemake logger plugin, in Snakemake's own process) imports this
-module; OpenCV and numpy are imported on the first picture only.
+module; OpenCV and numpy (codes.figcodes) are imported on the first picture only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["DETAIL_SCHEME", "FIGURE_SUFFIXES", "INDEX_SCHEME", "SKIP_SCHEME", "is_figure",
-           "picture_rows"]
+__all__ = ["DETAIL_SCHEME", "FIGURE_SUFFIXES", "INDEX_SCHEME", "SKIP_SCHEME", "is_figure"]
 
 INDEX_SCHEME = "figure-index-v1"  #: coarse region codes (read by every search)
 DETAIL_SCHEME = "figure-detail-v1"  #: keypoints and thumbnails (read for candidates only)
@@ -24,13 +22,3 @@ MAX_FILE_BYTES = 256 << 20  #: larger files are raw stacks, not figures: no pict
 def is_figure(path: Path, size: int) -> bool:
     """Whether a file may be a figure worth picture codes (by suffix and size)."""
     return path.suffix.lower() in FIGURE_SUFFIXES and 0 < size <= MAX_FILE_BYTES
-
-
-def picture_rows(paths: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(datahash, scheme, value) rows for pictures given as datahash -> path."""
-    from iscc_lineage.codes.figcodes import figure_codes
-
-    rows: list[tuple[str, str, str]] = []
-    for datahash, path in paths.items():
-        rows += [(datahash, scheme, value) for scheme, value in figure_codes(Path(path)).rows()]
-    return rows
