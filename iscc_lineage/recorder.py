@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from iscc_lineage.codes import fingerprint_many, fingerprint_path
-from iscc_lineage.codes.pictures import INDEX_SCHEME, SKIP_SCHEME, is_figure
+from iscc_lineage.codes.pictures import CODES_SCHEME, SKIP_SCHEME, is_figure
 from iscc_lineage.codes.pixel import is_bioimage
 from iscc_lineage.errors import FingerprintError, LineageError
 from iscc_lineage.locations import PathLike, location
@@ -125,7 +125,7 @@ class Recorder:
                 and is_figure(Path(a.path), a.fingerprint.size)}
         if not pics:
             return
-        todo = pics.keys() - self.store.has_code(pics, INDEX_SCHEME) \
+        todo = pics.keys() - self.store.has_code(pics, CODES_SCHEME) \
             - self.store.has_code(pics, SKIP_SCHEME)
         if todo:
             from iscc_lineage.codes.figcodes import picture_rows  # OpenCV on the first picture

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Literal
 
 from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.codes.pictures import (
+    CODES_SCHEME,
     DETAIL_SCHEME,
     FIGURE_SUFFIXES,
     INDEX_SCHEME,
@@ -62,7 +63,9 @@ __all__ = [
 ]
 
 CANDIDATES_PER_VIEW = 24  #: coarse-stage candidates verified per query view (plus near-ties)
-MAX_VERIFY = 96  #: candidates verified per query view in all (bounded work per search)
+MAX_VERIFY = 64  #: candidates verified per query view in all (bounded work per search)
+COARSE_FACTOR = 8  #: the 64-bit scan keeps this many times more owners for the 256-bit re-rank
+TIE_BITS = 2  #: (of 64) candidates this close to the last one kept are kept too
 MIN_INLIERS = 10  #: RANSAC inliers of a verified candidate
 MIN_CORRELATION = 0.80  #: registered correlation below this is not the same picture
 MAX_UNEXPLAINED = 0.10  #: share of the query's structure the original may leave unexplained
@@ -171,17 +174,37 @@ class Collected:
     notes: list[str]
 
 
+def _rerank(code: bytes, coarse: Mapping[int, int], full: Mapping[int, Sequence[bytes]]
+            ) -> dict[int, int]:
+    """Candidates by full 256-bit distance to their page and panel codes (the 64-bit window
+    distance, x4, where that is nearer), the ``CANDIDATES_PER_VIEW`` best plus near-ties."""
+    from iscc_lineage.codes.figcodes import hamming256
+
+    score = {cid: min([hamming256(code, c) for c in full.get(cid, ())] + [4 * d64])
+             for cid, d64 in coarse.items()}
+    order = sorted(score, key=lambda i: (score[i], i))
+    if len(order) > CANDIDATES_PER_VIEW:
+        kth = score[order[CANDIDATES_PER_VIEW - 1]]
+        order = [i for i in order if score[i] <= kth + 4 * TIE_BITS][:MAX_VERIFY]
+    return {i: score[i] for i in order}
+
+
 def collect(views: FigureCodes, index: CodeIndex,
-            details: Callable[[Sequence[int]], Mapping[int, FigureCodes]]) -> Collected:
-    """Coarse candidates for every view of a query, each verified by keypoints."""
+            details: Callable[[Sequence[int]], Mapping[int, FigureCodes]],
+            full: Callable[[Sequence[int]], Mapping[int, Sequence[bytes]]] | None = None,
+            ) -> Collected:
+    """Candidates for every view of a query (64-bit index scan, re-ranked by the full 256-bit
+    page and panel codes), each verified by keypoints."""
     from iscc_lineage.codes.figcodes import hamming256, verify_views
 
     qviews = [v for v in views.views if v.detail is not None]
     pos = {id(v): n for n, v in enumerate(qviews)}
     parents = [pos.get(id(views.views[v.parent]), -1) if v.parent >= 0 else -1
                for v in qviews]
-    coarse = [index.nearest([v.code], CANDIDATES_PER_VIEW) if any(v.code) else {}
-              for v in qviews]
+    wide = [index.nearest([v.code], COARSE_FACTOR * CANDIDATES_PER_VIEW) if any(v.code)
+            else {} for v in qviews]
+    fine = full(sorted({i for found in wide for i in found})) if full is not None else {}
+    coarse = [_rerank(v.code, found, fine) for v, found in zip(qviews, wide, strict=True)]
     ids = sorted({i for found in coarse for i in found})
     recorded = details(ids) if ids else {}
     evidence: dict[int, list[Evidence]] = {}
@@ -241,7 +264,7 @@ def uncoded(store: Store) -> dict[str, str]:
     the content that still exists on disk."""
     import os
 
-    ids = store.contents_lacking([INDEX_SCHEME, SKIP_SCHEME], FIGURE_SUFFIXES)
+    ids = store.contents_lacking([CODES_SCHEME, SKIP_SCHEME], FIGURE_SUFFIXES)
     out: dict[str, str] = {}
     for c in store.contents_by_id(ids).values():
         for p in c.paths:
@@ -286,7 +309,7 @@ def reindex(store: Store, on_done: Callable[[int, int], None] | None = None,
 
 def figure_search(store: Store, path: Path, policy: Policy = Policy()) -> Search:
     """Search the recorded figures for what the picture at ``path`` shows."""
-    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, query_views
+    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, query_views, split_codes
 
     cache: dict[int, FigureCodes] = {}
 
@@ -295,8 +318,11 @@ def figure_search(store: Store, path: Path, policy: Policy = Policy()) -> Search
             cache[cid] = FigureCodes.from_detail_value(value)
         return cache
 
+    def full(ids: Sequence[int]) -> dict[int, list[bytes]]:
+        return {cid: split_codes(v) for cid, v in store.code_values_of(ids, CODES_SCHEME).items()}
+
     views = query_views(path)
-    found = collect(views, CodeIndex(store.code_values(INDEX_SCHEME)), details)
+    found = collect(views, CodeIndex(store.code_values(INDEX_SCHEME)), details, full)
     result = findings(found, policy)
     ids = {e.content_id for f in result for e in f.candidates}
     contents = store.contents_by_id(ids)

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from iscc_lineage.codes import figure
 from iscc_lineage.codes.features import Detail, Geometry, detail, verify
-from iscc_lineage.codes.pictures import DETAIL_SCHEME, INDEX_SCHEME, SKIP_SCHEME
+from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME, SKIP_SCHEME
 
 __all__ = [
     "DETAIL_SCHEME",
@@ -38,6 +38,7 @@ __all__ = [
     "figure_codes",
     "picture_rows",
     "query_views",
+    "split_codes",
     "verify_views",
 ]
 
@@ -77,7 +78,8 @@ class FigureCodes:
         """(scheme, value) pairs to store as further codes of the content."""
         out = [(IMAGE_CODE_SCHEME, self.image_code)] if self.image_code else []
         if any(v.detail is not None for v in self.views):
-            out += [(INDEX_SCHEME, self.index_value()), (DETAIL_SCHEME, self.detail_value())]
+            out += [(INDEX_SCHEME, self.index_value()), (CODES_SCHEME, self.codes_value()),
+                    (DETAIL_SCHEME, self.detail_value())]
         else:
             out.append((SKIP_SCHEME, "; ".join(self.notes) or "no picture content"))
         return out
@@ -85,6 +87,11 @@ class FigureCodes:
     def index_value(self) -> str:
         """The coarse index: kind and 64-bit prefix of every region code, base64."""
         raw = b"".join(bytes([KINDS.index(v.kind)]) + v.code[:8] for v in self.views)
+        return base64.b64encode(raw).decode("ascii")
+
+    def codes_value(self) -> str:
+        """The full 256-bit codes of pages and panels, base64 (for the re-rank)."""
+        raw = b"".join(v.code for v in self.views if v.kind != "window" and any(v.code))
         return base64.b64encode(raw).decode("ascii")
 
     def detail_value(self) -> str:
@@ -177,6 +184,12 @@ def verify_views(q: View, c: Sequence[View]) -> tuple[View, Geometry] | None:
         if g is not None and (best is None or g.inliers > best[1].inliers):
             best = (v, g)
     return best
+
+
+def split_codes(value: str) -> list[bytes]:
+    """The 256-bit codes of a ``codes_value``."""
+    raw = base64.b64decode(value)
+    return [raw[i:i + 32] for i in range(0, len(raw) - 31, 32)]
 
 
 def hamming256(a: bytes, b: bytes) -> int:

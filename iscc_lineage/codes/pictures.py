@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DETAIL_SCHEME", "FIGURE_SUFFIXES", "INDEX_SCHEME", "SKIP_SCHEME", "is_figure"]
+__all__ = ["CODES_SCHEME", "DETAIL_SCHEME", "FIGURE_SUFFIXES", "INDEX_SCHEME", "SKIP_SCHEME",
+           "is_figure"]
 
 INDEX_SCHEME = "figure-index-v1"  #: coarse region codes (read by every search)
+CODES_SCHEME = "figure-codes-v1"  #: full 256-bit codes of pages and panels (candidates only)
 DETAIL_SCHEME = "figure-detail-v1"  #: keypoints and thumbnails (read for candidates only)
 SKIP_SCHEME = "figure-skipped-v1"  #: why a picture has no figure codes (too large, undecodable)
 RASTER_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
