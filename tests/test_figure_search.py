@@ -145,6 +145,15 @@ def test_identical_pixels_in_two_files_are_ambiguous(recorded: Path) -> None:
     assert "coins.raw.tif" not in res.output  # the PNG was made from it: its lineage has it
 
 
+def _cairo() -> bool:
+    try:
+        import cairosvg  # type: ignore[import-untyped]  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _cairo(), reason="cairosvg needs the cairo library (apt libcairo2)")
 def test_svg_original_found_from_png_export(recorded: Path) -> None:
     _plot(recorded / "plot_export.png", 3, dpi=130)  # Agg, not cairo: another renderer
     doc = trace_json(recorded / "plot_export.png")

@@ -83,9 +83,9 @@ def test_trace_similar_follows_edited_copy(recorded: Path, variant: str) -> None
     res = CliRunner().invoke(cli, ["trace", "--similar", "--json", str(target)])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["match"]["method"] == "image-code"
+    assert doc["match"]["method"] == "keypoints+ransac"  # a picture: verified by keypoints
     assert doc["match"]["paths"] == [str(recorded / "figure.png")]
-    assert doc["match"]["distance"] <= 12
+    assert doc["match"]["inliers"] >= 10 and doc["match"]["distance"] <= 48  # of 256 bits
     assert [s["name"] for s in doc["steps"]] == ["figure.png"]
 
 
