@@ -80,27 +80,33 @@ def main(argv: list[str]) -> None:
 
         build(root, quick="--quick" in argv)
     man = json.loads((root / "manifest.json").read_text())
-    index, detail, cap_times, names, full = _record(root, man)
-    cache: dict[int, FigureCodes] = {}
+    if "--load" in argv:  # re-decide saved evidence (policy changes only)
+        import pickle
 
-    def details(ids: Sequence[int]) -> dict[int, FigureCodes]:
-        for i in ids:
-            if i not in cache:
-                cache[i] = FigureCodes.from_detail_value(detail[i])
-        return {i: cache[i] for i in ids}
+        with open(root / "collected.pickle", "rb") as fh:
+            collected, names, q_times, cap_times = pickle.load(fh)
+        index = detail = {}
+    else:
+        index, detail, cap_times, names, full = _record(root, man)
+        cache: dict[int, FigureCodes] = {}
 
-    idx = CodeIndex(index.items())
-    queries = [(e["path"], e["of"], e["kind"]) for e in man["edits"]]
-    queries += [(e["path"], None, "negative:" + e["kind"]) for e in man["negatives"]]
-    collected: list[tuple[str, str | None, str, Collected]] = []
-    q_times = []
-    for rel, truth, kind in queries:
-        t = time.perf_counter()
-        views = query_views(root / rel)
-        c = collect(views, idx, details, lambda ids: {i: full[i] for i in ids})
-        q_times.append(time.perf_counter() - t)
-        collected.append((rel, truth, kind, c))
+        def details(ids: Sequence[int]) -> dict[int, FigureCodes]:
+            for i in ids:
+                if i not in cache:
+                    cache[i] = FigureCodes.from_detail_value(detail[i])
+            return {i: cache[i] for i in ids}
 
+        idx = CodeIndex(index.items())
+        queries = [(e["path"], e["of"], e["kind"]) for e in man["edits"]]
+        queries += [(e["path"], None, "negative:" + e["kind"]) for e in man["negatives"]]
+        collected: list[tuple[str, str | None, str, Collected]] = []
+        q_times = []
+        for rel, truth, kind in queries:
+            t = time.perf_counter()
+            views = query_views(root / rel)
+            c = collect(views, idx, details, lambda ids: {i: full[i] for i in ids})
+            q_times.append(time.perf_counter() - t)
+            collected.append((rel, truth, kind, c))
     if "--save" in argv:  # evidence for re-sweeping policies without recomputing it
         import pickle
 
@@ -152,6 +158,8 @@ def main(argv: list[str]) -> None:
     ms = [t * 1000 for t in cap_times]
     qs = [t * 1000 for t in q_times]
     kib = statistics.median(len(v) for v in detail.values()) / 1024
+    if "--load" in argv:
+        return
     print(f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
           f" ({len(ms)} pictures); detail {kib:.0f} KiB, index "
           f"{statistics.median(len(v) for v in index.values())} B (base64)")
