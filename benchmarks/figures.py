@@ -35,8 +35,10 @@ from iscc_lineage.codes.figcodes import (
 from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME
 from iscc_lineage.similar import Collected, Policy, collect, findings
 
-POLICIES = [Policy(min_inliers=i, min_correlation=c, max_unexplained=u)
-            for i in (10, 15) for c in (0.7, 0.8, 0.9) for u in (0.05, 0.1, 0.2)]
+POLICIES = [Policy(min_inliers=i, min_correlation=c, max_unexplained=u, margin=m,
+                   use_pixels=p)
+            for i in (10, 20) for c in (0.8, 0.9) for u in (0.03, 0.05, 0.1)
+            for m in (0.1, 0.25, 0.5) for p in (False, True)]
 
 
 def _record(root: Path, man: dict[str, Any]) -> tuple[dict[int, str], dict[int, str],
@@ -128,7 +130,8 @@ def main(argv: list[str]) -> None:
         a, n = per["ALL EDITS"], per["negatives"]
         tot = sum(a.values())
         print(f"  inliers>={pol.min_inliers:<3} corr>={pol.min_correlation:<5} "
-              f"unexplained<={pol.max_unexplained:<5} "
+              f"unexplained<={pol.max_unexplained:<5} margin {pol.margin:<4} "
+              f"pixels {'y' if pol.use_pixels else 'n'} "
               f"found {a['found']:>3}/{tot} ({100 * a['found'] / tot:5.1f} %)  "
               f"ambiguous {a['ambiguous']:>3}  wrong {a['wrong']:>2}  missed {a['missed']:>3}"
               f"  | negatives: false {n['wrong']}/{sum(n.values())}")

@@ -69,7 +69,7 @@ TIE_BITS = 2  #: (of 64) candidates this close to the last one kept are kept too
 MIN_INLIERS = 10  #: RANSAC inliers of a verified candidate
 MIN_CORRELATION = 0.80  #: registered correlation below this is not the same picture
 MAX_UNEXPLAINED = 0.10  #: share of the query's structure the original may leave unexplained
-MARGIN = 0.25  #: a runner-up whose residual exceeds best * (1 + MARGIN) + MARGIN_ABS is beaten
+MARGIN = 0.5  #: a runner-up whose residual exceeds best * (1 + MARGIN) + MARGIN_ABS is beaten
 MARGIN_ABS = 0.0005
 CLEAR_RATIO = 1.25  #: where two candidates differ, the loser's error is this many times larger
 CLEAR_LEVELS = 2.0  #: ... and at least this many grey levels larger
@@ -127,6 +127,7 @@ class Policy:
     margin: float = MARGIN
     margin_abs: float = MARGIN_ABS
     clear_ratio: float = CLEAR_RATIO
+    use_pixels: bool = False  #: also beaten where the two differ (measured: more wrong names)
 
 
 def _beats(a: Evidence, b: Evidence, policy: Policy) -> tuple[bool, dict[str, float]]:
@@ -137,8 +138,10 @@ def _beats(a: Evidence, b: Evidence, policy: Policy) -> tuple[bool, dict[str, fl
     n, ea, eb = discriminate(a.geometry, b.geometry)
     detail = {"differing_pixels": n, "error_best": round(ea, 2), "error_this": round(eb, 2)}
     if b.residual > a.residual * (1 + policy.margin) + policy.margin_abs:
-        return True, detail
-    return (n >= MIN_DIFF_PIXELS and eb >= ea * policy.clear_ratio + CLEAR_LEVELS), detail
+        # ... unless, where the two differ, b explains the query clearly better
+        return not (n >= MIN_DIFF_PIXELS and ea >= eb * policy.clear_ratio + CLEAR_LEVELS), detail
+    return (policy.use_pixels and n >= MIN_DIFF_PIXELS
+            and eb >= ea * policy.clear_ratio + CLEAR_LEVELS), detail
 
 
 def decide(view: View, evidence: Sequence[Evidence], page_scale: float = 1.0,
@@ -151,10 +154,7 @@ def decide(view: View, evidence: Sequence[Evidence], page_scale: float = 1.0,
     box = view.source_box(page_scale)
     if not ok:
         return Finding(view.page, box, view.kind, "none")
-    best = ok[0]
-    for e in ok[1:]:  # a later candidate that clearly explains the query better takes over
-        if _beats(e, best, policy)[0] and not _beats(best, e, policy)[0]:
-            best = e
+    best = ok[0]  # the lowest registered residual; named only if it beats every other
     rest = [e for e in ok if e is not best]
     rivals = [e for e in rest if not _beats(best, e, policy)[0]]
     margin = round(rest[0].residual - best.residual, 5) if rest else None

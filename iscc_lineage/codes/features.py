@@ -63,7 +63,7 @@ class Detail:
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
-        Image.fromarray(self.thumb).save(buf, format="PNG", optimize=False, compress_level=6)
+        Image.fromarray(self.thumb).save(buf, format="PNG", optimize=False, compress_level=1)
         png = buf.getvalue()
         x0, y0, x1, y1 = self.box
         q = np.clip(np.round(self.xy * 8), 0, 65535).astype("<u2")

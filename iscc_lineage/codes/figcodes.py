@@ -45,7 +45,7 @@ __all__ = [
 IMAGE_CODE_SCHEME = "image-code-v0"  #: the whole first page's 256-bit ISCC Image-Code
 KINDS = ("page", "panel", "window")
 MAX_DETAIL_PAGES = 4  #: pages (TIFF planes, PDF pages) with keypoints stored
-MAX_PANELS = 12  #: panels per page with their own keypoints
+MAX_PANELS = 8  #: panels per page with their own keypoints
 TIE_BITS = 2  #: owners this close to the k-th nearest are candidates too
 _REGION = struct.Struct("<BBHHHH32s")
 
@@ -172,14 +172,20 @@ def query_views(path: Path, side: int | None = None, max_pages: int = figure.MAX
                      max_pages=max_pages)
 
 
+PANELS_VERIFIED = 2  #: a candidate's panels verified per query view: the nearest by code
+
+
 def verify_views(q: View, c: Sequence[View]) -> tuple[View, Geometry] | None:
-    """The candidate view (page or panel) with the most inliers for query view ``q``."""
+    """The candidate view with the most inliers for query view ``q``: its page, and its
+    ``PANELS_VERIFIED`` panels nearest to ``q`` by Image-Code (bounded work per candidate)."""
     best: tuple[View, Geometry] | None = None
     if q.detail is None:
         return None
-    for v in c:
-        if v.detail is None:
-            continue
+    pages = [v for v in c if v.detail is not None and v.kind == "page"]
+    panels = sorted((v for v in c if v.detail is not None and v.kind == "panel"),
+                    key=lambda v: hamming256(q.code, v.code))[:PANELS_VERIFIED]
+    for v in (*pages, *panels):
+        assert v.detail is not None
         g = verify(q.detail, v.detail)
         if g is not None and (best is None or g.inliers > best[1].inliers):
             best = (v, g)

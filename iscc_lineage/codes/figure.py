@@ -117,7 +117,9 @@ def _raster(path: Path, side: int, max_pages: int, fig: Figure) -> None:
 def _to_gray(frame: Image.Image) -> Image.Image:
     """8-bit grayscale as iscc-sdk normalises (EXIF orientation, alpha on white), except that
     16-bit and float planes are rescaled by their 0.1-99.9 percentiles (Pillow clips them)."""
-    pic = ImageOps.exif_transpose(frame) or frame
+    orientation = frame.getexif().get(0x0112, 1) if frame.format in ("JPEG", "TIFF", "WEBP",
+                                                                     "PNG") else 1
+    pic = (ImageOps.exif_transpose(frame) or frame) if orientation != 1 else frame
     if pic.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(pic, dtype=np.float32)
         lo, hi = (float(v) for v in np.percentile(arr, [0.1, 99.9]))
