@@ -160,9 +160,9 @@ def main(argv: list[str]) -> None:
                                            for e in f.candidates]) for f in fs])
     ms = [t * 1000 for t in cap_times]
     qs = [t * 1000 for t in q_times]
-    kib = statistics.median(len(v) for v in detail.values()) / 1024
     if "--load" in argv:
         return
+    kib = statistics.median(len(v) for v in detail.values()) / 1024
     print(f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
           f" ({len(ms)} pictures); detail {kib:.0f} KiB, index "
           f"{statistics.median(len(v) for v in index.values())} B (base64)")
