@@ -15,6 +15,7 @@ an ANN library (usearch, faiss) pay off only far beyond that.
 from __future__ import annotations
 
 import base64
+import binascii
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -209,16 +210,15 @@ class CodeIndex:
     def __init__(self, rows: Iterable[tuple[int, str]]) -> None:
         ids: list[int] = []
         counts: list[int] = []
-        codes: list[npt.NDArray[np.uint64]] = []
-        for owner, value in rows:
-            raw = np.frombuffer(base64.b64decode(value), np.uint8)
-            if raw.size == 0 or raw.size % 9:
-                continue
-            raw = raw.reshape(-1, 9)
-            codes.append(np.ascontiguousarray(raw[:, 1:]).view(">u8").ravel().astype(np.uint64))
-            ids.append(owner)
-            counts.append(len(raw))
-        self.codes = np.concatenate(codes) if codes else np.zeros(0, np.uint64)
+        parts: list[bytes] = []
+        for owner, value in rows:  # one decode per row, then one numpy view over them all
+            raw = binascii.a2b_base64(value)
+            if raw and not len(raw) % 9:
+                ids.append(owner)
+                counts.append(len(raw) // 9)
+                parts.append(raw)
+        table = np.frombuffer(b"".join(parts), np.uint8).reshape(-1, 9)
+        self.codes = np.ascontiguousarray(table[:, 1:]).view(">u8").ravel().astype(np.uint64)
         self.ids = np.array(ids, np.int64)
         self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
