@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from iscc_lineage.codes import figure
 from iscc_lineage.codes.features import Detail, Geometry, detail, verify
