@@ -8,13 +8,13 @@ from typing import Any
 import click
 
 from iscc_lineage import render
-from iscc_lineage.cli.group import EXIT_NEGATIVE, cli, open_from_context, printable
+from iscc_lineage.cli.group import EXIT_NEGATIVE, open_from_context, printable
 from iscc_lineage.lineage import walk
 from iscc_lineage.model import Content, Fingerprint
 from iscc_lineage.similar import Evidence, Finding, Search, figure_search, reindex, uncoded
 from iscc_lineage.store import Store
 
-__all__ = ["evidence_dict", "figure_search_or_exit", "reindex_command", "resolve_figure"]
+__all__ = ["evidence_dict", "figure_search_or_exit", "reindex_figures", "resolve_figure"]
 
 
 def _progress_reindex(store: Store, todo: int) -> tuple[int, int]:
@@ -183,16 +183,11 @@ def _paper(ctx: click.Context, store: Store, file: Path, fp: Fingerprint, search
     ctx.exit(0 if any(p["status"] == "match" for p in panels) else EXIT_NEGATIVE)
 
 
-@cli.command("reindex")
-@click.pass_context
-def reindex_command(ctx: click.Context) -> None:
-    """Compute figure codes for recorded pictures that have none (recorded before figure
-    search existed). Runs by itself on the first ``trace --similar``; a file counts only if it
-    still holds the recorded content.
-    """
+def reindex_figures(ctx: click.Context) -> None:
+    """``reindex --figures``: figure codes for recorded pictures that have none."""
     store = open_from_context(ctx)
     store.check_writable()
     todo = len(uncoded(store))
     done, changed = _progress_reindex(store, todo) if todo else (0, 0)
-    click.echo(f"coded {done} of {todo} picture(s)"
+    click.echo(f"coded {done} of {todo} picture(s) for figure search"
                + (f"; {changed} changed or gone since recorded" if changed else ""))

@@ -28,10 +28,15 @@ __all__ = ["reindex", "show_file"]
 @click.option("--pixels", is_flag=True,
               help="Pixel-code recorded bioimages (TIFF, OME-TIFF, OME-Zarr; CZI, ND2, LIF "
                    "with their extras) that have no pixel code yet.")
+@click.option("--figures", is_flag=True,
+              help="Figure-code recorded pictures (PNG, JPEG, TIFF, WebP, SVG, PDF) recorded "
+                   "before figure search, so `trace --similar` finds crops, panels and paper "
+                   "pages of them (done by itself on the first search too).")
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
-def reindex(ctx: click.Context, pixels: bool, as_json: bool, quiet: bool) -> None:
+def reindex(ctx: click.Context, pixels: bool, figures: bool, as_json: bool,
+            quiet: bool) -> None:
     """Add codes to contents already in the store.
 
     With --pixels, every recorded bioimage whose file still holds the recorded content gets
@@ -42,9 +47,16 @@ def reindex(ctx: click.Context, pixels: bool, as_json: bool, quiet: bool) -> Non
     \b
     Examples:
       iscc-lineage reindex --pixels
+      iscc-lineage reindex --figures
     """
-    if not pixels:
-        raise click.UsageError("nothing to do: give --pixels")
+    if not pixels and not figures:
+        raise click.UsageError("nothing to do: give --pixels or --figures")
+    if figures:
+        from iscc_lineage.cli.figures import reindex_figures
+
+        reindex_figures(ctx)
+        if not pixels:
+            return
     store = open_from_context(ctx)
     todo = pending(store)
     cache = DeferredCache(store)
