@@ -2,7 +2,9 @@
 
 Both are started from the Debian binaries (``.ci/services.sh`` installs them) in a temporary
 folder, on loopback and unix sockets with free ports, and stopped at the end of the session.
-Nothing of the machine's own configuration is read or changed.
+Nothing of the machine's own configuration is read or changed, but one file: SLURM's job
+steps read ``/etc/slurm/slurm.conf``, so while the cluster runs that file (absent before, or
+ours from an interrupted session) holds one ``Include`` of the private configuration.
 
 Without the binaries (or, for SLURM, without root to run slurmd) the tests that use them skip
 with the reason. Under ``ISCC_LINEAGE_REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail
@@ -252,12 +254,15 @@ class SlurmCluster:
     root: Path
     env: dict[str, str]
     partition: str = "debug"
-    pids: list[int] = field(default_factory=list)
+    system_conf: Path | None = None
 
     def run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(list(cmd), env=self.env, capture_output=True, text=True, check=check)
 
     def stop(self) -> None:
+        if self.system_conf is not None and self.system_conf.exists():
+            if str(self.root) in self.system_conf.read_text(errors="replace"):
+                self.system_conf.unlink()
         for name in ("slurmd", "slurmctld", "munged"):
             pidfile = self.root / f"{name}.pid"
             if pidfile.exists():
@@ -267,6 +272,7 @@ class SlurmCluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+MARK = "# iscc-lineage test cluster (tests/services.py); removed when the tests end"
 SLURM_CONF = """\
 ClusterName=iscc
 SlurmctldHost=localhost(127.0.0.1)
@@ -331,6 +337,15 @@ def start_slurm() -> SlurmCluster:
     )
     env = {**os.environ, "SLURM_CONF": str(conf)}
     cluster = SlurmCluster(root, env)
+    # The jobstep executor strips SLURM_* (SLURM_CONF too) before its nested srun, which then
+    # reads the compiled-in /etc/slurm/slurm.conf: point that at ours while the cluster runs.
+    system = Path("/etc/slurm/slurm.conf")
+    if system.exists() and MARK not in system.read_text(errors="replace"):
+        shutil.rmtree(root, ignore_errors=True)
+        unavailable(f"{system} belongs to a real SLURM set-up; not starting a private one")
+    system.parent.mkdir(parents=True, exist_ok=True)
+    system.write_text(f"{MARK}\nInclude {conf}\n")
+    cluster.system_conf = system
     try:
         subprocess.run(
             [
