@@ -35,10 +35,11 @@ class LogHandlerSettings(LogHandlerSettingsBase):
 
     store: Optional[str] = field(  # noqa: UP045
         default=None,
-        metadata={"help": "Lineage store (SQLite file), relative to where snakemake is "
-                          "started. Default: $ISCC_LINEAGE_STORE, else "
+        metadata={"help": "Lineage store: a SQLite file, relative to where snakemake is "
+                          "started, or postgresql://user@host/db (password from ~/.pgpass "
+                          "or PGPASSWORD). Default: $ISCC_LINEAGE_STORE, else "
                           ".iscc-lineage/lineage.db in the working directory.",
-                  "metavar": "PATH"},
+                  "metavar": "PATH|URL"},
     )
     exclude: Optional[list[str]] = field(  # noqa: UP045
         default=None,

@@ -12,9 +12,9 @@ from iscc_lineage.cli import cli
 
 
 @pytest.fixture
-def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_location: str) -> Path:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", store_location)  # SQLite and PostgreSQL
     runner = CliRunner()
     (tmp_path / "raw.tif").write_bytes(bytes(range(256)) * 400)
     steps = [

@@ -15,9 +15,11 @@ from iscc_lineage.export.svg import to_svg
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """raw -> split (directory chunks/ with a.txt, b.txt) -> count(chunks/a.txt) -> n.txt."""
-    st = open_store(tmp_path / "l.db")
+def store(tmp_path: Path, store_location: str) -> Store:
+    """raw -> split (directory chunks/ with a.txt, b.txt) -> count(chunks/a.txt) -> n.txt.
+
+    On both backends (SQLite and PostgreSQL, see ``store_location``)."""
+    st = open_store(store_location)
     rec = Recorder(st)
     run = rec.begin_run()
     (tmp_path / "raw.txt").write_text("alpha\nbeta\n")

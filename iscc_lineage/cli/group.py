@@ -73,12 +73,13 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", type=click.Path(path_type=Path), envvar="ISCC_LINEAGE_STORE",
-              help="Lineage store (SQLite file).  [default: .iscc-lineage/lineage.db]")
+@click.option("--store", type=str, envvar="ISCC_LINEAGE_STORE", metavar="PATH|URL",
+              help="Lineage store: a SQLite file, or postgresql://user@host/db for a "
+                   "lab-wide store.  [default: .iscc-lineage/lineage.db]")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: debug).")
 @click.version_option(__version__, "-V", "--version", prog_name="iscc-lineage")
 @click.pass_context
-def cli(ctx: click.Context, store: Path | None, verbose: int) -> None:
+def cli(ctx: click.Context, store: str | None, verbose: int) -> None:
     """Content-addressed provenance for Snakemake pipelines, with ISCC codes (ISO 24138).
 
     \b

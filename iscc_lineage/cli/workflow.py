@@ -24,7 +24,14 @@ from iscc_lineage.errors import CommandError, LineageError
 from iscc_lineage.locations import tree_size
 from iscc_lineage.recorder import Recorder
 from iscc_lineage.snakemake.profile import LOGGER, STORE_KEY, enable_logger
-from iscc_lineage.store import DEFAULT_STORE, default_store_path, open_store
+from iscc_lineage.store import (
+    DEFAULT_STORE,
+    default_store_path,
+    is_server_url,
+    open_store,
+    redact_credentials,
+    resolve_location,
+)
 
 if TYPE_CHECKING:
     from iscc_lineage.snakemake.importer import ImportResult
@@ -77,13 +84,13 @@ def init(workflow_dir: Path, store_path: str | None) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True,
                                "allow_interspersed_args": False})
-@click.option("--store", "store_path", type=click.Path(path_type=Path), metavar="PATH",
+@click.option("--store", "store_path", type=str, metavar="PATH|URL",
               help="Lineage store the plugin writes to.  [default: --store of iscc-lineage, "
                    "$ISCC_LINEAGE_STORE, else .iscc-lineage/lineage.db in the working "
                    "directory]")
 @click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def run(ctx: click.Context, store_path: Path | None, snakemake_args: tuple[str, ...]) -> None:
+def run(ctx: click.Context, store_path: str | None, snakemake_args: tuple[str, ...]) -> None:
     """Run snakemake with lineage recording (`--logger iscc`), then summarise the run.
 
     Everything after `--` goes to snakemake unchanged, except that `iscc` joins its
@@ -99,11 +106,11 @@ def run(ctx: click.Context, store_path: Path | None, snakemake_args: tuple[str, 
     if store is not None and _flag_value(args, STORE_FLAG) is not None:
         raise click.UsageError(f"give the store once: --store or {STORE_FLAG}")
     if store is not None:
-        store = Path(os.path.abspath(store))
+        store = resolve_location(store, Path.cwd())
         args = [STORE_FLAG, str(store), *args]
     exe = find_snakemake()
     command = [exe, *with_logger(args)]
-    click.echo(f"iscc-lineage: {shlex.join(command)}", err=True)
+    click.echo(f"iscc-lineage: {redact_credentials(shlex.join(command))}", err=True)
     t0 = time.time()
     status = _call(command)
     target = store or _default_store(args)
@@ -179,8 +186,10 @@ def _flag_value(args: Sequence[str], *flags: str) -> str | None:
     return value
 
 
-def _default_store(args: Sequence[str]) -> Path:
+def _default_store(args: Sequence[str]) -> Path | str:
     given = _flag_value(args, STORE_FLAG)
+    if given and is_server_url(given):
+        return given
     workdir = _flag_value(args, "--directory", "-d") or "."
     store = default_store_path(given)  # --logger-iscc-store, $ISCC_LINEAGE_STORE, the default
     return store if given or store != DEFAULT_STORE else Path(workdir) / DEFAULT_STORE
@@ -197,7 +206,7 @@ def _call(command: list[str]) -> int:
         return proc.wait()
 
 
-def _summarise(store_path: Path, t0: float) -> None:
+def _summarise(store_path: Path | str, t0: float) -> None:
     """One line on stdout about the run recorded since ``t0``, or a note on stderr."""
     try:
         with open_store(store_path, create=False) as store:
@@ -206,15 +215,17 @@ def _summarise(store_path: Path, t0: float) -> None:
     except LineageError:
         runs = []
     if not runs:
-        click.echo(f"iscc-lineage: no run recorded in {store_path} (a dry run, nothing to "
+        click.echo(f"iscc-lineage: no run recorded in {_shown(store_path)} (a dry run, nothing to "
                    "do, or the iscc logger did not start)", err=True)
         return
     r = runs[0]
     click.echo(f"Recorded run {r.id[:12]} ({r.status}): {r.steps} steps in {_shown(store_path)}")
 
 
-def _shown(path: Path) -> str:
-    """A path relative to here when it is below here, else absolute."""
+def _shown(path: Path | str) -> str:
+    """A path relative to here when it is below here, else absolute; a URL without password."""
+    if is_server_url(str(path)):
+        return redact_credentials(str(path))
     rel = os.path.relpath(path)
     return rel if not rel.startswith("..") else os.path.abspath(path)
 
@@ -251,7 +262,7 @@ def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
         total = sum(tree_size(p) for p in paths)
         with render.progress(total, "import", quiet=quiet) as on_bytes:
             result = record_plan(plan, Recorder(store, on_bytes=on_bytes))
-    _report(result, plan.workdir, _shown(Path(target)))
+    _report(result, plan.workdir, _shown(target))
 
 
 def _report(r: ImportResult, workdir: Path, store: str) -> None:

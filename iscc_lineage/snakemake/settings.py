@@ -15,7 +15,7 @@ from typing import Any
 
 from iscc_lineage.errors import SettingsError, StoreError
 from iscc_lineage.size import format_size, parse_size
-from iscc_lineage.store import STORE_ENV, Store, open_store
+from iscc_lineage.store import STORE_ENV, Store, open_store, resolve_location
 
 __all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "check_capture_store",
            "open_capture_store"]
@@ -27,7 +27,8 @@ EXCLUDE_FLAG = "--logger-iscc-exclude"
 class CaptureSettings:
     """What live capture was asked to do."""
 
-    store: Path | None = None  #: None: ``.iscc-lineage/lineage.db`` in the working directory
+    #: a SQLite file or a server URL; None: ``.iscc-lineage/lineage.db`` in the working directory
+    store: Path | str | None = None
     exclude: tuple[str, ...] = ()
     max_size: int | None = None
     hash_inputs: bool = True
@@ -43,7 +44,7 @@ class CaptureSettings:
         :raises SettingsError: an invalid ``--logger-iscc-max-size``.
         """
         explicit = getattr(s, "store", None) or os.environ.get(STORE_ENV) or None
-        store = Path(os.path.abspath(launch_dir / explicit)) if explicit else None
+        store = resolve_location(explicit, launch_dir) if explicit else None
         size_text = getattr(s, "max_size", None)
         try:
             max_size = parse_size(size_text) if size_text else None
@@ -83,7 +84,7 @@ def exclude_from_argv(argv: list[str]) -> list[str]:
     return out
 
 
-def open_capture_store(path: Path) -> Store:
+def open_capture_store(path: Path | str) -> Store:
     """Open (or create) the store and prove that it takes a write.
 
     :raises StoreError: it cannot be created, is not a store, or is read-only.
@@ -93,7 +94,8 @@ def open_capture_store(path: Path) -> Store:
         store.check_writable()  # takes the write lock: fails now on a read-only store
     except Exception as exc:
         store.close()
-        raise StoreError(f"{path}: the lineage store cannot be written ({exc})") from None
+        raise StoreError(f"{store.location}: the lineage store cannot be written ({exc})"
+                         ) from None
     return store
 
 

@@ -1,12 +1,14 @@
 """Persistence: the lineage store. Callers see :class:`LineageStore` methods, never SQL.
 
 :func:`open_store` picks a backend by the location's scheme: a file path or a ``sqlite://``
-URL opens the embedded SQLite store (the default, ``.iscc-lineage/lineage.db``).
+URL opens the embedded SQLite store (the default, ``.iscc-lineage/lineage.db``); a
+``postgresql://`` URL a lab-wide store on a PostgreSQL server (:mod:`.postgres`, psycopg 3).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from iscc_lineage.errors import StoreError
@@ -21,8 +23,11 @@ __all__ = [
     "Store",
     "default_store_path",
     "find_store",
+    "is_server_url",
     "now",
     "open_store",
+    "redact_credentials",
+    "resolve_location",
     "sqlite_path",
 ]
 
@@ -48,6 +53,34 @@ def find_store(start: Path) -> Path | None:
     return None
 
 
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+_CREDENTIALS = re.compile(r"\b(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@")
+_PASSWORD_PARAM = re.compile(r"([?&])password=[^&\s]*&?")
+
+
+def is_server_url(location: str | os.PathLike[str]) -> bool:
+    """A server store's URL (``postgresql://…``), as opposed to a SQLite file."""
+    return isinstance(location, str) and location.startswith(SERVER_SCHEMES)
+
+
+def redact_credentials(text: str) -> str:
+    """``text`` with the password of every store URL in it taken out (for messages, records).
+
+    ``postgresql://user:secret@host/db`` -> ``postgresql://user@host/db``; a ``password=``
+    query parameter is dropped.
+    """
+    text = _CREDENTIALS.sub(r"\1@", text)
+    return _PASSWORD_PARAM.sub(lambda m: m.group(1) if m.group(0).endswith("&") else "", text)
+
+
+def resolve_location(location: str | os.PathLike[str], base: Path) -> str | Path:
+    """A store location typed in ``base``: a server URL as it is, a path made absolute."""
+    text = os.fspath(location)
+    if is_server_url(text) or "://" in text:
+        return text
+    return Path(os.path.abspath(base / text))
+
+
 def sqlite_path(location: str) -> str | None:
     """The file (or ``:memory:``) of a SQLite location; None for another scheme."""
     if location.startswith("sqlite://"):
@@ -57,13 +90,19 @@ def sqlite_path(location: str) -> str | None:
 
 
 def open_store(location: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
-    """Open the store at ``location``: a path, ``:memory:`` or a ``sqlite://`` URL.
+    """Open the store at ``location``: a path, ``:memory:``, a ``sqlite://`` or a
+    ``postgresql://user@host/db`` URL (credentials also from ``PG*`` and ``~/.pgpass``).
 
     :raises StoreError: an unknown scheme, or a store that cannot be opened (one line).
     """
     text = os.fspath(location) if location is not None else os.fspath(default_store_path())
+    if text.startswith(("postgresql://", "postgres://")):
+        from iscc_lineage.store.postgres import PostgresStore  # psycopg only when asked for
+
+        return PostgresStore(text, create=create)
     path = sqlite_path(text)
     if path is None:
         scheme = text.split("://", 1)[0]
-        raise StoreError(f"{scheme}:// stores are not supported (a file path or sqlite:///path)")
+        raise StoreError(f"{scheme}:// stores are not supported (a file path, sqlite:///path "
+                         "or postgresql://user@host/db)")
     return Store(path, create=create)

@@ -22,15 +22,15 @@ import json
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from iscc_lineage.errors import SchemaVersionError, StoreError
 from iscc_lineage.model import Fingerprint
-from iscc_lineage.store import Store
-from iscc_lineage.store_schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from iscc_lineage.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from iscc_lineage.store.sqlite import Store
 
 __all__ = ["SCHEMES", "PostgresStore", "is_postgres_url", "pg_sql", "redact"]
 
@@ -149,7 +149,8 @@ def pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s") + conflict
 
 
-def _params(sql: str, params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
+def _params(sql: str, params: Sequence[Any] | dict[str, Any]
+            ) -> Sequence[Any] | dict[str, Any]:
     """``json_each`` parameters (JSON arrays as text) become Python lists for ``= ANY``."""
     if "json_each" not in sql or isinstance(params, dict):
         return params
@@ -162,12 +163,8 @@ def _params(sql: str, params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
 
 @lru_cache(maxsize=512)
 def _json_slots(sql: str) -> tuple[int, ...]:
-    slots, n = [], 0
-    for m in re.finditer(r"json_each\(\?\)|\?", sql):
-        if m.group(0) != "?":
-            slots.append(n)
-        n += 1
-    return tuple(slots)
+    marks = [m.group(0) for m in re.finditer(r"json_each\(\?\)|\?", sql)]
+    return tuple(n for n, mark in enumerate(marks) if mark != "?")
 
 
 class Row(tuple[Any, ...]):
@@ -180,7 +177,7 @@ class Row(tuple[Any, ...]):
         row.names = names
         return row
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return tuple.__getitem__(self, self.names[key])
         return tuple.__getitem__(self, key)
@@ -237,7 +234,7 @@ class _Connection:
 class PostgresStore(Store):
     """A lineage store in a PostgreSQL database; the same interface as the SQLite store."""
 
-    def __init__(self, url: str, *, create: bool = True) -> None:  # noqa: PLR0912
+    def __init__(self, url: str, *, create: bool = True) -> None:
         try:
             import psycopg
         except ImportError:
@@ -256,7 +253,7 @@ class PostgresStore(Store):
             self._conn = psycopg.connect(url, autocommit=True, application_name="iscc-lineage")
         except psycopg.Error as exc:
             raise StoreError(f"{self.location}: cannot connect ({self._clean(exc)})") from None
-        self._db = _Connection(self._conn)
+        self._db = _Connection(self._conn)  # type: ignore[assignment]
         try:
             self._migrate()
         except psycopg.Error as exc:
@@ -335,7 +332,7 @@ class PostgresStore(Store):
             )
 
     @contextmanager
-    def transaction(self, check: bool = True) -> Iterator[Any]:  # type: ignore[override]
+    def transaction(self, check: bool = True) -> Iterator[Any]:
         """One write transaction: all of it is committed or none. Writers take turns.
 
         :raises StoreError: the server refused (read-only role, connection lost, ...).
@@ -352,6 +349,11 @@ class PostgresStore(Store):
                 raise StoreError(
                     f"{self.location}: cannot write to the store ({self._clean(exc)})"
                 ) from None
+
+    def check_writable(self) -> None:
+        """The role may insert into the tables (a read-only role may not record)."""
+        with self._lock:
+            self._require_writable()
 
     def _require_writable(self) -> None:
         if self._writable is None:
@@ -395,7 +397,5 @@ class PostgresStore(Store):
 
     def _require_writable_quiet(self) -> None:
         if self._writable is None:
-            try:
+            with suppress(StoreError):
                 self._require_writable()
-            except StoreError:
-                pass
