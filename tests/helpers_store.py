@@ -38,7 +38,7 @@ def step_edge_counts(store: Path) -> dict[str, int]:
         db.close()
 
 
-def write(store: Path, workdir: Path, run_id: str, n_steps: int) -> None:
+def write(store: Path | str, workdir: Path, run_id: str, n_steps: int) -> None:
     """Record ``n_steps`` steps of USED_PER_STEP inputs and GENERATED_PER_STEP outputs."""
     workdir.mkdir(parents=True, exist_ok=True)
     files = []
@@ -62,4 +62,4 @@ def write(store: Path, workdir: Path, run_id: str, n_steps: int) -> None:
 
 
 if __name__ == "__main__":
-    write(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    write(sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))  # a path or a URL

@@ -278,8 +278,9 @@ def test_kill_9_leaves_no_half_written_step(tmp_path: Path) -> None:
         assert st.run("kill0").status == "running"  # another workdir: not ours to settle
 
 
-def test_mark_stale_runs_spares_the_new_run_other_hosts_and_engines(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as st:
+def test_mark_stale_runs_spares_the_new_run_other_hosts_and_engines(
+        tmp_path: Path, store_location: str) -> None:
+    with open_store(store_location) as st:
         rec = Recorder(st)
         wd = tmp_path.as_posix()
         old = rec.begin_run(workdir=tmp_path, host="h1", info={"engine": "snakemake"})
@@ -309,15 +310,15 @@ def test_two_writers_at_once_lose_nothing(tmp_path: Path) -> None:
     assert statuses == [("finished",), ("finished",)]
 
 
-def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, store_location: str) -> None:
     (tmp_path / "in.txt").write_text("in\n")
     (tmp_path / "code.py").write_text("print('never stored')\n")
-    with open_store(tmp_path / "s.db") as st:
+    with open_store(store_location) as st:
         rec = Recorder(st)
         run = rec.begin_run(workdir=tmp_path)
         rec.record_step(run, "one", inputs=[tmp_path / "in.txt"], step_id="dup")
         before = st.stats()
-        with pytest.raises(StoreError, match=r"cannot write to the store .*UNIQUE"):
+        with pytest.raises(StoreError, match=r"cannot write to the store .*(UNIQUE|unique)"):
             rec.record_step(run, "two", inputs=[tmp_path / "in.txt"],
                             code=tmp_path / "code.py", step_id="dup")
         assert st.stats() == before  # not even the code's content row
@@ -326,8 +327,9 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
 # -- ids and prefixes ------------------------------------------------------------------------
 
 
-def test_prefixes_are_exact_and_ambiguity_is_reported(tmp_path: Path) -> None:
-    with open_store(tmp_path / "s.db") as st:
+def test_prefixes_are_exact_and_ambiguity_is_reported(tmp_path: Path, store_location: str
+                                                       ) -> None:
+    with open_store(store_location) as st:
         rec = Recorder(st)
         for rid in ("abc1", "abc2", "Xy_z"):
             rec.begin_run(workdir=tmp_path, run_id=rid)
@@ -345,13 +347,13 @@ def test_prefixes_are_exact_and_ambiguity_is_reported(tmp_path: Path) -> None:
 # -- the empty content -----------------------------------------------------------------------
 
 
-def test_walk_never_passes_through_empty_content(tmp_path: Path) -> None:
+def test_walk_never_passes_through_empty_content(tmp_path: Path, store_location: str) -> None:
     w = tmp_path
     for name, text in {"raw1": "raw one\n", "a": "a\n", "raw2": "raw two\n", "y": "y\n"}.items():
         (w / f"{name}.txt").write_text(text)
     (w / "a.log").touch()
     (w / "marker").touch()
-    with open_store(w / "s.db") as st:
+    with open_store(store_location) as st:
         rec = Recorder(st)
         r1 = rec.begin_run(workdir=w)
         a = st.step(rec.record_step(r1, "make-a", inputs=[w / "raw1.txt"],
@@ -455,11 +457,12 @@ def test_record_without_write_permission_writes_nothing(tmp_path: Path) -> None:
         base.chmod(0o755)
 
 
-def test_whole_id_wins_over_longer_ids_it_prefixes(tmp_path: Path) -> None:
+def test_whole_id_wins_over_longer_ids_it_prefixes(tmp_path: Path, store_location: str
+                                                    ) -> None:
     from iscc_lineage import Recorder, open_store
     from iscc_lineage.errors import AmbiguousError
 
-    store = open_store(tmp_path / "ids.db")
+    store = open_store(store_location)
     rec = Recorder(store)
     for rid in ("r1", "r10", "r11"):
         rec.begin_run(run_id=rid)

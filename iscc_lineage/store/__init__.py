@@ -8,11 +8,11 @@ URL opens the embedded SQLite store (the default, ``.iscc-lineage/lineage.db``);
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from iscc_lineage.errors import StoreError
 from iscc_lineage.store.base import LineageStore
+from iscc_lineage.store.credentials import is_server_url, redact_credentials
 from iscc_lineage.store.sqlite import Store
 from iscc_lineage.times import now
 
@@ -51,26 +51,6 @@ def find_store(start: Path) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-SERVER_SCHEMES = ("postgresql://", "postgres://")
-_CREDENTIALS = re.compile(r"\b(postgres(?:ql)?://[^:/@\s]*):[^@\s]*@")
-_PASSWORD_PARAM = re.compile(r"([?&])password=[^&\s]*&?")
-
-
-def is_server_url(location: str | os.PathLike[str]) -> bool:
-    """A server store's URL (``postgresql://…``), as opposed to a SQLite file."""
-    return isinstance(location, str) and location.startswith(SERVER_SCHEMES)
-
-
-def redact_credentials(text: str) -> str:
-    """``text`` with the password of every store URL in it taken out (for messages, records).
-
-    ``postgresql://user:secret@host/db`` -> ``postgresql://user@host/db``; a ``password=``
-    query parameter is dropped.
-    """
-    text = _CREDENTIALS.sub(r"\1@", text)
-    return _PASSWORD_PARAM.sub(lambda m: m.group(1) if m.group(0).endswith("&") else "", text)
 
 
 def resolve_location(location: str | os.PathLike[str], base: Path) -> str | Path:

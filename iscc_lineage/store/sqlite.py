@@ -22,6 +22,7 @@ from iscc_lineage.locations import printable
 from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
 from iscc_lineage.store.chain import ChainedRecords
 from iscc_lineage.store.codes import CodeQueries
+from iscc_lineage.store.credentials import redact_credentials
 from iscc_lineage.store.images import ImageQueries
 from iscc_lineage.store.schema import SCHEMA_VERSION, check, upgrade
 from iscc_lineage.store.walk import GraphWalks
@@ -67,6 +68,11 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+def _secretless(command: str | None) -> str | None:
+    """A command line as recorded: a store URL's password never enters the store."""
+    return redact_credentials(command) if command else command
 
 
 def _dumps(value: Any) -> str:
@@ -279,7 +285,7 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
                 "INSERT INTO run (uid, workflow, workdir, started, ended, status, host, user,"
                 " command, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run.id, run.workflow, run.workdir, run.started, run.ended, run.status,
-                 run.host, run.user, run.command, _dumps(run.info)))
+                 run.host, run.user, _secretless(run.command), _dumps(run.info)))
             self._chain_append(db, "run", [run.id])
 
     def update_run(self, run_id: str, *, status: str, ended: str | None,
@@ -361,7 +367,8 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
                 "INSERT INTO step (uid, run_id, name, process, command, code, code_content_id,"
                 " params, environment, started, ended, exit_status, status, info)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (step.id, run_pk, step.name, step.process, step.command, step.code, code_id,
+                (step.id, run_pk, step.name, step.process, _secretless(step.command), step.code,
+                 code_id,
                  _dumps(step.params), _dumps(step.environment), step.started, step.ended,
                  step.exit_status, step.status, _dumps(step.info)))
             step_pk = cur.lastrowid
