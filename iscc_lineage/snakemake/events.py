@@ -138,10 +138,13 @@ class Error:
 
 @dataclass(frozen=True, slots=True)
 class Plain:
-    """A record without an event: we keep only temp removals ("Removing temporary output X.")."""
+    """A record without an event: temp removals ("Removing temporary output X.") and cluster
+    submissions ("Job 5 has been submitted with SLURM jobid 812 (log: …)."): the external job
+    id reaches logger plugins only as this text (snakemake-logger-plugin-snkmt#18)."""
 
     created: float
-    removed_temp: str
+    removed_temp: str | None = None
+    submitted: tuple[int, str, str] | None = None  #: (Snakemake jobid, external id, executor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +159,14 @@ Event = (WorkflowStarted | JobInfo | JobFinished | JobError | GroupInfo | Error 
 
 _TERMINATING = "Terminating processes on user request"
 _REMOVED_TEMP = re.compile(r"^Removing temporary output (?P<path>.+)\.$")
+_SUBMITTED = (
+    # snakemake-executor-plugin-slurm 1.x-2.x
+    (re.compile(r"^Job (?P<jobid>\d+) has been submitted with SLURM jobid (?P<ext>[\w.-]+)"),
+     "slurm"),
+    # snakemake-executor-plugin-cluster-generic
+    (re.compile(r"^Submitted (?:group )?job (?P<jobid>\d+) with external jobid '(?P<ext>[^']+)'"),
+     "cluster-generic"),
+)
 
 
 def parse(record: LogRecord) -> Event | None:
@@ -166,7 +177,11 @@ def parse(record: LogRecord) -> Event | None:
         msg = record.msg if isinstance(record.msg, str) else ""
         m = _REMOVED_TEMP.match(msg)
         if m:
-            return Plain(created, m.group("path"))
+            return Plain(created, removed_temp=m.group("path"))
+        for pattern, executor in _SUBMITTED:
+            s = pattern.match(msg)
+            if s:
+                return Plain(created, submitted=(int(s.group("jobid")), s.group("ext"), executor))
         return Interrupted(created) if msg.startswith(_TERMINATING) else None
     parser = _PARSERS.get(str(getattr(kind, "value", kind)))
     return parser(record, created) if parser is not None else None

@@ -84,6 +84,7 @@ class Router:
         self._closed = False
         self._jobs: dict[int, Job] = {}
         self._groups: dict[int, str] = {}
+        self._external: dict[int, tuple[str, str]] = {}  #: jobid -> (cluster job id, executor)
         self._temps: set[str] = set()
         self._streams: set[str] = set()  #: pipe()/service() paths of this run (FIFOs)
         self._recorded = 0
@@ -132,7 +133,11 @@ class Router:
             elif isinstance(ev, GroupInfo):
                 self._groups.update(dict.fromkeys(ev.jobids, ev.group_id))
             elif isinstance(ev, Plain):
-                self._temps.add(self._abs(ev.removed_temp))
+                if ev.removed_temp is not None:
+                    self._temps.add(self._abs(ev.removed_temp))
+                if ev.submitted is not None:
+                    jobid, external, executor = ev.submitted
+                    self._external[jobid] = (external, executor)
             elif isinstance(ev, Interrupted):
                 self.interrupt()
         except Exception as exc:
@@ -277,6 +282,7 @@ class Router:
 
     def _submit(self, job: Job) -> None:
         assert self._writer is not None and self._steps is not None
+        job.external = self._external.get(job.info.jobid)
         files = [*job.info.output, *job.info.log]
         if job.info.benchmark is not None:
             files.append(job.info.benchmark)

@@ -50,6 +50,7 @@ class Job:
     status: str | None = None  #: finished | failed | touch once known
     ended: float | None = None
     settled: str | None = None  #: why the status was decided at close()
+    external: tuple[str, str] | None = None  #: (cluster job id, executor), e.g. ("812", "slurm")
 
 
 class StepWriter:
@@ -88,6 +89,8 @@ class StepWriter:
             step_info["code_source"] = code.source
         if job.settled:
             step_info["settled"] = job.settled
+        if job.external is not None:
+            step_info["external_jobid"], step_info["executor"] = job.external
         if record is None and info.output:
             step_info["metadata"] = "no .snakemake/metadata record (params, code unknown)"
         code_path = code.path if code.path is not None and code.path.is_file() else None

@@ -148,6 +148,13 @@ def test_job_info_record_becomes_plain_values() -> None:
     plain = logging.LogRecord("snakemake.logging", logging.INFO, "x", 1,
                               "Removing temporary output work/x.tif.", (), None)
     assert parse(plain) == Plain(plain.created, "work/x.tif")
+    for text, submitted in (
+            ("Job 5 has been submitted with SLURM jobid 812 (log: /w/.snakemake/slurm_logs/"
+             "rule_a/812.log).", (5, "812", "slurm")),
+            ("Submitted job 3 with external jobid 'pbs.4711'.",
+             (3, "pbs.4711", "cluster-generic"))):
+        rec = logging.LogRecord("snakemake.logging", logging.INFO, "x", 1, text, (), None)
+        assert parse(rec) == Plain(rec.created, submitted=submitted)
 
 
 @pytest.mark.parametrize(("text", "size"), [
