@@ -32,34 +32,68 @@ def datahash(data: bytes | Path) -> str:
     return str(ic.gen_instance_code_v0(io.BytesIO(raw), bits=256)["datahash"])
 
 
-def slurm_snakemake(cluster: SlurmCluster, cwd: Path, work: Path, store: str,
-                    *extra: str, password: str = "") -> subprocess.CompletedProcess[str]:
-    pythonpath = os.pathsep.join(p for p in (str(Path(__file__).parents[2]),
-                                             os.environ.get("PYTHONPATH")) if p)
-    env = {**cluster.env, "PYTHONPATH": pythonpath,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{cluster.env['PATH']}"}
+def slurm_snakemake(
+    cluster: SlurmCluster, cwd: Path, work: Path, store: str, *extra: str, password: str = ""
+) -> subprocess.CompletedProcess[str]:
+    pythonpath = os.pathsep.join(
+        p for p in (str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH")) if p
+    )
+    env = {
+        **cluster.env,
+        "PYTHONPATH": pythonpath,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{cluster.env['PATH']}",
+    }
     env.pop("ISCC_LINEAGE_STORE", None)
     if password:  # as a lab would: from the environment (or ~/.pgpass), never in the URL,
         env["PGPASSWORD"] = password  # since Snakemake logs its whole command line
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--logger", "iscc", "--logger-iscc-store", store,
-         "-s", str(FAN / "Snakefile"), "--directory", str(work), "--executor", "slurm",
-         "-j", "4", "--slurm-status-command", "squeue", "--slurm-no-account",
-         "--slurm-init-seconds-before-status-checks", "1", "--slurm-keep-successful-logs",
-         "--default-resources", "mem_mb=50", "runtime=5",
-         f"slurm_partition={cluster.partition}", "--latency-wait", "10", *extra],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--logger",
+            "iscc",
+            "--logger-iscc-store",
+            store,
+            "-s",
+            str(FAN / "Snakefile"),
+            "--directory",
+            str(work),
+            "--executor",
+            "slurm",
+            "-j",
+            "4",
+            "--slurm-status-command",
+            "squeue",
+            "--slurm-no-account",
+            "--slurm-init-seconds-before-status-checks",
+            "1",
+            "--slurm-keep-successful-logs",
+            "--default-resources",
+            "mem_mb=50",
+            "runtime=5",
+            f"slurm_partition={cluster.partition}",
+            "--latency-wait",
+            "10",
+            *extra,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_fan_workflow_on_slurm_records_every_job_with_its_slurm_id(
-        slurm_cluster: SlurmCluster, postgres_server: PostgresServer, tmp_path: Path) -> None:
+    slurm_cluster: SlurmCluster, postgres_server: PostgresServer, tmp_path: Path
+) -> None:
     url = postgres_server.url(postgres_server.new_database("slurm"), password=None)
     work = tmp_path / "work"
     (work / "raw").mkdir(parents=True)
     for s, text in RAW.items():
         (work / "raw" / f"{s}.txt").write_text(text)
-    res = slurm_snakemake(slurm_cluster, tmp_path, work, url,
-                          password=postgres_server.password)
+    res = slurm_snakemake(slurm_cluster, tmp_path, work, url, password=postgres_server.password)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
     assert "lineage capture failed" not in res.stderr, res.stderr[-3000:]
     assert postgres_server.password not in res.stdout + res.stderr
@@ -78,7 +112,8 @@ def test_fan_workflow_on_slurm_records_every_job_with_its_slurm_id(
         assert postgres_server.password not in (run.command or "")
         # 3 scale + 3 measure + figure + tree: every job of the DAG but `all`
         assert sorted(s.name for s in steps) == sorted(
-            ["scale"] * 3 + ["measure"] * 3 + ["figure", "tree"])
+            ["scale"] * 3 + ["measure"] * 3 + ["figure", "tree"]
+        )
         ids = [s.info.get("external_jobid") for s in steps]
         assert all(i is not None for i in ids), [s.info for s in steps]
         assert len(set(ids)) == len(ids)
@@ -107,4 +142,5 @@ def test_fan_workflow_on_slurm_records_every_job_with_its_slurm_id(
         lin = trace(st, fig.datahash or "")
         assert {s.name for s in lin.steps} == {"figure", "measure", "scale"}
         assert sorted(p for c in lin.ends for p in c.paths if "/raw/" in p) == sorted(
-            (work / "raw" / f"{s}.txt").as_posix() for s in RAW)
+            (work / "raw" / f"{s}.txt").as_posix() for s in RAW
+        )
