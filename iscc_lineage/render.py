@@ -89,6 +89,27 @@ def progress(total: int, label: str, *, quiet: bool = False
         yield lambda n: bar.advance(task, n)
 
 
+@contextmanager
+def count_progress(total: int, label: str, *, quiet: bool = False
+                   ) -> Iterator[Callable[[int], None] | None]:
+    """A transient progress bar counting items (``12,000/40,000``) on a terminal's stderr."""
+    if quiet or total <= 0 or not _err().is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=_err(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
 def fingerprint_lines(items: Sequence[tuple[str, Fingerprint]], *, units: bool) -> None:
     """``ISCC:KUA… *path`` lines, as ``iscc-sum --narrow`` writes them (``--units`` too)."""
     for path, fp in items:

@@ -30,7 +30,8 @@ ELSEWHERE = ("export-crate", "export-checksums", "verify-crate",
              # tests/signing/: test_sign_cli.py, test_declare.py, test_store_chain.py
              "keys", "sign", "iscc-note", "verify-signatures", "verify-store",
              # tests/test_same_pixels.py
-             "reindex", "export-omero")
+             "reindex", "export-omero",
+             "store-copy")  # tests/test_store_copy.py
 
 
 def validator(name: str) -> Draft202012Validator:

@@ -2,8 +2,8 @@
 
 Exit codes (as iscc-sum): 0 success, 1 a negative answer, 2 trouble. One module per family of
 commands: ``record`` (fingerprint, record), ``lineage`` (trace, impact, runs, show),
-``verify``, ``export`` (crate, checksums, omero), ``workflow`` (init, run, import), ``sign``
-(keys, sign, declare), ``images`` (reindex --pixels).
+``verify``, ``store`` (copy), ``export`` (crate, checksums, omero), ``workflow`` (init, run,
+import), ``sign`` (keys, sign, declare), ``images`` (reindex --pixels).
 """
 
 from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its commands
@@ -13,6 +13,7 @@ from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its 
     lineage,
     record,
     sign,
+    store,
     verify,
     workflow,
 )

@@ -183,12 +183,16 @@ class Row(tuple[Any, ...]):
         return tuple.__getitem__(self, key)
 
     def keys(self) -> list[str]:
-        return list(self.names)
+        """Column names in column order (as :meth:`sqlite3.Row.keys`)."""
+        inverse = {i: n for n, i in self.names.items()}
+        return [inverse.get(i, "") for i in range(len(self))]
 
 
 def _row_factory(cursor: Any) -> Any:
     desc = cursor.description or []
-    names = {d.name: i for i, d in reversed(list(enumerate(desc)))}
+    names: dict[str, int] = {}
+    for i, d in enumerate(desc):
+        names.setdefault(d.name, i)  # the first of equal names, as sqlite3.Row
     return lambda values: Row(values, names)
 
 
