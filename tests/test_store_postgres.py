@@ -255,3 +255,35 @@ def test_dialect_rewrites_only_what_differs() -> None:
     )
     assert '"user"' in pg_sql("INSERT INTO run (uid, user) VALUES (?, ?)")
     assert "users" in pg_sql("SELECT users FROM t")
+
+
+# -- the stat cache on both backends -------------------------------------------------------------
+
+
+def test_stat_cache_batch_lookup_and_tree_recheck(tmp_path: Path, store_location: str) -> None:
+    import os
+    import time
+
+    from iscc_lineage.codes import fingerprint_many, fingerprint_tree
+
+    files = []
+    for k in range(30):
+        f = tmp_path / "chunks" / str(k % 3) / f"{k}.bin"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_bytes(bytes([k]) * (100 + k))
+        files.append(f)
+    old = time.time() - 3600  # older than the racy window: cacheable
+    for f in files:
+        os.utime(f, (old, old))
+    time.sleep(2.1)  # the ctime (now) must leave the racy window too
+    with open_store(store_location) as st:
+        first = fingerprint_many(files, cache=st)
+        got = st.cache_get_many(["nope", *(f"{s.st_dev}:{s.st_ino}:{s.st_size}:"
+                                           f"{s.st_mtime_ns}:{s.st_ctime_ns}"
+                                           for s in (f.stat() for f in files[:5]))])
+        assert sorted(fp.datahash for fp in got.values()) == sorted(
+            fp.datahash for fp in first[:5])  # type: ignore[union-attr]
+        assert fingerprint_many(files, cache=st) == first
+        tree = fingerprint_tree(tmp_path / "chunks", cache=st)
+        assert fingerprint_tree(tmp_path / "chunks", cache=st) == tree
+        assert len(tree.members) == 30

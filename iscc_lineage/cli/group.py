@@ -130,6 +130,9 @@ class DeferredCache:
     def cache_get(self, key: str) -> Fingerprint | None:
         return self.store.cache_get(key)
 
+    def cache_get_many(self, keys: Sequence[str]) -> dict[str, Fingerprint]:
+        return self.store.cache_get_many(keys)
+
     def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
         self.held.extend(entries)
 

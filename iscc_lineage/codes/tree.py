@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import stat
+import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,16 +29,19 @@ from iscc_lineage.codes.fingerprint import (
     _check_regular,
     _finish,
     _is_regular,
-    _read_into,
-    _stat,
     fingerprint_file,
-    stat_key,
 )
 from iscc_lineage.errors import FingerprintError
 from iscc_lineage.locations import printable
 from iscc_lineage.model import Fingerprint, Member
 
 __all__ = ["MAX_DEPTH", "fingerprint_members", "fingerprint_tree", "tree_files", "treewalk_order"]
+
+
+#: what the walk saw: a regular file, a symlink, anything else (its stat decides: an error)
+REGULAR, LINK, OTHER = 0, 1, 2
+Entry = tuple[str, str, int]  #: (relpath, path, kind)
+BATCH = 1 << 20  #: bytes handed to the tree hasher's thread at once
 
 
 def _sort_key(name: str) -> tuple[bytes, bytes]:
@@ -62,6 +68,8 @@ def _names(entries: Sequence[os.DirEntry[str]]) -> list[str]:
     so each stays a member of its own and no step is lost. Names still equal after that (a
     raw ``\\xff`` beside a byte 0xff) cannot be told apart: the folder is refused.
     """
+    if all(e.name.isascii() for e in entries):  # NFC and escaping leave ASCII alone
+        return [e.name for e in entries]
     nfc = [unicodedata.normalize("NFC", e.name) for e in entries]
     twins = {n for n in nfc if nfc.count(n) > 1} if len(set(nfc)) < len(nfc) else set()
     names = [printable(e.name if n in twins else n) for e, n in zip(entries, nfc, strict=True)]
@@ -72,47 +80,52 @@ def _names(entries: Sequence[os.DirEntry[str]]) -> list[str]:
     return names
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path, bool]]:
-    """iscc-sum's TREEWALK order; yields ``(relpath, path, is_symlink)``.
+def _walk(root: Path | str) -> list[Entry]:
+    """iscc-sum's TREEWALK order: ``(relpath, path, kind)`` per entry.
 
     Per directory: entries sorted by :func:`_sort_key`; ``.*ignore`` files first, then the
-    other non-directories, then each subdirectory in turn. Symlinks are yielded in the file
+    other non-directories, then each subdirectory in turn. Symlinks are listed in the file
     position (iscc-sum skips them; the tree code does too). Directory symlinks are recorded,
     never followed, so a loop cannot recur. ``relpath`` follows :func:`_names`. Iterative (an
-    explicit stack), so any depth up to :data:`MAX_DEPTH` works.
+    explicit stack), so any depth up to :data:`MAX_DEPTH` works; a list, and the kind comes
+    from the directory listing (``d_type``): no stat and no generator frame per file.
     """
-    stack: list[tuple[Path, str, int]] = [(root, "", 0)]
+    top = os.fspath(root)
+    out: list[Entry] = []
+    stack: list[tuple[str, str, int]] = [(top, "", 0)]
     while stack:
         folder, rel, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise FingerprintError(f"{printable(root)}: folders nested deeper than "
+            raise FingerprintError(f"{printable(top)}: folders nested deeper than "
                                    f"{MAX_DEPTH} levels (not fingerprinted)")
         try:
             with os.scandir(folder) as it:
-                entries = sorted((e for e in it if e.name not in IGNORED_NAMES),
-                                 key=lambda e: _sort_key(e.name))
+                entries = [e for e in it if e.name not in IGNORED_NAMES]
         except OSError as exc:
             raise FingerprintError(f"{printable(folder)}: {exc.strerror or exc}") from None
-        first: list[tuple[str, Path, bool]] = []
-        files: list[tuple[str, Path, bool]] = []
-        dirs: list[tuple[Path, str, int]] = []
+        if all(e.name.isascii() for e in entries):  # ASCII str order is byte order
+            entries.sort(key=lambda e: e.name)
+        else:
+            entries.sort(key=lambda e: _sort_key(e.name))
+        first: list[Entry] = []
+        files: list[Entry] = []
+        dirs: list[tuple[str, str, int]] = []
         for e, name in zip(entries, _names(entries), strict=True):
             relpath = rel + name
             try:
-                is_link = e.is_symlink()
-                is_dir = not is_link and e.is_dir(follow_symlinks=False)
+                if e.is_symlink():
+                    files.append((relpath, e.path, LINK))
+                elif e.is_dir(follow_symlinks=False):
+                    dirs.append((e.path, relpath + "/", depth + 1))
+                else:
+                    kind = REGULAR if e.is_file(follow_symlinks=False) else OTHER
+                    (first if _is_ignore_file(e.name) else files).append((relpath, e.path, kind))
             except OSError as exc:
                 raise FingerprintError(f"{printable(e.path)}: {exc.strerror or exc}") from None
-            if is_link:
-                files.append((relpath, Path(e.path), True))
-            elif is_dir:
-                dirs.append((Path(e.path), relpath + "/", depth + 1))
-            else:
-                (first if _is_ignore_file(e.name) else files).append(
-                    (relpath, Path(e.path), False))
-        yield from first
-        yield from files
+        out += first
+        out += files
         stack.extend(reversed(dirs))  # the first subdirectory is walked next
+    return out
 
 
 def tree_files(root: Path) -> dict[str, Path]:
@@ -120,7 +133,7 @@ def tree_files(root: Path) -> dict[str, Path]:
 
     Stored names are normalised (:func:`_names`), so a copy must open the entry the walk saw.
     """
-    return {relpath: p for relpath, p, _ in _walk(Path(root))}
+    return {relpath: Path(p) for relpath, p, _ in _walk(root)}
 
 
 def treewalk_order(names: Iterable[str]) -> list[str]:
@@ -178,25 +191,139 @@ def fingerprint_members(members: Mapping[str, Callable[[], IO[bytes]]], *,
                        tuple(out))
 
 
-def _tree_state(listing: Sequence[tuple[str, Path, bool]]) -> tuple[str, int]:
-    """The cache key of a listing and the newest mtime/ctime in it.
+def _entry_stats(path: str, kind: int) -> list[os.stat_result | None]:
+    """The stats that key an entry: its own, plus its own lstat for a symlink."""
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except OSError:
+        st = None
+    if kind != LINK:
+        return [st]
+    try:
+        return [os.lstat(path), st]
+    except OSError:
+        return [None, st]
+
+
+def _state_key(listing: Sequence[Entry], stats: Sequence[Sequence[os.stat_result | None]]
+               ) -> tuple[str, int]:
+    """The cache key of a listing with one stat list per entry, and the newest mtime/ctime.
 
     A symlink contributes its own stat and its target's, so editing a linked file misses.
     """
     parts = []
     newest = 0
-    for relpath, p, is_link in listing:
-        stats = [_stat(p, follow=True)]
-        if is_link:
-            stats.insert(0, _stat(p, follow=False))
-        for st in stats:
-            if st is not None:
-                newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
-        parts.append(relpath + "\0" + "\0".join(stat_key(st) if st else "-" for st in stats))
+    for (relpath, _, _), sts in zip(listing, stats, strict=True):
+        keys = []
+        for st in sts:
+            if st is None:
+                keys.append("-")
+                continue
+            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+            keys.append(f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:"
+                        f"{st.st_ctime_ns}")
+        parts.append(relpath + "\0" + "\0".join(keys))
     digest = il.InstanceHasher()
     digest.update("\n".join(parts).encode("utf-8"))
     # v2: iscc-sum's order and symlink targets; entries cached under the v1 rules never match
     return "tree-v2:" + digest.finalize(256)["datahash"], newest
+
+
+def _tree_state(listing: Sequence[Entry]) -> tuple[str, int]:
+    """:func:`_state_key` of the listing as it is on disk now (one stat per entry)."""
+    stats: list[list[os.stat_result | None]] = []
+    for _, p, kind in listing:
+        if kind == REGULAR:
+            try:
+                stats.append([os.stat(p)])
+                continue
+            except OSError:
+                pass
+        stats.append(_entry_stats(p, kind))
+    return _state_key(listing, stats)
+
+
+class _Feeder:
+    """The tree hasher (Data-Code and Instance-Code of all bytes) on its own thread.
+
+    Chunks of small files are joined into :data:`BATCH`-sized blocks, so the thread wakes
+    once per MiB instead of once per 4 KiB chunk; the engine releases the GIL while hashing,
+    so the main thread meanwhile opens, reads and BLAKE3-hashes the next members.
+    """
+
+    def __init__(self, hasher: il.SumHasher) -> None:
+        self.hasher = hasher
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="iscc-fp-tree", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.hasher.update(block)
+                except BaseException as exc:  # pragma: no cover - the engine does not raise
+                    self.error = exc
+
+    def update(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= BATCH:
+            self.queue.put(b"".join(self.parts) if len(self.parts) > 1 else self.parts[0])
+            self.parts, self.size = [], 0
+
+    def close(self) -> None:
+        if self.parts:
+            self.queue.put(b"".join(self.parts))
+            self.parts = []
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:  # pragma: no cover
+            raise self.error
+
+
+def _hash_member(path: str, tree: _Feeder | None, on_bytes: OnBytes | None
+                 ) -> tuple[str, int, os.stat_result]:
+    """One regular member file: its datahash, size, and its stat once read (for the cache).
+
+    Opened non-blocking, so a FIFO swapped in since the walk cannot hang the read; read with
+    the fd's own calls (no file object per chunk file).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise FingerprintError(f"{printable(path)}: {exc.strerror or exc}") from None
+    try:
+        h = il.InstanceHasher()
+        want, done = FIRST_READ, 0
+        while chunk := os.read(fd, want):
+            h.update(chunk)
+            if tree is not None:
+                tree.update(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
+            done += len(chunk)
+            if len(chunk) < want:  # a short read: at the end if the size says so (no
+                st = os.fstat(fd)  # second read per chunk file); else read on
+                if st.st_size == done:
+                    break
+            want = IO_READ_SIZE
+        else:
+            st = os.fstat(fd)
+    except OSError as exc:
+        raise FingerprintError(f"{printable(path)}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(st.st_mode):
+        _check_regular(Path(path))  # raises with the kind (it changed since the walk)
+    r = h.finalize(256)
+    return r["datahash"], int(r["filesize"]), st
+
+
+FIRST_READ = 64 << 10  #: chunk files are small: no 1 MiB buffer for each of them
 
 
 def _link_member(relpath: str, p: Path, seen: dict[Path, Fingerprint],
@@ -245,30 +372,39 @@ def fingerprint_tree(
     ``.isccignore`` with patterns (not honoured: ignored files stay content), and for an empty
     tree (iscc-sum refuses it; here it is the code of no bytes).
     """
-    listing = list(_walk(root))
+    listing = _walk(root)
     key = _tree_state(listing)[0] if cache is not None else None
     if cache is not None and key is not None:
         hit = _cached(cache, key, on_bytes)
         if hit is not None:
             return hit
     tree = il.SumHasher()
+    feeder = _Feeder(tree)
     members: list[Member] = []
     seen: dict[Path, Fingerprint] = {}
-    for relpath, p, is_link in listing:
-        if is_link:
-            members.append(_link_member(relpath, p, seen, on_bytes))
-            continue
-        _check_regular(p)
-        h = il.InstanceHasher()  # members need only datahash and size: skip their Data-Code
-        sinks = (h,) if p.name.endswith(".iscc.json") else (h, tree)  # as iscc-sum
-        _read_into(p, sinks, on_bytes)
-        r = h.finalize(256)
-        members.append(Member(relpath, r["datahash"], int(r["filesize"])))
+    stats: list[list[os.stat_result | None]] = []
+    try:
+        for relpath, p, kind in listing:
+            if kind == LINK:
+                members.append(_link_member(relpath, Path(p), seen, on_bytes))
+                stats.append(_entry_stats(p, kind))
+                continue
+            if kind == OTHER:
+                _check_regular(Path(p))  # a FIFO, a socket, a device: one-line error
+            # members need only datahash and size: skip their Data-Code. *.iscc.json files
+            # are members but not tree content (as iscc-sum).
+            datahash, size, st = _hash_member(
+                p, None if p.endswith(".iscc.json") else feeder, on_bytes)
+            members.append(Member(relpath, datahash, size))
+            stats.append([st])
+    finally:
+        feeder.close()
     iscc, data_code, instance_code, _, size = _finish(tree)
     datahash = _manifest_digest(members)
     fp = Fingerprint(iscc, datahash, size, data_code, instance_code, "tree", tuple(members))
     if cache is not None and key is not None:
-        after, newest = _tree_state(listing)
+        # every member's stat as read equals the stat the key was made of: unchanged meanwhile
+        after, newest = _state_key(listing, stats)
         if after == key and time.time_ns() - newest >= RACY_SECONDS * 1e9:
             cache.cache_put([(key, fp)])
     return fp

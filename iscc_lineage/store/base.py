@@ -60,6 +60,9 @@ class LineageStore(Protocol):
     def cache_get(self, key: str) -> Fingerprint | None:
         """The fingerprint taken when a file had this stat key, or None."""
 
+    def cache_get_many(self, keys: Sequence[str]) -> dict[str, Fingerprint]:
+        """The cached fingerprints of those stat keys that have one (a batch: one query)."""
+
     def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
         """Remember fingerprints under their stat keys."""
 

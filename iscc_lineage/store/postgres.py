@@ -393,6 +393,19 @@ class PostgresStore(Store):
             return int(row[0])
         return super()._content_id(db, fp)
 
+    def _insert_members(self, db: Any, cid: int, fp: Fingerprint) -> None:
+        """The manifest rows through COPY: 10^5 members in one stream, not 10^5 statements."""
+        hashes = sorted({m.datahash for m in fp.members if m.datahash is not None})
+        known = {r[0]: int(r[1]) for r in db.execute(
+            "SELECT datahash, id FROM content WHERE datahash IN (SELECT value FROM json_each(?))",
+            (json.dumps(hashes),)).fetchall()} if hashes else {}
+        with self._conn.cursor() as cur, cur.copy(
+                "COPY member (tree_id, path, content_id, datahash, size, link) FROM STDIN"
+                ) as copy:
+            for m in fp.members:
+                copy.write_row((cid, m.path, known.get(m.datahash) if m.datahash else None,
+                                m.datahash, m.size, m.link))
+
     def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
         """Store fingerprints in the stat cache; a read-only role skips it (a cache only)."""
         self._require_writable_quiet()
