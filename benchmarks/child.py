@@ -99,7 +99,8 @@ def task_store_gen(path: str, files: int, steps: int, runs: int) -> dict[str, An
 def task_store_query(path: str, meta: str, queries: int) -> dict[str, Any]:
     from benchmarks.store_query import query
 
-    return query(Path(path), json.loads(Path(meta).read_text()), queries)
+    where = path if "://" in path else Path(path)  # a server URL is not a path
+    return query(where, json.loads(Path(meta).read_text()), queries)
 
 
 def task_crate(n_files: int) -> dict[str, Any]:
@@ -111,6 +112,77 @@ def task_crate(n_files: int) -> dict[str, Any]:
     return answer
 
 
+def task_tree_cache(root: str, workdir: str, repeats: int) -> dict[str, Any]:
+    """fingerprint_tree hashing vs re-checked through a filled stat cache, alternating."""
+    import os
+
+    from iscc_lineage.codes import fingerprint_tree
+
+    tree = Path(root)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        store = Store(str(Path(tmp) / "lineage.db"))
+        first = fingerprint_tree(tree, cache=store)  # fills the cache
+        hashed, cached = [], []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            a = fingerprint_tree(tree)
+            hashed.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            b = fingerprint_tree(tree, cache=store)
+            cached.append(time.perf_counter() - t0)
+            if a != first or b != first:
+                raise SystemExit("cached tree fingerprint differs from the hashed one")
+        store.close()
+    t0 = time.perf_counter()
+    for dirpath, _, names in os.walk(tree):
+        for name in names:
+            os.stat(os.path.join(dirpath, name))
+    return {"seconds": statistics_median(cached), "hashed": hashed, "cached": cached,
+            "stat_seconds": time.perf_counter() - t0, "members": len(first.members)}
+
+
+def statistics_median(values: list[float]) -> float:
+    import statistics
+
+    return float(statistics.median(values))
+
+
+def task_tree_record(root: str, store: str) -> dict[str, Any]:
+    """Fingerprint a tree (no cache), then record it as one step's output; both timed."""
+    import os
+
+    from iscc_lineage import Artifact, Recorder, open_store
+    from iscc_lineage.codes import fingerprint_tree
+
+    t0 = time.perf_counter()
+    fp = fingerprint_tree(Path(root))
+    hash_seconds = time.perf_counter() - t0
+    st = open_store(store)
+    rec = Recorder(st, use_cache=False)
+    run = rec.begin_run(workdir=root)
+    t0 = time.perf_counter()
+    rec.record_step(run, "zarr", outputs=[Artifact(root, fp)])
+    seconds = time.perf_counter() - t0
+    st.close()
+    size = os.path.getsize(store) if "://" not in store else None
+    return {"seconds": seconds, "hash_seconds": hash_seconds, "bytes": size,
+            "members": len(fp.members)}
+
+
+def task_write_steps(store: str, workdir: str, run_id: str, steps: int) -> dict[str, Any]:
+    """One writer of the concurrency benchmark: ``steps`` steps, one transaction each."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from helpers_store import write  # type: ignore[import-not-found]
+
+    t0 = time.perf_counter()
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        write(store, Path(workdir), run_id, steps)
+    return {"seconds": time.perf_counter() - t0}
+
+
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {
     "file": task_file,
     "raw": task_raw,
@@ -119,6 +191,9 @@ TASKS: dict[str, Callable[..., dict[str, Any]]] = {
     "store-gen": task_store_gen,
     "store-query": task_store_query,
     "crate": task_crate,
+    "tree-cache": task_tree_cache,
+    "tree-record": task_tree_record,
+    "write-steps": task_write_steps,
 }
 
 

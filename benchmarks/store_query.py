@@ -21,7 +21,7 @@ __all__ = ["query"]
 Walk = Callable[[Store, str], Lineage]
 
 
-def _timed(path: Path, fn: Walk, datahash: str) -> tuple[float, int]:
+def _timed(path: Path | str, fn: Walk, datahash: str) -> tuple[float, int]:
     t0 = time.perf_counter()
     store = open_store(path, create=False)
     lin = fn(store, datahash)
@@ -29,7 +29,8 @@ def _timed(path: Path, fn: Walk, datahash: str) -> tuple[float, int]:
     return time.perf_counter() - t0, len(lin.steps)
 
 
-def query(path: Path, meta: dict[str, Any], queries: int, repeats: int = 3) -> dict[str, Any]:
+def query(path: Path | str, meta: dict[str, Any], queries: int, repeats: int = 3
+          ) -> dict[str, Any]:
     """Latencies (seconds) and lineage sizes (steps) for every kind of query."""
     t = meta["targets"]
     rng = random.Random(2)

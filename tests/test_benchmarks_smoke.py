@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUPS = {"fingerprint-one", "fingerprint-many", "stat-cache", "plugin", "store", "crate",
-          "pixels"}
+          "pixels", "container", "pg-store", "pg-write"}
 
 Result = tuple[subprocess.CompletedProcess[str], dict[str, Any]]
 
