@@ -287,3 +287,12 @@ def test_stat_cache_batch_lookup_and_tree_recheck(tmp_path: Path, store_location
         tree = fingerprint_tree(tmp_path / "chunks", cache=st)
         assert fingerprint_tree(tmp_path / "chunks", cache=st) == tree
         assert len(tree.members) == 30
+
+
+def test_init_never_writes_a_password_into_the_profile(tmp_path: Path) -> None:
+    code, _, err = _cli("init", str(tmp_path), "--store",
+                        "postgresql://lab:s3cret@db.example/lineage")
+    assert code == 0, err
+    text = (tmp_path / "profiles" / "default" / "config.yaml").read_text()
+    assert "s3cret" not in text and "postgresql://lab@db.example/lineage" in text
+    assert "password is not written" in err

@@ -49,7 +49,7 @@ STORE_FLAG = "--" + STORE_KEY
 @cli.command()
 @click.argument("workflow_dir", default=".", required=False,
                 type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--store", "store_path", metavar="PATH",
+@click.option("--store", "store_path", metavar="PATH|URL",
               help="Also set logger-iscc-store: the lineage store the plugin writes to.")
 def init(workflow_dir: Path, store_path: str | None) -> None:
     """Make a plain `snakemake` in WORKFLOW_DIR record lineage (a workflow profile).
@@ -64,6 +64,10 @@ def init(workflow_dir: Path, store_path: str | None) -> None:
       iscc-lineage init
       iscc-lineage init my-workflow --store /data/lineage/lab.db
     """
+    if store_path and redact_credentials(store_path) != store_path:
+        store_path = redact_credentials(store_path)
+        click.echo("Note: the password is not written into the profile; keep it in "
+                   "~/.pgpass or PGPASSWORD.", err=True)
     change = enable_logger(workflow_dir, store=store_path)
     shown = _shown(change.path)
     what = ("Created" if change.created else "Updated" if change.changed

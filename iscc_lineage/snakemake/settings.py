@@ -94,8 +94,8 @@ def open_capture_store(path: Path | str) -> Store:
         store.check_writable()  # takes the write lock: fails now on a read-only store
     except Exception as exc:
         store.close()
-        raise StoreError(f"{store.location}: the lineage store cannot be written ({exc})"
-                         ) from None
+        raise StoreError(f"{store.location}: the lineage store cannot be written "
+                         f"({str(exc).removeprefix(store.location + ': ')})") from None
     return store
 
 
