@@ -260,9 +260,9 @@ class SlurmCluster:
         return subprocess.run(list(cmd), env=self.env, capture_output=True, text=True, check=check)
 
     def stop(self) -> None:
-        if self.system_conf is not None and self.system_conf.exists():
-            if str(self.root) in self.system_conf.read_text(errors="replace"):
-                self.system_conf.unlink()
+        conf = self.system_conf
+        if conf is not None and conf.exists() and str(self.root) in conf.read_text("utf-8"):
+            conf.unlink()
         for name in ("slurmd", "slurmctld", "munged"):
             pidfile = self.root / f"{name}.pid"
             if pidfile.exists():
