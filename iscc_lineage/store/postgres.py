@@ -259,6 +259,9 @@ class PostgresStore(Store):
             raise StoreError(f"{self.location}: cannot connect ({self._clean(exc)})") from None
         self._db = _Connection(self._conn)  # type: ignore[assignment]
         try:
+            # The recursive walks look expensive to the planner on a large store, which then
+            # JIT-compiles them: tens of ms for a query that runs in one (benchmarks/).
+            self._db.execute("SET jit = off")
             self._migrate()
         except psycopg.Error as exc:
             self._close_quietly()
