@@ -13,13 +13,14 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from iscc_lineage.codes.distance import data64
 from iscc_lineage.errors import AmbiguousError, NotFoundError, StoreError
 from iscc_lineage.locations import printable
-from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Run, Step
+from iscc_lineage.model import Artifact, Content, Edge, Fingerprint, Member, Run, Step
 from iscc_lineage.store.chain import ChainedRecords
 from iscc_lineage.store.codes import CodeQueries
 from iscc_lineage.store.credentials import redact_credentials
@@ -68,6 +69,25 @@ def pid_alive(pid: int) -> bool:
             return fh.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+def _cache_text(fp: Fingerprint) -> str:
+    """A stat-cache value: the fingerprint, a directory's members as compact rows."""
+    d = fp.to_dict()
+    if fp.members:
+        d["members"] = [[m.path, m.datahash, m.size, m.link] for m in fp.members]
+    return json.dumps(d, separators=(",", ":"))
+
+
+def _cached_fp(text: str) -> Fingerprint:
+    """A stat-cache value back (members as rows, or as objects in entries of older versions)."""
+    d = json.loads(text)
+    rows = d.get("members")
+    if not rows or isinstance(rows[0], dict):
+        return Fingerprint.from_dict(d)
+    d["members"] = ()
+    fp = Fingerprint.from_dict(d)
+    return replace(fp, members=tuple(Member(p, h, s, link) for p, h, s, link in rows))
 
 
 def _secretless(command: str | None) -> str | None:
@@ -275,7 +295,7 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
 
     def cache_get(self, key: str) -> Fingerprint | None:
         rows = self._query("SELECT fingerprint FROM stat_cache WHERE key = ?", (key,))
-        return Fingerprint.from_dict(json.loads(rows[0][0])) if rows else None
+        return _cached_fp(rows[0][0]) if rows else None
 
     def cache_get_many(self, keys: Sequence[str]) -> dict[str, Fingerprint]:
         """Fingerprints of those ``keys`` that are cached: one query per 10,000 keys."""
@@ -285,7 +305,7 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
                     "SELECT key, fingerprint FROM stat_cache"
                     " WHERE key IN (SELECT value FROM json_each(?))",
                     (json.dumps(list(keys[i:i + 10_000])),)):
-                out[r[0]] = Fingerprint.from_dict(json.loads(r[1]))
+                out[r[0]] = _cached_fp(r[1])
         return out
 
     def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
@@ -293,7 +313,7 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO stat_cache (key, fingerprint, stored) VALUES (?, ?, ?)",
-                [(k, json.dumps(fp.to_dict()), stamp) for k, fp in entries])
+                [(k, _cache_text(fp), stamp) for k, fp in entries])
 
     # -- runs and steps (writes) -------------------------------------------------------------
 
