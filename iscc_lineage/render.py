@@ -66,6 +66,11 @@ def dump_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def progress_shown(quiet: bool = False) -> bool:
+    """Whether :func:`progress` would draw a bar (stderr is a terminal and not quiet)."""
+    return not quiet and _err().is_terminal
+
+
 @contextmanager
 def progress(total: int, label: str, *, quiet: bool = False
              ) -> Iterator[Callable[[int], None] | None]:

@@ -65,7 +65,9 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
         except LineageError:
             cache = None  # no store yet: fingerprinting needs none
     plist = list(paths)
-    with render.progress(sum(tree_size(p) for p in plist), "fingerprint", quiet=quiet) as on_bytes:
+    # the total walks and stats every file: only worth it when a bar is drawn (10^5 chunks)
+    total = sum(tree_size(p) for p in plist) if render.progress_shown(quiet) else 0
+    with render.progress(total, "fingerprint", quiet=quiet) as on_bytes:
         results = fingerprint_many(plist, cache=cache, on_bytes=on_bytes)
     # non-UTF-8 names are shown escaped (bad\udcff), as in error messages, in both forms
     good = [(printable(p), fp)
