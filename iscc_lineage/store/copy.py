@@ -75,6 +75,9 @@ def copy_store(src: Store, dst: Store, *, on_item: OnItem | None = None) -> Copy
     if new:
         dst.add_codes(new)
     result.codes = len(new)
+    analyze = getattr(dst, "analyze", None)  # a server's planner statistics, after the bulk
+    if analyze is not None:
+        analyze()
     return result
 
 
