@@ -35,6 +35,13 @@ def _copy(src: str, dst: str, *extra: str) -> tuple[int, str, str]:
     return p.returncode, p.stdout, p.stderr
 
 
+def _chain_ok(store: str) -> None:
+    """``verify --store``: the store's hash chain covers every run and step, unedited."""
+    p = subprocess.run([sys.executable, "-m", "iscc_lineage", "--store", store, "verify",
+                        "--store"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
 def _project(root: Path, n_runs: int = 2) -> str:
     """A project store: chains of steps, a directory output, a pipe edge, codes."""
     store = root / "project.db"
@@ -120,6 +127,8 @@ def test_sqlite_to_postgres_to_sqlite_round_trip(
     assert postgres_server.password not in out + err
     want = _picture(src)
     assert _picture(pg) == want
+    _chain_ok(src)
+    _chain_ok(pg)
     assert sorted(want["trace"]) == ["a", "a", "figure", "tile", "tile"]  # tiles: same content
     # again: nothing new
     code, out, err = _copy(src, pg, "--json")
@@ -132,6 +141,7 @@ def test_sqlite_to_postgres_to_sqlite_round_trip(
     code, out, err = _copy(pg, back)
     assert code == 0 and out.startswith("Copied 2 runs (6 steps"), out + err
     assert _picture(back) == want
+    _chain_ok(back)
 
 
 def test_a_grown_run_and_new_runs_are_added(tmp_path: Path, store_location: str) -> None:
@@ -154,6 +164,7 @@ def test_a_grown_run_and_new_runs_are_added(tmp_path: Path, store_location: str)
     assert code == 0 and report["runs"] == 1 and report["runs_updated"] == 1, err
     assert report["steps"] == 1
     assert _picture(store_location) == _picture(src)
+    _chain_ok(store_location)
 
 
 def test_an_interrupted_copy_resumes(tmp_path: Path, postgres_server: PostgresServer) -> None:

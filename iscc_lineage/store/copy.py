@@ -4,8 +4,10 @@ Identity decides what is already there: a content by its datahash, a run and a s
 ids. Copying again adds only what is missing (idempotent), and an interrupted copy resumes
 where it stopped: contents go in batches and each run in one transaction, so the target never
 holds half a run. A run that has grown since (it was still running) gains its new steps and
-its new status. The stat cache is not copied: its keys (device, inode, times) only mean
-something on the machine that took them.
+its new status. What the copy writes is appended to the target's hash chain, as a recording
+would be. The stat cache is not copied (its keys, device, inode and times, only mean something
+on the machine that took them), nor are signed notes (they stay in the store they were made
+in).
 """
 
 from __future__ import annotations
@@ -201,6 +203,7 @@ def _copy_run(
             )
             run_pk = int(cur.lastrowid or 0)
             have_steps: set[str] = set()
+            changed = False
             result.runs += 1
         else:
             run_pk = int(row[0])
@@ -209,7 +212,8 @@ def _copy_run(
                 for r in db.execute("SELECT uid FROM step WHERE run_id = ?", (run_pk,)).fetchall()
             }
             result.runs_present += 1
-            if (row[1], row[2], row[3]) != (run["status"], run["ended"], run["info"]):
+            changed = (row[1], row[2], row[3]) != (run["status"], run["ended"], run["info"])
+            if changed:
                 db.execute(
                     "UPDATE run SET status = ?, ended = ?, info = ? WHERE id = ?",
                     (run["status"], run["ended"], run["info"], run_pk),
@@ -248,6 +252,12 @@ def _copy_run(
             rows,
         )
         result.observations += len(rows)
+        # the target's tamper-evident chain covers what was written into it, as a recording
+        if new_run or changed:
+            dst._chain_append(db, "run", [run["uid"]])
+        new_steps = [s["uid"] for s in steps if s["id"] in step_pk]
+        if new_steps:
+            dst._chain_append(db, "step", new_steps)
 
 
 def _copy_loose_observations(

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from iscc_lineage.errors import SchemaVersionError, StoreError
 from iscc_lineage.model import Fingerprint
-from iscc_lineage.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from iscc_lineage.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION, SEALS
 from iscc_lineage.store.sqlite import Store
 
 __all__ = ["SCHEMES", "PostgresStore", "is_postgres_url", "pg_sql", "redact"]
@@ -81,6 +81,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bINTEGER\b"), "BIGINT"),
     (re.compile(r"\bTEXT\b(?! COLLATE)"), 'TEXT COLLATE "C"'),
     (re.compile(r"\)\s*WITHOUT ROWID"), ")"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
 ]
 _UPSERT = re.compile(r"INSERT OR REPLACE INTO (\w+) \(([^)]*)\)")
 _CONFLICT = {"stat_cache": ("key",), "content_code": ("content_id", "scheme"), META: ("key",)}
@@ -126,6 +127,25 @@ def _fold_recursive(sql: str) -> str:
         + ")"
         + tail
     )
+
+
+_TRIGGER = re.compile(r"CREATE TRIGGER (\w+) BEFORE (\w+) ON (\w+) BEGIN SELECT "
+                      r"RAISE\(ABORT, '([^']*)'\); END")
+
+
+def _pg_schema(statement: str) -> list[str]:
+    """A migration statement as PostgreSQL takes it: SQLite's ``RAISE(ABORT)`` triggers
+    become a trigger function; everything else goes through :func:`pg_sql`."""
+    m = _TRIGGER.fullmatch(" ".join(statement.split()))
+    if m is None:
+        return [statement]
+    name, event, table, message = m.groups()
+    return [
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS"
+        f" $f$ BEGIN RAISE EXCEPTION '{message}'; END $f$",
+        f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW"
+        f" EXECUTE FUNCTION {name}()",
+    ]
 
 
 @lru_cache(maxsize=512)
@@ -209,6 +229,9 @@ class _Cursor:
 
     def fetchall(self) -> list[Row]:
         return self._rows
+
+    def __iter__(self) -> Iterator[Row]:
+        return iter(self._rows)
 
 
 class _Connection:
@@ -328,7 +351,10 @@ class PostgresStore(Store):
             version = int(row[0]) if row else 0  # re-read under the lock
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
-                    db.execute(statement)
+                    for translated in _pg_schema(statement):
+                        db.execute(translated)
+                if target in SEALS:
+                    getattr(self, SEALS[target])(db)
                 db.execute(
                     f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('schema_version', ?)",
                     (str(target),),
