@@ -296,3 +296,14 @@ def test_init_never_writes_a_password_into_the_profile(tmp_path: Path) -> None:
     text = (tmp_path / "profiles" / "default" / "config.yaml").read_text()
     assert "s3cret" not in text and "postgresql://lab@db.example/lineage" in text
     assert "password is not written" in err
+
+
+def test_many_processes_create_one_store_at_once(pg_url: str) -> None:
+    code = ("import sys; from iscc_lineage import open_store; "
+            "open_store(sys.argv[1]).check_writable()")
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_url], stderr=subprocess.PIPE,
+                              text=True) for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    with open_store(pg_url, create=False) as st:
+        assert st.stats()["run"] == 0

@@ -313,56 +313,59 @@ class PostgresStore(Store):
         with self._lock:
             self._conn.close()
 
-    def _migrate(self) -> None:
-        db = self._db
-        has_meta = db.execute("SELECT to_regclass(?) IS NOT NULL", (META,)).fetchone()[0]
-        meta: dict[str, str] = {}
-        if has_meta:
-            meta = {r[0]: r[1] for r in db.execute(f"SELECT key, value FROM {META}").fetchall()}
-            if meta.get("application_id") != str(APPLICATION_ID):
-                raise StoreError(f"{self.location}: {META} is not an iscc-lineage store's")
-        else:
-            tables = db.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE"
-                " table_schema = current_schema()"
-            ).fetchone()[0]
+    def _read_meta(self, db: Any) -> dict[str, str] | None:
+        """The meta table's rows, None without one; refuses a database that is not ours."""
+        # pg_tables, not to_regclass(): a plain query reads the catalog with this statement's
+        # snapshot, so a store created by another process while we waited for the lock shows
+        if not db.execute("SELECT count(*) FROM pg_tables WHERE tablename = ?"
+                          " AND schemaname = current_schema()", (META,)).fetchone()[0]:
+            tables = db.execute("SELECT count(*) FROM information_schema.tables WHERE"
+                                " table_schema = current_schema()").fetchone()[0]
             if tables:
-                raise StoreError(
-                    f"{self.location}: a database with other tables, not an "
-                    "iscc-lineage store (use a database of its own)"
-                )
-            if not self._create:
-                raise StoreError(
-                    f"{self.location}: no lineage store here (record a run first, or pass --store)"
-                )
+                raise StoreError(f"{self.location}: a database with other tables, not an "
+                                 "iscc-lineage store (use a database of its own)")
+            return None
+        meta = {r[0]: r[1] for r in db.execute(f"SELECT key, value FROM {META}").fetchall()}
+        if meta.get("application_id") != str(APPLICATION_ID):
+            raise StoreError(f"{self.location}: {META} is not an iscc-lineage store's")
         version = int(meta.get("schema_version", 0))
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.location}: store schema v{version} is newer than this iscc-lineage "
-                f"(v{SCHEMA_VERSION}); upgrade iscc-lineage"
-            )
-        if version == SCHEMA_VERSION:
+                f"(v{SCHEMA_VERSION}); upgrade iscc-lineage")
+        return meta
+
+    def _migrate(self) -> None:
+        try:
+            meta = self._read_meta(self._db)
+        except StoreError:
+            # a store being created right now shows its tables before its meta row: decide
+            # under the migrators' lock, below, once the creator has committed
+            meta = None
+        if meta is None and not self._create:
+            meta = self._read_meta(self._db)  # refuses a foreign database in one line
+            if meta is None:
+                raise StoreError(f"{self.location}: no lineage store here (record a run "
+                                 "first, or pass --store)")
+        if meta is not None and int(meta.get("schema_version", 0)) == SCHEMA_VERSION:
             return
-        with self.transaction(check=False) as db:  # the lock: one migrator at a time
-            db.execute(
-                f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-            )
-            row = db.execute(f"SELECT value FROM {META} WHERE key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0  # re-read under the lock
+        with self.transaction(check=False) as db:  # the lock: one creator / migrator at once
+            meta = self._read_meta(db)  # re-read under the lock: another may have done it
+            version = int((meta or {}).get("schema_version", 0))
+            if version == SCHEMA_VERSION:
+                return
+            db.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY,"
+                       " value TEXT NOT NULL)")
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[target]:
                     for translated in _pg_schema(statement):
                         db.execute(translated)
                 if target in SEALS:
                     getattr(self, SEALS[target])(db)
-                db.execute(
-                    f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('schema_version', ?)",
-                    (str(target),),
-                )
-            db.execute(
-                f"INSERT OR REPLACE INTO {META} (key, value) VALUES ('application_id', ?)",
-                (str(APPLICATION_ID),),
-            )
+                db.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES"
+                           " ('schema_version', ?)", (str(target),))
+            db.execute(f"INSERT OR REPLACE INTO {META} (key, value) VALUES"
+                       " ('application_id', ?)", (str(APPLICATION_ID),))
 
     @contextmanager
     def transaction(self, check: bool = True) -> Iterator[Any]:
