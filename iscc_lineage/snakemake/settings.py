@@ -102,7 +102,7 @@ def open_capture_store(path: Path | str) -> Store:
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def check_capture_store(path: Path) -> None:
+def check_capture_store(path: Path | str) -> None:
     """Refuse, before any job, a store path that can never hold lineage; never opens SQLite.
 
     The Snakemake process must not map the store (see :mod:`iscc_lineage.snakemake.writer`),
@@ -114,6 +114,10 @@ def check_capture_store(path: Path) -> None:
     """
     from iscc_lineage.store.schema import APPLICATION_ID
 
+    if isinstance(path, str):  # a server store (postgresql://): no file to map; prove a write
+        with open_store(path, create=True) as server:
+            server.check_writable()
+        return
     try:
         st = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
