@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from iscc_lineage.errors import LineageError, StoreError
 from iscc_lineage.model import Artifact, Fingerprint, Run, Step
+from iscc_lineage.store import is_server_url, open_store
 from iscc_lineage.store.spool import SpoolFile, apply, encode, flush_spools
 
 __all__ = ["CLOSE_BUDGET", "LOCK_WAIT", "READ_TIMEOUT", "RETRY", "StoreClient", "main"]
@@ -383,10 +384,15 @@ class _Helper:
 
         self.path = str(msg["path"])
         try:
-            self.store = Store(self.path, create=True, busy_timeout_ms=int(LOCK_WAIT * 1000))
-            st = os.stat(self.path)
-            self.ident = (st.st_dev, st.st_ino)
-            self.reader_store = Store(self.path, create=False, busy_timeout_ms=2000)
+            if is_server_url(self.path):  # a PostgreSQL store: no file to map, watch or spool by
+                self.store = open_store(self.path, create=True)
+                self.store.set_busy_timeout(int(LOCK_WAIT * 1000))
+                self.reader_store = open_store(self.path, create=False)
+            else:
+                self.store = Store(self.path, create=True, busy_timeout_ms=int(LOCK_WAIT * 1000))
+                st = os.stat(self.path)
+                self.ident = (st.st_dev, st.st_ino)
+                self.reader_store = Store(self.path, create=False, busy_timeout_ms=2000)
         except (LineageError, OSError) as exc:
             self.start_spooling(f"the lineage store cannot be opened ({exc})")
         finally:
@@ -493,6 +499,8 @@ class _Helper:
         from iscc_lineage.store.sqlite import Store
 
         assert self.path is not None
+        if is_server_url(self.path):
+            return None  # a server's database is not a file that can be deleted or replaced
         try:
             st = os.stat(self.path)
         except FileNotFoundError:

@@ -438,6 +438,11 @@ class PostgresStore(Store):
                 copy.write_row((cid, m.path, known.get(m.datahash) if m.datahash else None,
                                 m.datahash, m.size, m.link))
 
+    def set_busy_timeout(self, ms: int) -> None:
+        """How long a write waits for the writers' lock (``lock_timeout``; 0: no limit)."""
+        with self._lock:
+            self._db.execute(f"SET lock_timeout = {max(0, int(ms))}")
+
     def analyze(self) -> None:
         """Refresh the planner's statistics after a bulk load (``store copy``): with stale
         ones the walks plan sequential scans (benchmarks/: trace 60 ms instead of 10 ms)."""
