@@ -130,7 +130,7 @@ def test_large_planes_stream_in_bands(files: dict[str, Path],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     whole = {k: _one(files[k]).wide for k in ("ome-tiff", "zarr-0.5", "tiff")}
     seen: list[int] = []
-    monkeypatch.setattr(pixel, "BAND_BYTES", 7 * pd.X * 2)  # 7 rows per band
+    monkeypatch.setattr(pixel.stream, "BAND_BYTES", 7 * pd.X * 2)  # 7 rows per band
     for k, code in whole.items():
         seen.clear()
         res = pixel_codes(files[k], on_bytes=seen.append)
@@ -224,7 +224,7 @@ def test_bioio_path_agrees_with_libczi(files: dict[str, Path]) -> None:
     # give what the direct libCZI path gives, metadata included.
     pytest.importorskip("bioio_czi", reason="bioio-czi is not installed")
     direct = pixel_codes(files["czi"])
-    via = pixel._code_bioio(files["czi"], "bioio_czi", "czi", None)
+    via = pixel.readers.code_bioio(files["czi"], "bioio_czi", "czi", None)
     assert (direct.reader, via.reader) == ("pylibCZIrw", "bioio-czi")
     assert [i.pixel_id for i in via.images] == [i.pixel_id for i in direct.images]
     assert [c["name"] for c in via.images[0].metadata["channels"]] == list(pd.CHANNELS)
