@@ -26,7 +26,7 @@ from iscc_lineage.errors import FingerprintError
 from iscc_lineage.signing.keys import Identity
 
 if TYPE_CHECKING:
-    from iscc_lineage.export.crate.verify import CrateReader
+    from iscc_lineage.export.crate.reader import CrateReader
 
 __all__ = ["CrateSigner", "NoteFile", "note_files", "verify_crate_notes"]
 
@@ -193,7 +193,7 @@ def verify_crate_notes(reader: CrateReader, graph: dict[str, Any]) -> list[Any]:
     """Check every note file of an opened crate (``reader``: its members, read inside the
     crate only; ``graph``: id -> entity). Empty when the crate carries no notes."""
     from iscc_lineage.codes import fingerprint_bytes
-    from iscc_lineage.export.crate.verify import fingerprint_member, read_member
+    from iscc_lineage.export.crate.reader import fingerprint_member, read_member
     from iscc_lineage.signing import require_crypto
     from iscc_lineage.signing.notes import NoteVerdict, verify_note
     from iscc_lineage.signing.service import NoteKind, NoteReport
@@ -261,8 +261,9 @@ def verify_crate_notes(reader: CrateReader, graph: dict[str, Any]) -> list[Any]:
 def verify_crate_signed(crate: Path, *, local_root: Path | None = None
                         ) -> tuple[list[Any], list[Any]]:
     """The file checks of ``verify --crate`` and the notes' checks, reading the crate once
-    (and only inside it: see :mod:`iscc_lineage.export.crate.verify`)."""
-    from iscc_lineage.export.crate.verify import check_opened, open_crate
+    (and only inside it: see :mod:`iscc_lineage.export.crate.reader`)."""
+    from iscc_lineage.export.crate.reader import open_crate
+    from iscc_lineage.export.crate.verify import check_opened
 
     with open_crate(Path(crate)) as reader:
         checks, graph = check_opened(Path(crate), reader, local_root)
