@@ -17,6 +17,9 @@ client writes the unacknowledged records and all later ones to a spool file of i
 file appends, no mapping. The helper runs in its own session, so a Ctrl-C in the terminal does
 not reach it, and a ``kill -9`` of Snakemake leaves it to commit what it was sent and to mark
 the run ``incomplete`` when its input ends without a close.
+
+This module is the helper process; :class:`StoreClient`, the side in Snakemake's process, is
+in :mod:`iscc_lineage.snakemake.client` (re-exported here).
 """
 
 from __future__ import annotations
@@ -26,18 +29,15 @@ import logging
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
 from iscc_lineage.errors import LineageError, StoreError
-from iscc_lineage.model import Artifact, Fingerprint, Run, Step
+from iscc_lineage.snakemake.client import CLOSE_BUDGET, READ_TIMEOUT, StoreClient, json_line
 from iscc_lineage.store import is_server_url, open_store
 from iscc_lineage.store.spool import SpoolFile, apply, encode, flush_spools
 
@@ -47,243 +47,10 @@ log = logging.getLogger(__name__)
 
 LOCK_WAIT = 2.0  #: seconds a write waits for another process's lock before spooling
 RETRY = 2.0  #: seconds between attempts to replay the spool into the store
-READ_TIMEOUT = 2.0  #: seconds a stat-cache or code lookup waits for the helper
-CLOSE_BUDGET = 4.0  #: seconds close() gives the helper to finish (lock waits included)
-KILLED = ("the snakemake process ended before lineage capture closed (killed?); steps it had "
-          "finished may be added by the next run in this folder or by `iscc-lineage import`")
-
-
-# -- the Snakemake side ------------------------------------------------------------------------
-
-
-class StoreClient:
-    """The capture's store, as seen from the Snakemake process (no SQLite in this process).
-
-    Implements the recording part of the store interface (and the stat cache). Nothing here
-    raises into the capture for a store fault: those become spool records and one warning.
-    """
-
-    def __init__(self, location: str | None = None) -> None:
-        self.location = location or ""
-        self._ids = 0
-        self._lock = threading.Lock()
-        self._waiting: dict[int, Future[Any]] = {}
-        self._unacked: dict[int, dict[str, Any]] = {}
-        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._spool: SpoolFile | None = None
-        self._dead = False
-        self._closing = False
-        self._warned = False
-        self.run_id: str | None = None
-        self.notices: list[str] = []
-        root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "iscc_lineage.snakemake.writer"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, env=env, start_new_session=True, close_fds=True)
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._sender = threading.Thread(target=self._send_loop, args=(self._proc.stdin,),
-                                        name="iscc-lineage-send", daemon=True)
-        self._reader = threading.Thread(target=self._read_loop, args=(self._proc.stdout,),
-                                        name="iscc-lineage-recv", daemon=True)
-        self._sender.start()
-        self._reader.start()
-        if location:
-            self.open(location)
-
-    def open(self, location: str) -> None:
-        """Have the helper open (or create) the store at ``location``."""
-        self.location = location
-        self._call("open", path=location)
-
-    # -- store interface (recording part) ----------------------------------------------------
-
-    def insert_run(self, run: Run) -> None:
-        self.run_id = run.id
-        self._write(encode("insert_run", run))
-
-    def update_run(self, run_id: str, *, status: str, ended: str | None,
-                   info: dict[str, Any] | None = None) -> None:
-        self._write(encode("update_run", run_id, status=status, ended=ended, info=info))
-
-    def insert_step(self, step: Step, inputs: list[Artifact] | tuple[Artifact, ...],
-                    outputs: list[Artifact] | tuple[Artifact, ...],
-                    code: Fingerprint | None = None, output_role: str = "generated") -> None:
-        self._write(encode("insert_step", step, inputs, outputs, code, output_role))
-
-    def cache_put(self, entries: Any) -> None:
-        self._write(encode("cache_put", list(entries)))
-
-    def add_codes(self, rows: Any) -> None:
-        self._write(encode("add_codes", list(rows)))
-
-    def add_images(self, datahash: str, result: Any) -> None:
-        self._write(encode("add_images", datahash, result))
-
-    def pixel_notes(self, datahashes: Any) -> dict[str, str]:
-        got = self._ask("pixel_notes", hashes=list(datahashes))
-        return {str(k): str(v) for k, v in got.items()} if isinstance(got, dict) else {}
-
-    def cache_get(self, key: str) -> Fingerprint | None:
-        got = self._ask("cache_get", key=key)
-        return Fingerprint.from_dict(got) if isinstance(got, dict) else None
-
-    def has_code(self, datahashes: Any, scheme: str) -> set[str]:
-        got = self._ask("has_code", hashes=list(datahashes), scheme=scheme)
-        return set(got) if isinstance(got, list) else set()
-
-    def settle(self, *, workdir: str, host: str | None, keep: str, reason: str) -> None:
-        """Ask the helper to settle dead runs of this folder and add their lost steps."""
-        self._call("settle", workdir=workdir, host=host, keep=keep, reason=reason)
-
-    def close(self, budget: float = CLOSE_BUDGET) -> list[str]:
-        """Let the helper finish within ``budget`` seconds; the notices it has for the user.
-
-        Records it has not acknowledged by then go to this process's spool file.
-        """
-        with self._lock:
-            if self._closing:
-                return self.notices
-            self._closing = True
-        fut = self._call("close", run=self.run_id, budget=max(0.0, budget - 0.5))
-        result: Any = None
-        if fut is not None:
-            try:
-                result = fut.result(timeout=budget)
-            except (FutureTimeout, Exception):
-                result = None
-        if isinstance(result, dict):
-            self.notices.extend(str(n) for n in result.get("notices", []))
-        self._outbox.put(None)
-        # busy or stopped: it finishes on its own, and it spools what it holds
-        with suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=0.5 if result is not None else 0.1)
-        if result is None and not self._dead:
-            self._notice(f"the lineage store {self.location} did not answer within "
-                         f"{budget:.0f} s; what it holds is spooled for the next run or "
-                         "`iscc-lineage import`")
-        self._spool_unacked()
-        if self._spool is not None:
-            with suppress(OSError):
-                self._spool.close()
-        return self.notices
-
-    # -- messaging ---------------------------------------------------------------------------
-
-    def _next(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-    def _write(self, rec: dict[str, Any]) -> None:
-        if self._dead:
-            self._spool_one(rec)
-            return
-        i = self._next()
-        with self._lock:
-            self._unacked[i] = rec
-        self._outbox.put(_line({"id": i, "call": "write", "rec": rec}))
-
-    def _call(self, call: str, **kw: Any) -> Future[Any] | None:
-        if self._dead:
-            return None
-        i = self._next()
-        fut: Future[Any] = Future()
-        with self._lock:
-            self._waiting[i] = fut
-        self._outbox.put(_line({"id": i, "call": call, **kw}))
-        return fut
-
-    def _ask(self, call: str, **kw: Any) -> Any:
-        fut = self._call(call, **kw)
-        if fut is None:
-            return None
-        try:
-            return fut.result(timeout=READ_TIMEOUT)
-        except (FutureTimeout, Exception):
-            return None
-
-    def _send_loop(self, pipe: IO[bytes]) -> None:
-        try:
-            while True:
-                data = self._outbox.get()
-                if data is None:
-                    break
-                pipe.write(data)
-                if self._outbox.empty():
-                    pipe.flush()
-        except (OSError, ValueError):
-            pass  # the helper is gone: the reader sees it and spools
-        with suppress(OSError, ValueError):
-            pipe.close()
-
-    def _read_loop(self, pipe: IO[bytes]) -> None:
-        for raw in pipe:
-            try:
-                msg = json.loads(raw)
-            except ValueError:
-                continue
-            if "notice" in msg:
-                self._notice(str(msg["notice"]))
-                continue
-            i = msg.get("id")
-            with self._lock:
-                self._unacked.pop(i, None)
-                fut = self._waiting.pop(i, None)
-            if fut is not None:
-                fut.set_result(msg.get("result") if msg.get("ok") else None)
-        self._helper_gone()
-
-    def _helper_gone(self) -> None:
-        with self._lock:
-            self._dead = True
-            waiting = list(self._waiting.values())
-            self._waiting.clear()
-        for fut in waiting:
-            with suppress(Exception):
-                fut.set_result(None)
-        if not self._closing:
-            code = self._proc.poll()
-            if code is None:
-                with suppress(subprocess.TimeoutExpired):
-                    code = self._proc.wait(timeout=1.0)
-            why = (f"killed by signal {-code}" if code is not None and code < 0
-                   else f"exit {code}")
-            self._spool_unacked()
-            where = self._spool.path if self._spool is not None else "a spool file"
-            self._notice(f"the lineage store's writer stopped ({why}); the run goes on and "
-                         f"its lineage is kept in {where} for the next run or "
-                         "`iscc-lineage import`")
-
-    def _spool_unacked(self) -> None:
-        with self._lock:
-            recs = [self._unacked[i] for i in sorted(self._unacked)]
-            self._unacked.clear()
-        for rec in recs:
-            self._spool_one(rec)
-
-    def _spool_one(self, rec: dict[str, Any]) -> None:
-        try:
-            if self._spool is None:
-                self._spool = SpoolFile(self.location, f"{self.run_id or 'run'}-{os.getpid()}")
-            self._spool.append(rec)
-        except OSError as exc:
-            self._notice(f"lineage could not be kept: the spool cannot be written ({exc})")
-
-    def _notice(self, text: str) -> None:
-        """Tell the user once (one ``iscc-lineage:`` line); further notices go to debug."""
-        with self._lock:
-            first = not self._warned
-            self._warned = True
-        if first:
-            log.warning("%s", text)
-        else:
-            log.debug("%s", text)
-
-
-def _line(msg: dict[str, Any]) -> bytes:
-    return (json.dumps(msg, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+KILLED = (
+    "the snakemake process ended before lineage capture closed (killed?); steps it had "
+    "finished may be added by the next run in this folder or by `iscc-lineage import`"
+)
 
 
 # -- the helper process -------------------------------------------------------------------------
@@ -315,7 +82,7 @@ class _Helper:
     def send(self, msg: dict[str, Any]) -> None:
         with self.out_lock:
             try:
-                self.out.write(_line(msg))
+                self.out.write(json_line(msg))
                 self.out.flush()
             except (OSError, ValueError):
                 pass  # the client is gone; the work goes on
@@ -407,9 +174,11 @@ class _Helper:
     def why(self, exc: BaseException) -> str:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            return (f"the lineage store {self.path} is locked by another process; the run goes "
-                    "on, and its lineage waits in a spool file for the next run or "
-                    "`iscc-lineage import`")
+            return (
+                f"the lineage store {self.path} is locked by another process; the run goes "
+                "on, and its lineage waits in a spool file for the next run or "
+                "`iscc-lineage import`"
+            )
         return f"cannot write the lineage store ({text}); lineage goes to a spool file"
 
     def start_spooling(self, why: str) -> None:
@@ -469,9 +238,13 @@ class _Helper:
         if self.spooling or self.store is None:
             return
         try:
-            self.store.mark_stale_runs(workdir=msg["workdir"], host=msg.get("host"),
-                                       keep=msg.get("keep"), engine="snakemake",
-                                       reason=msg.get("reason"))
+            self.store.mark_stale_runs(
+                workdir=msg["workdir"],
+                host=msg.get("host"),
+                keep=msg.get("keep"),
+                engine="snakemake",
+                reason=msg.get("reason"),
+            )
         except (LineageError, OSError) as exc:
             self.start_spooling(self.why(exc))
             return
@@ -504,18 +277,24 @@ class _Helper:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            return (f"the lineage store {self.path} was deleted during the run: the lineage of "
-                    f"run {run_id[:12]} ({self.steps} steps) is lost")
+            return (
+                f"the lineage store {self.path} was deleted during the run: the lineage of "
+                f"run {run_id[:12]} ({self.steps} steps) is lost"
+            )
         except OSError as exc:
             return f"the lineage store {self.path} cannot be checked ({exc})"
         if self.ident is not None and (st.st_dev, st.st_ino) != self.ident:
-            return (f"the lineage store {self.path} was replaced during the run: run "
-                    f"{run_id[:12]} ({self.steps} steps) went into the old file")
+            return (
+                f"the lineage store {self.path} was replaced during the run: run "
+                f"{run_id[:12]} ({self.steps} steps) went into the old file"
+            )
         try:
             with Store(self.path, create=False, busy_timeout_ms=1000) as fresh:
                 if not fresh.has_run(run_id):
-                    return (f"the lineage store {self.path} was overwritten during the run: "
-                            f"run {run_id[:12]} is not in it")
+                    return (
+                        f"the lineage store {self.path} was overwritten during the run: "
+                        f"run {run_id[:12]} is not in it"
+                    )
                 fresh.stats()
         except LineageError as exc:
             return f"the lineage store {self.path} was damaged during the run ({exc})"
@@ -535,11 +314,22 @@ class _Helper:
                 with suppress(LineageError, OSError):
                     # ended = the last recorded step's end, as for any stale run
                     if run_id in self.store.mark_stale_runs(
-                            workdir=where.get("workdir", ""), host=where.get("host"),
-                            engine="snakemake", reason=KILLED, only=run_id):
+                        workdir=where.get("workdir", ""),
+                        host=where.get("host"),
+                        engine="snakemake",
+                        reason=KILLED,
+                        only=run_id,
+                    ):
                         continue
-            self.write(encode("update_run", run_id, status="incomplete", ended=_now(),
-                              info={"settled": KILLED}))
+            self.write(
+                encode(
+                    "update_run",
+                    run_id,
+                    status="incomplete",
+                    ended=_now(),
+                    info={"settled": KILLED},
+                )
+            )
         if self.spooling:
             self.retry(wait=LOCK_WAIT)
         self.finish()
@@ -568,8 +358,9 @@ def main() -> int:
     with suppress(ValueError, OSError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is Snakemake's business
     helper = _Helper(sys.stdout.buffer)
-    threading.Thread(target=helper.read_stdin, args=(sys.stdin.buffer,), daemon=True,
-                     name="stdin").start()
+    threading.Thread(
+        target=helper.read_stdin, args=(sys.stdin.buffer,), daemon=True, name="stdin"
+    ).start()
     threading.Thread(target=helper.serve_reads, daemon=True, name="reads").start()
     helper.run()
     with suppress(OSError, ValueError):
