@@ -20,10 +20,12 @@ Snakemake itself loaded them.
 from __future__ import annotations
 
 import ast
+import dis
 import os
 import re
 import shlex
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,6 +303,30 @@ def _params(job: Any) -> dict[str, Any]:
     return out
 
 
+def _run_source(wf: Any, rule: Any) -> str | None:
+    """The ``run:`` block as written in its Snakefile: the lines its code maps back to.
+
+    Snakemake's own ``run_func_src`` repeats lines (one per line-number entry); we map the
+    compiled function's lines through ``workflow.linemaps`` and cut the contiguous block from
+    the file instead, falling back to ``run_func_src``.
+    """
+    fallback = getattr(rule, "run_func_src", None)
+    func = getattr(rule, "run_func", None)
+    try:
+        code = func.__code__  # type: ignore[union-attr]
+        linemap = wf.linemaps[code.co_filename]
+        lines = sorted({linemap[n] for off, n in dis.findlinestarts(code)
+                        if off != 0 and n is not None and n in linemap})
+        snakefile = getattr(rule, "snakefile", None)
+        if not lines or not snakefile:
+            return fallback
+        text = Path(snakefile).read_text(encoding="utf-8").splitlines()
+        block = text[lines[0] - 1:lines[-1]]
+        return "\n".join(block) + "\n" if block else fallback
+    except Exception:
+        return fallback
+
+
 class LiveJobs:
     """Finds the live job behind a ``JOB_INFO`` id in this process's running workflow."""
 
@@ -324,11 +350,19 @@ class LiveJobs:
             self._by_id = {v: k for k, v in ids.items()}
         return self._by_id.get(jobid)
 
-    def describe(self, jobid: int, rule: str) -> LiveJob | None:
-        """Plain facts about the job, or None when there is no live workflow / no such job."""
+    def find(self, jobid: int, rule: str) -> Any:
+        """The live job of a ``JOB_INFO`` (None: no live workflow, or not that rule's job).
+
+        Call it when the event is handled; :meth:`describe` it once the job has finished,
+        when Snakemake has expanded its params (it does so to write its metadata record).
+        """
         job = self.job(jobid)
         if job is None or getattr(getattr(job, "rule", None), "name", None) != rule:
             return None
+        return job
+
+    def describe(self, job: Any) -> LiveJob:
+        """Plain facts about a live job (reads only what Snakemake already computed)."""
         r = job.rule
         kind = ("shell" if r.shellcmd is not None else "script" if r.script is not None
                 else "notebook" if r.notebook is not None else "wrapper" if r.wrapper is not None
@@ -336,11 +370,20 @@ class LiveJobs:
                 if r.template_engine is not None else "norun" if r.norun else "run")
         script = None
         raw = r.script or r.notebook or r.wrapper
+        basedir = getattr(r, "basedir", None)
+        rule_dir = None
+        if basedir is not None:
+            try:
+                rule_dir = str(basedir.get_path_or_uri())
+            except Exception:
+                rule_dir = str(basedir)
         if raw is not None and kind in ("script", "notebook"):
             try:
                 script = str(job._path_to_source_file(raw).get_path_or_uri())
             except Exception:
                 script = str(raw)
+            if rule_dir and "://" not in script and not os.path.isabs(script):
+                script = os.path.join(rule_dir, script)
         elif raw is not None:
             script = str(raw)
         wf = self.workflow()
@@ -357,16 +400,9 @@ class LiveJobs:
             conda_prefix = str(getattr(env, "address", "")) or None if env is not None else None
         container = getattr(job, "_container_img_url", None)
         rule_file = getattr(r, "snakefile", None)
-        basedir = getattr(r, "basedir", None)
-        rule_dir = None
-        if basedir is not None:
-            try:
-                rule_dir = str(basedir.get_path_or_uri())
-            except Exception:
-                rule_dir = str(basedir)
         return LiveJob(
             kind=kind, rule_file=str(rule_file) if rule_file else None, rule_dir=rule_dir,
-            script=script, run_source=getattr(r, "run_func_src", None) if kind == "run" else None,
+            script=script, run_source=_run_source(wf, r) if kind == "run" else None,
             params=_params(job), conda_prefix=conda_prefix, conda_env_file=env_file,
             container=str(container) if container and "apptainer" in used else None,
             container_declared=str(container) if container else None, deployment=used)
@@ -450,13 +486,14 @@ class CodeFinder:
             rule_file = Path(live.rule_file) if live and live.rule_file else None
             if rule_file is not None and rule_file.is_file():
                 files.setdefault(Path(os.path.abspath(rule_file)), "run")
-            for text in _string_constants(run_source):  # shell("python x.py") in a run: block
+            for text in _string_constants(textwrap.dedent(run_source)):  # shell("python x.py") in a run: block
                 programs += shell_programs(text) if " " in text else []
                 for f in shell_files(text, self.roots, self.workdir, data):
                     files.setdefault(f, "shell")
             base = rule_file or (self.roots[0] / "Snakefile")
             tops = self._top_imports(rule_file) if rule_file is not None else ""
-            for m in local_imports(base, self._roots_for(base), source=tops + "\n" + run_source):
+            source = tops + "\n" + textwrap.dedent(run_source)
+            for m in local_imports(base, self._roots_for(base), source=source):
                 files.setdefault(m, "module")
         for f, role in list(files.items()):
             if role != "module" and f.suffix in (".py", ".py3"):
