@@ -23,13 +23,12 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from iscc_lineage.fingerprint import hamming
+from iscc_lineage.codes import hamming
 from iscc_lineage.model import Edge, Run, Step
-from iscc_lineage.store import Store
+from iscc_lineage.store import LineageStore as Store
 
 __all__ = ["Cause", "OutputDiff", "StepDiff", "diff_steps", "step_key"]
 
-CODE_NOTE = "code: "  #: kept equal to iscc_lineage.snakemake.code.CODE_NOTE (no import cycle)
 NEAR_BITS = 4  #: of 64 Data-Code bits: near-identical (as verify words it)
 
 Verdict = Literal["same", "changed", "non-deterministic", "recipe-only", "only-a", "only-b"]
@@ -152,19 +151,15 @@ def _bases(run: Run | None) -> list[str]:
     return out
 
 
-def _is_code(e: Edge) -> bool:
-    return bool(e.note and e.note.startswith(CODE_NOTE))
-
-
 def _data_edges(edges: tuple[Edge, ...], run: Run | None, *, skip: set[str]
                 ) -> dict[str, str | None]:
     wd = [run.workdir] if run else []
-    return {_rel(e.path, wd): e.datahash for e in edges if not _is_code(e) and e.path not in skip}
+    return {_rel(e.path, wd): e.datahash for e in edges if e.path not in skip}
 
 
 def _code_edges(step: Step, run: Run | None) -> dict[str, str | None]:
     bases = _bases(run)
-    out = {_rel(e.path, bases): e.datahash for e in step.inputs if _is_code(e)}
+    out = {_rel(e.path, bases): e.datahash for e in step.code_files}
     if step.code and step.code_datahash:
         out.setdefault(_rel(step.code, bases), step.code_datahash)
     src = step.info.get("run_source_datahash")

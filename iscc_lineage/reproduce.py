@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from iscc_lineage.diff import CODE_NOTE, step_key
+from iscc_lineage.diff import step_key
 from iscc_lineage.errors import FingerprintError, LineageError, NotFoundError
-from iscc_lineage.fingerprint import fingerprint_path, hamming
+from iscc_lineage.codes import fingerprint_path, hamming
 from iscc_lineage.model import Run, Step
-from iscc_lineage.similarity import IMAGE_CODE_SCHEME, image_code, is_image
-from iscc_lineage.store import Store
+from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
+from iscc_lineage.store import LineageStore as Store
 
 __all__ = ["Outcome", "Plan", "Report", "execute", "plan_crate", "plan_figure", "plan_run"]
 
@@ -244,10 +244,10 @@ def _steps_plan(store: Store, label: str, run: Run, steps: list[Step],
         env = s.environment.get("conda_env_file")
         if isinstance(env, str) and env.startswith("/"):
             place(env, s.environment.get("conda_env_datahash"), "conda env")
+        for e in s.code_files:
+            place(e.path, e.datahash, "code")
         for e in s.inputs:
-            if e.note and e.note.startswith(CODE_NOTE):
-                place(e.path, e.datahash, "code")
-            elif e.datahash is not None and e.datahash not in made:
+            if e.datahash is not None and e.datahash not in made:
                 place(e.path, e.datahash, "input")
         logs = {p for p in s.info.get("log") or () if isinstance(p, str)}
         if isinstance(s.info.get("benchmark"), str):
@@ -260,11 +260,14 @@ def _steps_plan(store: Store, label: str, run: Run, steps: list[Step],
             if rel is None:
                 plan.notes.append(f"output {e.path} is outside the working folder: not compared")
                 continue
-            codes = store.codes(e.datahash)
-            c = store.content(e.datahash)
-            plan.expected.append(Expected(rel, step_key(s), i, e.datahash,
-                                          image_code=codes.get(IMAGE_CODE_SCHEME),
-                                          data_code=c.data_code if c else None))
+            plan.expected.append(Expected(rel, step_key(s), i, e.datahash))
+    hashes = [x.datahash for x in plan.expected if x.datahash]
+    contents = store.contents(hashes)
+    images = store.codes_of(hashes, IMAGE_CODE_SCHEME)
+    plan.expected = [
+        Expected(x.path, x.step, x.order, x.datahash, image_code=images.get(x.datahash or ""),
+                 data_code=c.data_code if (c := contents.get(x.datahash or "")) else None)
+        for x in plan.expected]
     plan.files = list(placed.values())
     if targets is None:
         finals = {e.datahash for s in steps for e in s.inputs if e.datahash}
@@ -288,7 +291,7 @@ def plan_figure(store: Store, path: Path) -> Plan:
     """Re-make a recorded file and everything its lineage holds."""
     from iscc_lineage.lineage import identify, trace
 
-    fp, content = identify(store, path)
+    _fp, content = identify(store, path)
     if content is None:
         raise NotFoundError(f"{path}: not recorded (its content is in no lineage)")
     lin = trace(store, content.datahash)

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from iscc_lineage.fingerprint import fingerprint_bytes
+from iscc_lineage.codes import fingerprint_bytes
 
 __all__ = ["SoftwareCache", "conda_packages", "python_distributions", "record_id"]
 

@@ -13,13 +13,13 @@ import click
 from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
 from iscc_lineage.diff import RunDiff, diff_steps
 from iscc_lineage.errors import NotFoundError
-from iscc_lineage.store import Store
+from iscc_lineage.store import LineageStore as Store
 
 __all__ = ["diff_command", "reproduce_command"]
 
 
 def _open(ctx: click.Context) -> Store:
-    from iscc_lineage.cli.core import open_from_context
+    from iscc_lineage.cli.group import open_from_context
 
     return open_from_context(ctx)
 
@@ -68,7 +68,7 @@ def reproduce_command(ctx: click.Context, target: str, data_from: Path | None,
     root = scratch or Path(tempfile.mkdtemp(prefix="iscc-reproduce-"))
     try:
         path = Path(target)
-        if path.exists() and (path.is_dir() and (path / "ro-crate-metadata.json").is_file()
+        if path.exists() and ((path.is_dir() and (path / "ro-crate-metadata.json").is_file())
                               or path.suffix == ".zip"):
             crate = rp.open_crate(path, root / "_unpacked")
             plan = rp.plan_crate(crate, data_from)

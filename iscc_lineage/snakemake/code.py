@@ -353,7 +353,7 @@ class LiveJobs:
     def find(self, jobid: int, rule: str) -> Any:
         """The live job of a ``JOB_INFO`` (None: no live workflow, or not that rule's job).
 
-        Call it when the event is handled; :meth:`describe` it once the job has finished,
+        Call it when the event is handled; use :meth:`describe_job` once the job has finished,
         when Snakemake has expanded its params (it does so to write its metadata record).
         """
         job = self.job(jobid)
@@ -361,7 +361,8 @@ class LiveJobs:
             return None
         return job
 
-    def describe(self, job: Any) -> LiveJob:
+    @staticmethod
+    def describe_job(job: Any) -> LiveJob:
         """Plain facts about a live job (reads only what Snakemake already computed)."""
         r = job.rule
         kind = ("shell" if r.shellcmd is not None else "script" if r.script is not None
@@ -386,7 +387,7 @@ class LiveJobs:
                 script = os.path.join(rule_dir, script)
         elif raw is not None:
             script = str(raw)
-        wf = self.workflow()
+        wf = getattr(getattr(job, "dag", None), "workflow", None) or LiveJobs.workflow()
         methods = getattr(getattr(wf, "deployment_settings", None), "deployment_method", ()) or ()
         used = tuple(sorted(str(getattr(m, "name", m)).lower() for m in methods))
         conda_prefix = None
@@ -486,7 +487,8 @@ class CodeFinder:
             rule_file = Path(live.rule_file) if live and live.rule_file else None
             if rule_file is not None and rule_file.is_file():
                 files.setdefault(Path(os.path.abspath(rule_file)), "run")
-            for text in _string_constants(textwrap.dedent(run_source)):  # shell("python x.py") in a run: block
+            # shell("python x.py") in a run: block
+            for text in _string_constants(textwrap.dedent(run_source)):
                 programs += shell_programs(text) if " " in text else []
                 for f in shell_files(text, self.roots, self.workdir, data):
                     files.setdefault(f, "shell")

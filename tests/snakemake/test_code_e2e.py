@@ -17,7 +17,6 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import iscc_core as ic  # type: ignore[import-untyped]
 import pytest
@@ -159,7 +158,7 @@ def test_verify_notices_a_helper_edit(tmp_path: Path) -> None:
 
 
 def test_reproduce_identical_except_the_dated_svg(work: Path) -> None:
-    run, steps = recorded(work)
+    run, _steps = recorded(work)
     res = cli(work, "reproduce", "--json", run.id)
     doc = json.loads(res.stdout)
     assert res.returncode == 1, res.stderr  # the SVG is only near-identical
