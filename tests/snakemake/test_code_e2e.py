@@ -17,9 +17,11 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import iscc_core as ic  # type: ignore[import-untyped]
 import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unused-ignore]
 
 from iscc_lineage.model import Run, Step
 from iscc_lineage.store import Store
@@ -29,6 +31,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
     reason="Rscript not installed (apt-get install r-base-core; .ci/run does)")]
 
 WORKFLOW = Path(__file__).parents[1] / "workflows" / "code"
+SCHEMAS = Path(__file__).parents[2] / "schemas"
+
+
+def valid(name: str, doc: Any) -> None:
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    errors = list(Draft202012Validator(schema).iter_errors(doc))
+    assert not errors, errors[0].message
 
 
 def datahash(path: Path) -> str:
@@ -161,6 +171,7 @@ def test_reproduce_identical_except_the_dated_svg(work: Path) -> None:
     run, _steps = recorded(work)
     res = cli(work, "reproduce", "--json", run.id)
     doc = json.loads(res.stdout)
+    valid("reproduce", doc)
     assert res.returncode == 1, res.stderr  # the SVG is only near-identical
     status = {o["path"]: o for o in doc["outputs"]}
     assert status["out/plot.svg"]["status"] == "near-identical"
@@ -189,6 +200,7 @@ def test_diff_names_the_changed_param_and_the_changed_outputs(tmp_path: Path) ->
     res = cli(work, "diff", "--json", first.id, second.id)
     assert res.returncode == 1, res.stderr
     doc = json.loads(res.stdout)
+    valid("diff", doc)
     double = next(s for s in doc["steps"] if s["key"] == "double")
     assert double["causes"] == [{"kind": "params", "name": "factor", "before": 2, "after": 3}]
     assert doc["first_diverging"] == "double"
