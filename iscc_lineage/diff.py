@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from iscc_lineage.codes import hamming
 from iscc_lineage.model import Edge, Run, Step
-from iscc_lineage.store import LineageStore as Store
+from iscc_lineage.store import Store
 
 __all__ = ["Cause", "OutputDiff", "StepDiff", "diff_steps", "step_key"]
 
@@ -281,8 +281,8 @@ def _outputs(store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run | Non
             ca = contents.get(ha) if ha else None
             cb = contents.get(hb) if hb else None
             d = hamming(ca.data_code, cb.data_code, bits=64)[0] if ca and cb else None
-            status = "near-identical" if d is not None and d <= NEAR_BITS else "different"
-            out.append(OutputDiff(path, ha, hb, status, d))
+            near = d is not None and d <= NEAR_BITS
+            out.append(OutputDiff(path, ha, hb, "near-identical" if near else "different", d))
     return out
 
 

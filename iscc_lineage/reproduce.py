@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from iscc_lineage.codes import fingerprint_path, hamming
+from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
 from iscc_lineage.diff import step_key
 from iscc_lineage.errors import FingerprintError, LineageError, NotFoundError
-from iscc_lineage.codes import fingerprint_path, hamming
 from iscc_lineage.model import Run, Step
-from iscc_lineage.codes.image import IMAGE_CODE_SCHEME, image_code, is_image
-from iscc_lineage.store import LineageStore as Store
+from iscc_lineage.store import Store
 
 __all__ = ["Outcome", "Plan", "Report", "execute", "plan_crate", "plan_figure", "plan_run"]
 

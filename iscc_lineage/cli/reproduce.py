@@ -13,7 +13,7 @@ import click
 from iscc_lineage.cli.group import EXIT_NEGATIVE, cli
 from iscc_lineage.diff import RunDiff, diff_steps
 from iscc_lineage.errors import NotFoundError
-from iscc_lineage.store import LineageStore as Store
+from iscc_lineage.store import Store
 
 __all__ = ["diff_command", "reproduce_command"]
 
