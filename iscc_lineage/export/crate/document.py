@@ -53,9 +53,11 @@ class Document:
                     if tool is not None:
                         append_ref(tool, "softwareRequirements", sid)
             self.parts += [*wf.tools.values(), *wf.steps.values(), *wf.params.values()]
-        self.parts += software_parts
+        self._software = software_parts
         agent = person(meta.authors[0])["@id"] if meta.authors else None
         self.actions, self.extra = actions(sel, lay, wfs, agent)
+        have = {e["@id"] for e in self.extra}  # the engine's own entity (Snakemake on PyPI)
+        self.parts += [e for e in self._software if e["@id"] not in have]
         self.main = wfs[sel.runs[-1].id]
         self.root, self.about = root_entities(
             meta, sel, self.main, date=date, has_part=[e.id for e in self.files],
