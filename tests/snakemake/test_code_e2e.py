@@ -214,3 +214,21 @@ def test_diff_names_the_changed_param_and_the_changed_outputs(tmp_path: Path) ->
     assert set(doc["changed_outputs"]) == changed
     text = cli(work, "diff", first.id, second.id).stdout
     assert "param factor: 2 -> 3" in text
+
+
+def test_import_after_the_fact_finds_the_code_statically(tmp_path: Path) -> None:
+    """A run made without the plugin, imported: the same files, read from the commands."""
+    work = tmp_path / "wf"
+    shutil.copytree(WORKFLOW, work)
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-c2"], cwd=work, env=env(),
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    imp = cli(work, "import", str(work))
+    assert imp.returncode == 0, imp.stderr
+    _, steps = recorded(work)
+    assert code_of(steps["double"])[(work / "scripts/double.py").as_posix()] == (
+        "code: shell", datahash(work / "scripts/double.py"))
+    assert (work / "macros/threshold.ijm").as_posix() in code_of(steps["macro"])
+    summary = code_of(steps["summary"])
+    assert summary[(work / "scripts/helpers.py").as_posix()][0] == "code: module"
+    assert summary[(work / "pkg/utils.py").as_posix()][0] == "code: module"
