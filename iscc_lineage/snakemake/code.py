@@ -393,7 +393,7 @@ class LiveJobs:
         conda_prefix = None
         env_file = None
         spec = getattr(job, "_conda_env_spec", None) or getattr(r, "conda_env", None)
-        if spec is not None:
+        if spec is not None and not callable(spec):
             env_file = str(getattr(spec, "file", None) or spec)
             env_file = env_file.removeprefix("file://")
         if "conda" in used:
