@@ -85,10 +85,15 @@ class StepWriter:
         inputs = [self._artifact(s, status, checksums, "input") for s in job.inputs]
         outputs = [self._artifact(s, status, {}, "output") for s in job.outputs]
         data = {s.path for s in (*job.inputs, *job.outputs)}
-        jc = self.code.job(kind=code.kind, script=code.path, shellcmd=info.shellcmd, live=live,
-                           params=params_of(record), data=data)
+        capture_note = None
+        try:
+            jc = self.code.job(kind=code.kind, script=code.path, shellcmd=info.shellcmd,
+                               live=live, params=params_of(record), data=data)
+            inputs += self._code_artifacts(jc)
+        except Exception as exc:  # never lose the step over the code it ran
+            capture_note = f"code not captured ({type(exc).__name__}: {exc})"
+            jc = JobCode(code.kind, params=params_of(record))
         kind = "touch" if status == "touch" else jc.kind
-        inputs += self._code_artifacts(jc)
         step_info: dict[str, Any] = {
             "jobid": info.jobid, "wildcards": info.wildcards, "threads": info.threads,
             "resources": info.resources, "log": [self._abs(r.path) for r in info.log],
@@ -114,7 +119,12 @@ class StepWriter:
         code_path = main if main is not None else (
             code.path if code.path is not None and code.path.is_file() else None)
         environment = self._environment(record)
-        environment.update(self._software_of(jc, live, code_path))
+        try:
+            environment.update(self._software_of(jc, live, code_path))
+        except Exception as exc:  # never lose the step over the software it ran on
+            capture_note = f"software not captured ({type(exc).__name__}: {exc})"
+        if capture_note:
+            step_info["capture_note"] = capture_note
         self.recorder.record_step(
             self.run_id, info.rule, inputs=inputs, outputs=outputs, process=info.rule,
             command=info.shellcmd if jc.kind == "shell" else None, code=code_path,
