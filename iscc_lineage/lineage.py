@@ -156,7 +156,7 @@ def walk(store: Store, datahash: str, direction: Literal["trace", "impact"],
     steps = _nearest_first(found, datahash, direction, containers, twins)
     hashes = {target.datahash}
     for s in steps:
-        hashes.update(e.datahash for e in (*s.inputs, *s.made) if e.datahash)
+        hashes.update(e.datahash for e in (*s.inputs, *s.made, *s.code_files) if e.datahash)
     twins = {h: ts for h, ts in twins.items() if h in hashes}
     contents = store.contents(hashes | {t for ts in twins.values() for t in ts})
     contents.setdefault(target.datahash, target)

@@ -186,6 +186,9 @@ class Step:
     outputs: tuple[Edge, ...] = ()
     #: what a failed step wrote before it failed: recorded, walked by trace, never a result
     partial: tuple[Edge, ...] = ()
+    #: code the step ran, by content: its script, shell-called scripts and macros, imported
+    #: workflow modules, the Snakefile of a ``run:`` block (``note`` = ``code: <role>``)
+    code_files: tuple[Edge, ...] = ()
 
     @property
     def label(self) -> str:
@@ -219,6 +222,7 @@ class Step:
             "inputs": [_edge_dict(e) for e in self.inputs],
             "outputs": [_edge_dict(e) for e in self.outputs],
             "partial": [_edge_dict(e) for e in self.partial],
+            "code_files": [_edge_dict(e) for e in self.code_files],
         }
 
 

@@ -188,6 +188,12 @@ def lineage_tree(lin: Lineage, target_path: str, *, store: str | None = None,
                                  f"{'input' if which == 'output' else 'output'})[/]")
                 continue
             branch = node.add(label)
+            for e in s.code_files:
+                c = lin.contents.get(e.datahash or "")
+                role = (e.note or "code").removeprefix("code: ")
+                shown = f"[magenta]{escape(role)}[/] {escape(_rel(e.path))}"
+                branch.add(shown + (f" [dim]{c.iscc}[/]" if c is not None
+                                    else f" [yellow]({escape(e.note or '')})[/]"))
             for e in far:
                 c = lin.contents.get(e.datahash or "")
                 key_e = node_key(s, e)
@@ -270,13 +276,21 @@ def step_detail(step: Step) -> None:
     for k in ("params", "environment"):
         if getattr(step, k):
             _out().print(f"  {k:<13} {escape(json.dumps(getattr(step, k), sort_keys=True))}")
-    for title, edges in (("used", step.inputs), ("generated", step.outputs),
+    wildcards = step.info.get("wildcards")
+    if wildcards:
+        _out().print(f"  {'wildcards':<13} {escape(json.dumps(wildcards, sort_keys=True))}")
+    if step.info.get("run_source"):
+        _out().print(f"  [bold]run: block[/]\n{escape(str(step.info['run_source']).rstrip())}")
+    for title, edges in (("code", step.code_files), ("used", step.inputs),
+                         ("generated", step.outputs),
                          ("partial (written before the step failed)", step.partial)):
-        if not edges and title.startswith("partial"):
+        if not edges and (title == "code" or title.startswith("partial")):
             continue
         _out().print(f"  [bold]{title}[/]")
         for e in edges:
-            _out().print(f"    {escape(_rel(e.path))} [dim]{e.datahash or e.note or ''}[/]")
+            role = f"{e.note.removeprefix('code: ')} " if title == "code" and e.note else ""
+            _out().print(f"    {escape(role)}{escape(_rel(e.path))} "
+                         f"[dim]{e.datahash or e.note or ''}[/]")
 
 
 def checks(results: Sequence[Check]) -> None:

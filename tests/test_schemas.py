@@ -31,7 +31,9 @@ ELSEWHERE = ("export-crate", "export-checksums", "verify-crate",
              "keys", "sign", "iscc-note", "verify-signatures", "verify-store",
              # tests/test_same_pixels.py
              "reindex", "export-omero",
-             "store-copy")  # tests/test_store_copy.py
+             "store-copy",  # tests/test_store_copy.py
+             # real snakemake runs: tests/snakemake/test_code_e2e.py
+             "reproduce", "diff")
 
 
 def validator(name: str) -> Draft202012Validator:

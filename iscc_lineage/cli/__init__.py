@@ -12,6 +12,7 @@ from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its 
     images,
     lineage,
     record,
+    reproduce,
     sign,
     store,
     verify,

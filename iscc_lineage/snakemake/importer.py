@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from iscc_lineage.errors import LineageError, NotFoundError
+from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder, location
 from iscc_lineage.snakemake import jobs as jobinfo
 from iscc_lineage.snakemake import runinfo
+from iscc_lineage.snakemake.code import CodeFinder
 from iscc_lineage.snakemake.plan import ImportPlan, Job, plan_import
 from iscc_lineage.snakemake.runlog import RunLog
 from iscc_lineage.snakemake.trust import Judge
@@ -91,6 +93,7 @@ def record_plan(plan: ImportPlan, recorder: Recorder, *, only_lost: bool = False
     judge = Judge(plan.workdir, plan.records)
     judge.fingerprint_all(todo, recorder)
     search = jobinfo.rule_dirs(plan.snakefile) if plan.snakefile else [plan.workdir]
+    finder = CodeFinder(search[0], plan.workdir)
     envs = jobinfo.EnvFinder(plan.snakefile.parent if plan.snakefile else plan.workdir)
     by_run: dict[RunLog | None, list[Job]] = defaultdict(list)
     for j in todo:
@@ -102,7 +105,7 @@ def record_plan(plan: ImportPlan, recorder: Recorder, *, only_lost: bool = False
         touch = run_log is not None and runinfo.is_touch(run_log.header.get("Command"))
         for j in jobs:
             quiet_failed = not touch and _quiet_failure(j, judge)
-            _record_job(recorder, judge, run_id, j, search, envs, touch, quiet_failed,
+            _record_job(recorder, judge, run_id, j, search, envs, touch, finder, quiet_failed,
                         recovered=j.key in lost_keys)
             failed += j.failed or quiet_failed
         if run_log is not None and run_log.workflow_id in live_runs:
@@ -241,7 +244,8 @@ def _posix(p: Path | None) -> str | None:
 
 def _record_job(recorder: Recorder, judge: Judge, run_id: str, job: Job,
                 search: list[Path], envs: jobinfo.EnvFinder, touch: bool,
-                quiet_failed: bool = False, *, recovered: bool = False) -> None:
+                finder: CodeFinder, quiet_failed: bool = False, *,
+                recovered: bool = False) -> None:
     rec = job.records[0]
     lj = job.logged
     code = jobinfo.code_of(rec, None, search)
@@ -270,9 +274,20 @@ def _record_job(recorder: Recorder, judge: Judge, run_id: str, job: Job,
     status = "touch" if touch else "failed" if job.failed or quiet_failed else "finished"
     if quiet_failed:
         info["settled"] = QUIET_FAILED
+    inputs, outputs = judge.inputs(job), judge.outputs(job)
+    # Code read statically (no live job after the fact): the script, files the shell command
+    # names, modules they import. Only files unchanged since the job are the code that ran.
+    found = finder.job(kind=code.kind, script=code_path, shellcmd=rec.shellcmd, live=None,
+                       params={}, data={a.path for a in (*inputs, *outputs)})
+    for f in found.files:
+        if not _unchanged_since(f.path, job.started):
+            inputs.append(Artifact(f.path.as_posix(), None, f.note + "; changed since the job"))
+            continue
+        with suppress(LineageError):
+            inputs.append(Artifact(f.path.as_posix(), recorder.fingerprint(f.path), f.note))
     recorder.record_step(
         run_id, job.rule, process=job.rule, command=rec.shellcmd, code=code_path,
-        inputs=judge.inputs(job), outputs=judge.outputs(job),
+        inputs=inputs, outputs=outputs,
         params=jobinfo.params_of(rec), environment=environment,
         started=iso(_start_of(job)), ended=iso(max(job.started, job.ended)),
         status=status, info=info)

@@ -41,6 +41,7 @@ from typing import Any, cast
 
 from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder
+from iscc_lineage.snakemake.code import CodeFinder, LiveJobs
 from iscc_lineage.snakemake.events import (
     Error,
     FileRef,
@@ -60,6 +61,7 @@ from iscc_lineage.snakemake.runinfo import is_touch, run_info
 from iscc_lineage.snakemake.settings import CaptureSettings, check_capture_store
 from iscc_lineage.snakemake.steps import Job, Slot, StepWriter
 from iscc_lineage.snakemake.writer import CLOSE_BUDGET, StoreClient
+from iscc_lineage.software import SoftwareCache
 from iscc_lineage.store import DEFAULT_STORE, Store
 from iscc_lineage.times import from_epoch
 
@@ -94,6 +96,8 @@ class Router:
         self._hasher: FileHasher | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._steps: StepWriter | None = None
+        self._live = LiveJobs()
+        self._software: SoftwareCache | None = None
 
     @classmethod
     def from_plugin(cls, plugin_settings: Any, launch_dir: Path, argv: list[str]) -> Router:
@@ -232,9 +236,16 @@ class Router:
         self._hasher = FileHasher(self.store, max_size=self.settings.max_size,
                                   hash_inputs=self.settings.hash_inputs)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="iscc-lineage-write")
+        wf_dir = Path(os.path.abspath(snakefile.parent))
+
+        def datahash(p: Path) -> str | None:
+            return recorder.fingerprint(p).datahash
+
+        self._software = SoftwareCache(datahash, own=(wf_dir, self.workdir))
         self._steps = StepWriter(recorder, self.run_id, self.workdir, rule_dirs(snakefile),
                                  EnvFinder(snakefile.parent), self._temps,
-                                 self._streams)
+                                 self._streams, code=CodeFinder(wf_dir, self.workdir),
+                                 software=self._software)
         self._settle_stale_runs()
 
     def _finish_run(self) -> None:
@@ -245,8 +256,10 @@ class Router:
         capture = {**self.settings.describe(), "steps": self._recorded, "errors": self.errors,
                    "settled_at_close": sum(1 for j in self._jobs.values() if j.settled),
                    "removed_temp": sorted(self._temps)}  # verify: gone as expected
-        Recorder(cast(Store, self.store)).finish_run(self.run_id, status,
-                                                     info={"capture": capture})
+        info: dict[str, Any] = {"capture": capture}
+        if self._software is not None and self._software.records:
+            info["software"] = dict(sorted(self._software.records.items()))
+        Recorder(cast(Store, self.store)).finish_run(self.run_id, status, info=info)
 
     def _settle_stale_runs(self) -> None:
         """Mark dead runs of this workdir ``incomplete`` and add the steps they lost.
@@ -271,7 +284,12 @@ class Router:
         if not (ev.output or ev.log or ev.benchmark or ev.shellcmd):
             return  # a pure aggregation target such as `all`: nothing ran, nothing was made
         inputs = [self._slot(ref, "input") for ref in ev.input if not self._excluded(ref)]
-        self._jobs[ev.jobid] = Job(ev, inputs, self._groups.get(ev.jobid))
+        job = Job(ev, inputs, self._groups.get(ev.jobid))
+        try:
+            job.live = self._live.find(ev.jobid, ev.rule)
+        except Exception as exc:  # a Snakemake internals change: capture goes on without it
+            log.debug("no live job for %d: %s", ev.jobid, exc)
+        self._jobs[ev.jobid] = job
 
     def _job_done(self, jobid: int, status: str, created: float) -> None:
         job = self._jobs.get(jobid)

@@ -147,6 +147,9 @@ class LineageStore(Protocol):
         """Ids of file contents seen at a path ending in one of ``suffixes`` (lower case, with
         the dot) that carry none of the codes ``schemes`` (pictures not yet coded)."""
 
+    def codes_of(self, datahashes: Iterable[str], scheme: str) -> dict[str, str]:
+        """datahash -> its code of ``scheme``, for those of ``datahashes`` that carry one."""
+
     def nearest_by_code(self, scheme: str, code: str, limit: int = 10
                         ) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code``, with the bit distance."""

@@ -72,6 +72,14 @@ class CodeQueries:
             "  WHERE o.content_id = c.id AND lower(o.path) LIKE '%' || s.value) ORDER BY id",
             (json.dumps(list(schemes)), json.dumps(sorted(suffixes))))]
 
+    def codes_of(self, datahashes: Iterable[str], scheme: str) -> dict[str, str]:
+        """datahash -> its code of ``scheme``, for those of ``datahashes`` that carry one."""
+        rows = self._query(
+            "SELECT c.datahash, k.value FROM content_code k JOIN content c ON c.id = k.content_id"
+            " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
+            (scheme, json.dumps(list(datahashes))))
+        return {r[0]: r[1] for r in rows}
+
     def nearest_by_code(self, scheme: str, code: str, limit: int = 10
                         ) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""

@@ -95,6 +95,14 @@ def _secretless(command: str | None) -> str | None:
     return redact_credentials(command) if command else command
 
 
+#: the note of a 'used' observation that is code the step ran (``code: script``, ...)
+CODE_NOTE = "code: "
+
+
+def _is_code(e: Edge) -> bool:
+    return e.note is not None and e.note.startswith(CODE_NOTE)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value or {}, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -496,9 +504,10 @@ class Store(CodeQueries, GraphWalks, ChainedRecords, ImageQueries):
                 r["uid"], r["run_uid"], r["name"], r["process"], r["command"], r["code"],
                 r["code_datahash"], json.loads(r["params"]), json.loads(r["environment"]),
                 r["started"], r["ended"], r["exit_status"], r["status"], info,
-                tuple(e for role, e in es if role == "used"),
+                tuple(e for role, e in es if role == "used" and not _is_code(e)),
                 tuple(e for role, e in es if role == "generated"),
-                tuple(e for role, e in es if role == "partial"))
+                tuple(e for role, e in es if role == "partial"),
+                tuple(e for role, e in es if role == "used" and _is_code(e)))
         return [by_id[i] for i in ids if i in by_id]
 
     def recorded_at(self, path: str) -> list[tuple[Content, str, str | None]]:

@@ -5,7 +5,9 @@ runcrate and ro-crate-py as readers, and the demo pipeline's crates checked file
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -77,7 +79,19 @@ def test_demo_crate_describes_the_pipeline(demo: Demo, demo_crate: Path) -> None
     assert rules == {"acquire", "correct", "segment", "to_zarr", "measure", "summary", "panel"}
     segment = g["workflow/Snakefile#rule-segment"]
     assert ids(segment["mainEntity"]) == ["workflow/scripts/segment.py"]
-    assert ids(segment["softwareRequirements"]) == ["workflow/envs/demo.yaml"]
+    declared, python, *dists = ids(segment["softwareRequirements"])
+    assert declared == "workflow/envs/demo.yaml"  # the env YAML, declared (conda was not used)
+    # what ran: this interpreter and its distributions, with versions
+    assert g[python]["softwareVersion"] == platform.python_version()
+    # (Snakemake itself is the engine's entity, with its "version")
+    ran = {g[i]["name"]: g[i].get("softwareVersion", g[i].get("version")) for i in dists}
+    assert ran["numpy"] == version("numpy") and ran["scikit-image"] == version("scikit-image")
+    assert f"https://pypi.org/project/numpy/{version('numpy')}/" in dists
+    # every code file a step ran is shipped: the shell-called script, the imported helper
+    acquire = g["workflow/Snakefile#rule-acquire"]
+    assert set(ids(acquire["hasPart"])) == {"workflow/scripts/acquire.py",
+                                            "workflow/scripts/bioimage_io.py"}
+    assert ids(segment["hasPart"]) == ["workflow/scripts/bioimage_io.py"]
     jobs = [e for e in g.values() if e["@type"] == "CreateAction" and e["@id"].startswith("#job")]
     assert len(jobs) == 17
     controls = [e for e in g.values() if e["@type"] == "ControlAction"]

@@ -99,3 +99,17 @@ def test_verify_on_the_untouched_demo_run_passes(demo: Path) -> None:
     assert verify("--strict").returncode == 1
     doc = json.loads(verify("--json").stdout)
     assert sorted(c["status"] for c in doc if c["status"] != "ok") == ["gone"] * 3
+
+
+def test_params_by_name_nothing_dropped(demo: Path) -> None:
+    """The demo's acquire rule: a function param, config values and a Path (which Snakemake's
+    own metadata record drops as unrepresentable), all under the Snakefile's names."""
+    with Store(str(demo / ".iscc-lineage" / "lineage.db"), create=False) as store:
+        [run] = store.runs()
+        steps = store.steps_of_run(run.id)
+    seeds = {"s01": 101, "s02": 202, "s03": 303}  # config/config.yaml
+    for s in (s for s in steps if s.name == "acquire"):
+        assert s.params == {"seed": seeds[s.info["wildcards"]["sample"]], "height": 256,
+                            "width": 256, "script": (DEMO / "scripts" / "acquire.py").as_posix()}
+        [code] = [e for e in s.code_files if e.note == "code: shell"]
+        assert code.path == (DEMO / "scripts" / "acquire.py").as_posix()

@@ -121,7 +121,7 @@ def test_fan_out_fan_in_with_temp_directory_script(tmp_path: Path) -> None:
     assert {e.path: e.datahash for e in scale_a.outputs} == {
         scaled_a.as_posix(): datahash(b"2\n4\n"),
         (work / "logs" / "scale_a.log").as_posix(): datahash(work / "logs" / "scale_a.log")}
-    assert scale_a.params == {"0": "2"} and scale_a.info["resources"]["mem_mb"] == 20
+    assert scale_a.params == {"factor": 2} and scale_a.info["resources"]["mem_mb"] == 20
     assert scale_a.command is not None and "awk -v f=2" in scale_a.command
     assert scale_a.info["kind"] == "shell" and scale_a.code is None
 
@@ -181,7 +181,7 @@ def test_rerun_after_config_change_traces_old_and_new_figures(tmp_path: Path) ->
     with Store(str(db), create=False) as store:
         first, second = sorted(store.runs(), key=lambda r: r.started)
         assert [s.params for s in by_name(store.steps_of_run(second.id), "scale")] == [
-            {"0": "3"}] * 3
+            {"factor": 3}] * 3
     new_trace, old_trace = trace_json(db, work / "figure.txt"), trace_json(db, kept)
     assert new_trace["steps"][0]["name"] == "figure"
     assert new_trace["steps"][0]["run"] == second.id

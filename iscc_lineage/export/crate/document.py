@@ -16,6 +16,7 @@ from iscc_lineage.export.crate.entities import (
     Meta,
     Shared,
     Workflow,
+    append_ref,
     file_entities,
     person,
     root_entities,
@@ -23,6 +24,7 @@ from iscc_lineage.export.crate.entities import (
 from iscc_lineage.export.crate.entities import workflow_entities as workflow_parts
 from iscc_lineage.export.crate.gather import Layout
 from iscc_lineage.export.crate.place import Entry
+from iscc_lineage.export.crate.software import software_entities
 from iscc_lineage.export.crate.terms import METADATA, refs
 from iscc_lineage.export.select import Selection
 
@@ -40,12 +42,22 @@ class Document:
         self.based_on = based_on(sel, lay)
         self.patch: dict[str, dict[str, Any]] = {}  #: id -> properties merged when emitted
         self.parts: list[dict[str, Any]] = []
+        software, software_parts = software_entities(sel.runs, sel.steps)
         for wf in dict.fromkeys(wfs.values()):
             runs = {r for r, w in wfs.items() if w is wf}
-            self.patch[wf.id] = workflow_parts(wf, [s for s in sel.steps if s.run in runs], lay)
+            steps = [s for s in sel.steps if s.run in runs]
+            self.patch[wf.id] = workflow_parts(wf, steps, lay)
+            for s in steps:  # what ran, with versions (the env YAML is what was declared)
+                tool = wf.tools.get(s.process or s.name)
+                for sid in software.get(s.id, ()):
+                    if tool is not None:
+                        append_ref(tool, "softwareRequirements", sid)
             self.parts += [*wf.tools.values(), *wf.steps.values(), *wf.params.values()]
+        self._software = software_parts
         agent = person(meta.authors[0])["@id"] if meta.authors else None
         self.actions, self.extra = actions(sel, lay, wfs, agent)
+        have = {e["@id"] for e in self.extra}  # the engine's own entity (Snakemake on PyPI)
+        self.parts += [e for e in self._software if e["@id"] not in have]
         self.main = wfs[sel.runs[-1].id]
         self.root, self.about = root_entities(
             meta, sel, self.main, date=date, has_part=[e.id for e in self.files],

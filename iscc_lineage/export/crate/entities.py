@@ -161,16 +161,19 @@ def workflow_entities(wf: Workflow, steps: list[Step], lay: Layout) -> dict[str,
                               "position": str(len(wf.steps)), "workExample": ref(tid)}
         script, env = lay.script.get(s.id), lay.env.get(s.id)
         if script is not None and script.id:  # placed (an entry never found has no id)
-            _append(tool, "mainEntity", script.resolved().id)
+            append_ref(tool, "mainEntity", script.resolved().id)
         if env is not None and env.id:
-            _append(tool, "softwareRequirements", env.resolved().id)
+            append_ref(tool, "softwareRequirements", env.resolved().id)
+        for c in lay.code_files.get(s.id, ()):
+            if c.id and (script is None or c.resolved().id != script.resolved().id):
+                append_ref(tool, "hasPart", c.resolved().id)
         for key, value in sorted(s.params.items()):
             pid = f"{tid}-param-{slug(key)}"
             if pid not in wf.params:
                 wf.params[pid] = {"@id": pid, "@type": "FormalParameter", "name": key,
                                   "additionalType": _param_type(value),
                                   "conformsTo": ref(BIOSCHEMAS_PARAMETER)}
-                _append(tool, "input", pid)
+                append_ref(tool, "input", pid)
     props = {"url": wf.permalink} if wf.permalink else {}
     return {**props, "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow", "HowTo"],
             "name": wf.name, "conformsTo": ref(BIOSCHEMAS_WORKFLOW), "version": wf.version,
@@ -179,7 +182,8 @@ def workflow_entities(wf: Workflow, steps: list[Step], lay: Layout) -> dict[str,
             "step": refs([h["@id"] for h in wf.steps.values()])}
 
 
-def _append(ent: dict[str, Any], key: str, value_id: str) -> None:
+def append_ref(ent: dict[str, Any], key: str, value_id: str) -> None:
+    """Add a reference to ``ent[key]`` once (a list when there is more than one)."""
     have = ent.get(key)
     ids = [] if have is None else [h["@id"] for h in (have if isinstance(have, list) else [have])]
     if value_id not in ids:

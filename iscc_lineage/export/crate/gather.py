@@ -33,6 +33,8 @@ class Layout:
     script: dict[str, Entry] = field(default_factory=dict)  #: step id -> its code file
     env: dict[str, Entry] = field(default_factory=dict)  #: step id -> its conda env file
     configs: dict[str, list[Entry]] = field(default_factory=dict)  #: run id -> config files
+    #: step id -> every code file it ran (shell-called scripts, imported modules, Snakefile)
+    code_files: dict[str, list[Entry]] = field(default_factory=dict)
 
     def edge(self, location: str, datahash: str | None) -> Entry:
         """The entry standing for a step's input or output."""
@@ -88,6 +90,8 @@ def gather(sel: Selection) -> Layout:
         run = sel.run_of(step)
         if step.code:
             lay.script[step.id] = code(step.code, step.code_datahash, run)
+        for e in step.code_files:  # shipped as workflow code, so the crate re-runs
+            lay.code_files.setdefault(step.id, []).append(code(e.path, e.datahash, run))
         env = _env_file(step.environment)
         if env:
             lay.env[step.id] = code(env, step.environment.get("conda_env_datahash"), run)

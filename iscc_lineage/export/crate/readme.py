@@ -33,6 +33,17 @@ def readme(root: dict[str, Any], entries: list[Entry], main: Workflow) -> str:
         f"Main workflow: `{main.entry.rel}` ({main.language}, version {main.version}).", "",
         "Check the files against the codes declared here:", "",
         "    iscc-lineage verify --crate .", "",
+    ]
+    if main.language == "snakemake":
+        lines += [
+            "Re-run the workflow with the code that ran (every script, macro and module a step "
+            "ran is in this folder), and compare each output with the one recorded here:", "",
+            f"    snakemake -s {main.entry.rel} -c2",
+            "    iscc-lineage reproduce . --data-from /path/to/raw-data   # identical / "
+            "near-identical / different", "",
+            "Raw data described by reference below is not in this folder: `--data-from DIR` "
+            "takes it from DIR at the same relative path (checked against its SHA-256).", ""]
+    lines += [
         f"## Files in this crate ({len(shipped)}, {format_size(size)})", "",
         "| path | ISCC-SUM |", "|---|---|",
     ]

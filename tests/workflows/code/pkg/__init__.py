@@ -1,0 +1,1 @@
+"""A workflow package imported by a run: block and by scripts."""
