@@ -121,6 +121,8 @@ class LogHandler(LogHandlerBase):
         try:
             if self._router is not None:
                 self._router.close()
+                if self._router.closing_line and not self._warned:
+                    logging.getLogger(WARNING_LOGGER).warning(self._router.closing_line)
         except KeyboardInterrupt:  # a second Ctrl-C while we finish: stop now, no traceback
             with contextlib.suppress(BaseException):
                 self._router.abandon()

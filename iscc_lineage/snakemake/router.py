@@ -63,6 +63,7 @@ from iscc_lineage.snakemake.steps import Job, Slot, StepWriter
 from iscc_lineage.snakemake.writer import CLOSE_BUDGET, StoreClient
 from iscc_lineage.software import SoftwareCache
 from iscc_lineage.store import DEFAULT_STORE, Store
+from iscc_lineage.store.credentials import redact_credentials
 from iscc_lineage.times import from_epoch
 
 __all__ = ["Router"]
@@ -82,6 +83,7 @@ class Router:
         self.touch = False
         self.failed = False
         self.errors = 0
+        self.closing_line: str | None = None  #: what the plugin says when the run ends
         self._warned = False
         self._closed = False
         self._jobs: dict[int, Job] = {}
@@ -260,6 +262,13 @@ class Router:
         if self._software is not None and self._software.records:
             info["software"] = dict(sorted(self._software.records.items()))
         Recorder(cast(Store, self.store)).finish_run(self.run_id, status, info=info)
+        if not self.errors:  # after a warning, that warning has spoken
+            n = self._recorded
+            loc = self.store.location
+            where = redact_credentials(loc) if "://" in loc else (
+                rel if not (rel := os.path.relpath(loc)).startswith("../..") else loc)
+            self.closing_line = (f"recorded {n} step{'s' if n != 1 else ''} of run "
+                                 f"{self.run_id[:12]} ({status}) in {where}")
 
     def _settle_stale_runs(self) -> None:
         """Mark dead runs of this workdir ``incomplete`` and add the steps they lost.

@@ -39,7 +39,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
          "iscc", "--directory", str(work)],
         cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "iscc-lineage:" not in res.stderr
+    said = [ln for ln in res.stderr.splitlines() if ln.startswith("iscc-lineage:")]
+    assert [ln.split(" of run")[0] for ln in said] == ["iscc-lineage: recorded 17 steps"], said
     return work
 
 

@@ -48,7 +48,8 @@ def start(work: Path, *args: str, plugin: bool = True) -> subprocess.Popen[str]:
 
 
 def ours(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("iscc-lineage:")]
+    return [line for line in stderr.splitlines() if line.startswith("iscc-lineage:")
+            and not line.startswith("iscc-lineage: recorded ")]  # the closing line
 
 
 def steps_in(db: Path) -> int:
