@@ -219,12 +219,14 @@ def test_huge_png_is_not_decoded(tmp_path: Path) -> None:
     """A 13000 x 13000 PNG is skipped with a note, in a process that stays small."""
     big = tmp_path / "big.png"
     Image.new("1", (13000, 13000), 1).save(big)
-    code = ("import resource, sys\n"
+    # VmHWM is this process's own peak: ru_maxrss would carry over the forking pytest's
+    # high-water mark across exec (Linux keeps signal->maxrss), hundreds of MB late in a run
+    code = ("import re, sys\n"
             "from pathlib import Path\n"
             "from iscc_lineage.codes.figcodes import figure_codes\n"
             "fc = figure_codes(Path(sys.argv[1]))\n"
-            "print(fc.notes, len(fc.views),"
-            " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+            "print(fc.notes, len(fc.views), hwm)\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     out = subprocess.run([sys.executable, "-c", code, str(big)], capture_output=True,
                          text=True, env=env, timeout=120, check=True).stdout
