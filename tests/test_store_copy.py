@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 from services import PostgresServer
 
 from iscc_lineage import Artifact, Recorder, open_store, trace
+from iscc_lineage.errors import StoreError
 from iscc_lineage.store.sqlite import Store
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "store-copy.schema.json"
@@ -175,7 +176,15 @@ def test_an_interrupted_copy_resumes(tmp_path: Path, postgres_server: PostgresSe
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    time.sleep(1.5)
+    deadline = time.monotonic() + 60  # kill it once some runs are in (not a fixed sleep:
+    while time.monotonic() < deadline and proc.poll() is None:  # a loaded machine is slow)
+        try:
+            with open_store(pg, create=False) as st:
+                if st.runs():
+                    break
+        except StoreError:
+            pass  # not created yet
+        time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with open_store(pg, create=False) as st:  # whatever got in is whole runs
