@@ -4,34 +4,31 @@ The only module that imports rocrate (ro-crate-py, pinned to ``version="1.1"``):
 the JSON-LD context, the metadata descriptor, the root dataset and the main workflow with its
 ``ComputerLanguage``. The bulk (files, codes, actions) is built as plain dicts in the
 ``crate_*`` modules and streamed to JSON (ro-crate-py entities cost ~9 s and 590 MB at 10^5
-files), and payload files are copied here, fingerprinted and SHA-256-summed in the same read
-(ro-crate-py copies without checksums, and its zip writer stamps the current time, which
-would make two exports of one store differ).
+files), and payload files are copied (:mod:`~iscc_lineage.export.crate.payload`),
+fingerprinted and SHA-256-summed in the same read (ro-crate-py copies without checksums, and
+its zip writer stamps the current time, which would make two exports of one store differ).
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
-import os
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from iscc_lineage.codes import fingerprint_bytes, fingerprint_copy, tree_files
-from iscc_lineage.errors import ExportError, FingerprintError
+from iscc_lineage.codes import fingerprint_bytes
 from iscc_lineage.export.crate.document import METADATA, Document, write_document
 from iscc_lineage.export.crate.engines import is_snakemake, snakefile_dir
 from iscc_lineage.export.crate.entities import Meta, Workflow, person
 from iscc_lineage.export.crate.gather import Layout, gather, recorded_steps
 from iscc_lineage.export.crate.git import permalink
 from iscc_lineage.export.crate.images import image_entities
+from iscc_lineage.export.crate.payload import generated, reference_sha256, ship
 from iscc_lineage.export.crate.place import Entry, Policy, content_of, place
 from iscc_lineage.export.crate.privacy import Redactor
 from iscc_lineage.export.crate.readme import readme
@@ -67,21 +64,36 @@ class CrateSummary:
     entities: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"out": self.out, "zip": self.zip, "runs": self.runs, "steps": self.steps,
-                "main_entity": self.main_entity, "entities": self.entities,
-                "payload": self.payload, "referenced": self.referenced,
-                "payload_bytes": self.payload_bytes}
+        return {
+            "out": self.out,
+            "zip": self.zip,
+            "runs": self.runs,
+            "steps": self.steps,
+            "main_entity": self.main_entity,
+            "entities": self.entities,
+            "payload": self.payload,
+            "referenced": self.referenced,
+            "payload_bytes": self.payload_bytes,
+        }
 
 
 DEFAULT_POLICY = Policy()
 NO_META = Meta()
 
 
-def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
-                 for_files: Sequence[Path] = (), policy: Policy = DEFAULT_POLICY,
-                 meta: Meta = NO_META, as_zip: bool = False, force: bool = False,
-                 signer: CrateSigner | None = None, similar: Resolver | None = None
-                 ) -> CrateSummary:
+def export_crate(
+    store: Store,
+    out: Path,
+    *,
+    runs: Sequence[str] = (),
+    for_files: Sequence[Path] = (),
+    policy: Policy = DEFAULT_POLICY,
+    meta: Meta = NO_META,
+    as_zip: bool = False,
+    force: bool = False,
+    signer: CrateSigner | None = None,
+    similar: Resolver | None = None,
+) -> CrateSummary:
     """Write the crate of some runs (default: the newest) or of some files' lineage to ``out``.
 
     Nothing is written outside ``out``; an existing ``out`` is replaced only with ``force``
@@ -101,51 +113,77 @@ def export_crate(store: Store, out: Path, *, runs: Sequence[str] = (),
         date = max((iso_ms(r.ended or r.started) or "" for r in sel.runs), default="")
         with open_sink(out, as_zip=as_zip, force=force, date=date) as sink:
             for e in sorted((e for e in kept if e.mode == "payload"), key=lambda e: e.rel):
-                _ship(sink, e, policy)
+                ship(sink, e, policy)
             for e in kept:
                 if e.mode != "payload":
-                    _reference_sha256(e, policy)
+                    reference_sha256(e, policy)
             main = wfs[sel.runs[-1].id]
             doc = Document(sel, lay, kept, wfs, meta, date, _skeleton(main, sel.runs[-1]))
             if signer is not None:
                 _sign(store, sel, kept, doc, sink, policy, signer, meta)
             _add_images(store, doc, kept)
             text = redact.text(readme(doc.root, kept, doc.main))
-            doc.add_file(_generated(sink, "README.md", text.encode("utf-8"), policy),
-                         {"about": {"@id": "./"}, "encodingFormat": "text/markdown"})
+            doc.add_file(
+                generated(sink, "README.md", text.encode("utf-8"), policy),
+                {"about": {"@id": "./"}, "encodingFormat": "text/markdown"},
+            )
             if sel.matches:  # --similar: why each paper figure was linked to its lineage
                 data = json.dumps(list(sel.matches), indent=1, sort_keys=True).encode()
-                doc.add_file(_generated(sink, MATCHES, data, policy), {
-                    "about": {"@id": "./"}, "encodingFormat": "application/json",
-                    "name": "How the exported figures were matched",
-                    "description": "Files given with --for that are not recorded themselves "
-                                   "(a paper's figure) and the recorded content each shows, "
-                                   "with the evidence: keypoint inliers, scale, boxes, "
-                                   "registered residual and margin to the runner-up."})
+                doc.add_file(
+                    generated(sink, MATCHES, data, policy),
+                    {
+                        "about": {"@id": "./"},
+                        "encodingFormat": "application/json",
+                        "name": "How the exported figures were matched",
+                        "description": "Files given with --for that are not recorded themselves "
+                        "(a paper's figure) and the recorded content each shows, "
+                        "with the evidence: keypoint inliers, scale, boxes, "
+                        "registered residual and margin to the runner-up.",
+                    },
+                )
             with sink.open(METADATA) as f:
-                entities = write_document(f, doc.context,
-                                          (redact.value(e) for e in doc.entities()))
+                entities = write_document(f, doc.context, (redact.value(e) for e in doc.entities()))
     cache.flush()
     payload = [e for e in doc.files if e.mode == "payload"]
     return CrateSummary(
-        str(out), as_zip, [r.id for r in sel.runs], len(sel.steps), doc.main.id,
-        sorted(e.id for e in payload), sorted(e.id for e in doc.files if e.mode != "payload"),
-        sum(e.content.size for e in payload if e.content is not None), entities)
+        str(out),
+        as_zip,
+        [r.id for r in sel.runs],
+        len(sel.steps),
+        doc.main.id,
+        sorted(e.id for e in payload),
+        sorted(e.id for e in doc.files if e.mode != "payload"),
+        sum(e.content.size for e in payload if e.content is not None),
+        entities,
+    )
 
 
-def _sign(store: Store, sel: Selection, kept: list[Entry], doc: Document, sink: Sink,
-          policy: Policy, signer: CrateSigner, meta: Meta) -> None:
+def _sign(
+    store: Store,
+    sel: Selection,
+    kept: list[Entry],
+    doc: Document,
+    sink: Sink,
+    policy: Policy,
+    signer: CrateSigner,
+    meta: Meta,
+) -> None:
     """Signed notes of the shipped outputs of the selected steps and of each run, as
     ``notes/*.json`` payload files (:mod:`iscc_lineage.export.crate.signed`)."""
     from iscc_lineage.export.crate.signed import note_files
 
     made = {e.datahash for s in sel.steps for e in s.outputs if e.datahash}
-    targets = [(e.id, e.rel, e.location) for e in sorted(kept, key=lambda e: e.rel)
-               if e.mode == "payload" and e.generated is None and e.content is not None
-               and e.content.datahash in made]
+    targets = [
+        (e.id, e.rel, e.location)
+        for e in sorted(kept, key=lambda e: e.rel)
+        if e.mode == "payload"
+        and e.generated is None
+        and e.content is not None
+        and e.content.datahash in made
+    ]
     files, who = note_files(store, sel.steps, [r.id for r in sel.runs], targets, signer)
     for nf in files:
-        doc.add_file(_generated(sink, nf.rel, nf.data, policy), nf.props)
+        doc.add_file(generated(sink, nf.rel, nf.data, policy), nf.props)
     if who["@id"] not in {person(a)["@id"] for a in meta.authors}:
         doc.extra.append(who)
 
@@ -199,8 +237,9 @@ def _redactor(sel: Selection, policy: Policy) -> Redactor:
     return Redactor(bases, [r.user for r in sel.runs], keep=policy.keep_paths)
 
 
-def _workflows(sel: Selection, lay: Layout, kept: list[Entry], redact: Redactor
-               ) -> dict[str, Workflow]:
+def _workflows(
+    sel: Selection, lay: Layout, kept: list[Entry], redact: Redactor
+) -> dict[str, Workflow]:
     """The workflow of every run: its Snakefile when shipped, else a generated description.
 
     Runs of one Snakefile share one :class:`Workflow` (one set of tools and steps).
@@ -213,22 +252,38 @@ def _workflows(sel: Selection, lay: Layout, kept: list[Entry], redact: Redactor
         if e is not None and e.mode == "payload" and e.content is not None:
             if e.id not in shared:
                 link = permalink(run.info.get("git"), e.location) if not e.why else None
-                shared[e.id] = Workflow(e, "snakemake", _workflow_name(e.location),
-                                        _version(run, e.content.iscc), permalink=link)
+                shared[e.id] = Workflow(
+                    e,
+                    "snakemake",
+                    _workflow_name(e.location),
+                    _version(run, e.content.iscc),
+                    permalink=link,
+                )
             out[run.id] = shared[e.id]
         else:
             described.append(run)
     if described:
         data = redact.text(recorded_steps(sel, described).decode("utf-8")).encode("utf-8")
-        gen = Entry("workflow/recorded-steps.sh", "(generated)", None, code=True,
-                    generated=data, mode="payload", id="workflow/recorded-steps.sh")
+        gen = Entry(
+            "workflow/recorded-steps.sh",
+            "(generated)",
+            None,
+            code=True,
+            generated=data,
+            mode="payload",
+            id="workflow/recorded-steps.sh",
+        )
         gen.content = content_of(fingerprint_bytes(data))
         kept.append(gen)
         wf = Workflow(gen, "shell", "recorded steps", gen.content.iscc)
         for run in described:
             if is_snakemake(run):
-                log.warning("run %s: Snakefile %s is not available; describing the run by its "
-                            "recorded steps", run.id[:8], run.workflow)
+                log.warning(
+                    "run %s: Snakefile %s is not available; describing the run by its "
+                    "recorded steps",
+                    run.id[:8],
+                    run.workflow,
+                )
             out[run.id] = wf
     return out
 
@@ -247,61 +302,7 @@ def _version(run: Run, iscc: str) -> str:
     return iscc
 
 
-def _ship(sink: Sink, e: Entry, policy: Policy) -> None:
-    """Copy one payload entry into the crate, checking its content in the same read."""
-    if e.generated is not None:
-        with sink.open(e.rel) as f:
-            f.write(e.generated)
-        e.sha256 = hashlib.sha256(e.generated).hexdigest() if policy.sha256 else None
-        return
-    assert e.content is not None
-    if e.is_tree:
-        sink.mkdir(e.rel)  # exists even when empty
-        try:  # member names are normalised: copy from the entries the walk really saw
-            on_disk = tree_files(Path(e.location))
-        except FingerprintError as exc:
-            raise ExportError(f"cannot copy into the crate: {exc}") from None
-        for m in e.members:
-            src = on_disk.get(m.path, Path(e.location) / m.path)
-            _copy(sink, src, f"{e.rel}/{m.path}", m.datahash)
-        return
-    sha = _copy(sink, Path(e.location), e.rel, e.content.datahash)
-    e.sha256 = sha if policy.sha256 else None
-
-
-def _copy(sink: Sink, src: Path, rel: str, want: str | None) -> str:
-    try:
-        with sink.open(rel) as f:
-            fp, sha = fingerprint_copy(src, f)
-    except FingerprintError as exc:
-        raise ExportError(f"cannot copy into the crate: {exc}") from None
-    if fp.datahash != want:
-        raise ExportError(f"{src}: changed while it was copied into the crate; export again")
-    return sha
-
-
-def _reference_sha256(e: Entry, policy: Policy) -> None:
-    """SHA-256 of a referenced file when cheap: small, present, and still the recorded bytes."""
-    c = e.content
-    if not policy.sha256 or c is None or e.is_tree or c.size > policy.max_size \
-            or e.location.startswith(("http:", "https:")) or not os.path.isfile(e.location):
-        return
-    try:
-        fp, sha = fingerprint_copy(Path(e.location))
-    except FingerprintError:
-        return
-    if fp.datahash == c.datahash:
-        e.sha256 = sha
-
-
 MATCHES = "figure-matches.json"
-
-
-def _generated(sink: Sink, rel: str, data: bytes, policy: Policy) -> Entry:
-    e = Entry(rel, "(generated)", content_of(fingerprint_bytes(data)), generated=data,
-              mode="payload", id=quote(rel))
-    _ship(sink, e, policy)
-    return e
 
 
 def _skeleton(main: Workflow, run: Run) -> tuple[Any, dict[str, dict[str, Any]]]:
@@ -314,11 +315,21 @@ def _skeleton(main: Workflow, run: Run) -> tuple[Any, dict[str, dict[str, Any]]]
     crate.metadata.extra_terms["iscc"] = ISCC_IRI
     lang: Any = "snakemake"
     if main.language != "snakemake":
-        lang = crate.add(ComputerLanguage(crate, identifier=SHELL, properties={
-            "name": "Bash", "url": {"@id": SHELL}, "alternateName": "bash"}))
+        lang = crate.add(
+            ComputerLanguage(
+                crate,
+                identifier=SHELL,
+                properties={"name": "Bash", "url": {"@id": SHELL}, "alternateName": "bash"},
+            )
+        )
     version = run.info.get("snakemake_version") if main.language == "snakemake" else None
-    crate.add_workflow(None, "workflow/placeholder", main=True, lang=lang,
-                       lang_version=str(version) if version else None)
+    crate.add_workflow(
+        None,
+        "workflow/placeholder",
+        main=True,
+        lang=lang,
+        lang_version=str(version) if version else None,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         doc = crate.metadata.generate()

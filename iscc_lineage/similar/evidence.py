@@ -1,0 +1,227 @@
+"""Candidates of each query view, verified by keypoints, and the decision that names one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from iscc_lineage.codes.features import Geometry
+    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, View
+
+__all__ = [
+    "CANDIDATES_PER_VIEW",
+    "MARGIN",
+    "MIN_CORRELATION",
+    "Collected",
+    "Evidence",
+    "Finding",
+    "Policy",
+    "collect",
+    "decide",
+    "findings",
+]
+
+CANDIDATES_PER_VIEW = 24  #: coarse-stage candidates verified per query view (plus near-ties)
+MAX_VERIFY = 64  #: candidates verified per query view in all (bounded work per search)
+COARSE_FACTOR = 8  #: the 64-bit scan keeps this many times more owners for the 256-bit re-rank
+TIE_BITS = 2  #: (of 64) candidates this close to the last one kept are kept too
+MIN_INLIERS = 10  #: RANSAC inliers of a verified candidate
+MIN_CORRELATION = 0.80  #: registered correlation below this is not the same picture
+MAX_UNEXPLAINED = 0.10  #: share of the query's structure the original may leave unexplained
+MARGIN = 0.5  #: a runner-up whose residual exceeds best * (1 + MARGIN) + MARGIN_ABS is beaten
+MARGIN_ABS = 0.0005
+CLEAR_RATIO = 1.25  #: where two candidates differ, the loser's error is this many times larger
+CLEAR_LEVELS = 2.0  #: ... and at least this many grey levels larger
+MIN_DIFF_PIXELS = 12  #: fewer differing pixels (at thumbnail size) cannot tell two apart
+WHOLE_OVERLAP = 0.85  #: a match covering this much of a view stands for the whole view
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a recorded content is (or might be) what a query view shows."""
+
+    content_id: int
+    geometry: Geometry
+    distance: int  #: Image-Code bits (of 256) between the query view and the matched region
+    region: View  #: the matched view of the recorded picture (page or panel)
+
+    @property
+    def residual(self) -> float:
+        return self.geometry.residual
+
+    def to_dict(self) -> dict[str, object]:
+        g = self.geometry
+        return {
+            "method": "keypoints+ransac",
+            "distance": self.distance,
+            "bits": 256,
+            "inliers": g.inliers,
+            "matches": g.matches,
+            "residual": g.residual,
+            "correlation": g.correlation,
+            "unexplained": g.unexplained,
+            "overlap": g.overlap,
+            "scale": g.scale,
+            "box_in_original": [round(v, 1) for v in g.box],
+            "page_in_original": self.region.page,
+            "region_kind": self.region.kind,
+        }
+
+
+@dataclass(slots=True)
+class Finding:
+    """The answer for one view of the query (a page or a panel)."""
+
+    page: int
+    box: tuple[float, float, float, float]  #: in the query's source pixels
+    kind: str
+    status: Literal["match", "ambiguous", "none"]
+    candidates: list[Evidence] = field(default_factory=list)  #: best first
+    margin: float | None = None  #: runner-up residual minus best (None: no runner-up)
+    collapsed: int = 0  #: candidates as near as the match but in its own lineage (its sources)
+
+    @property
+    def match(self) -> Evidence | None:
+        return self.candidates[0] if self.status == "match" else None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The thresholds of a decision (defaults chosen on benchmarks/figures.py)."""
+
+    min_inliers: int = MIN_INLIERS
+    min_correlation: float = MIN_CORRELATION
+    max_unexplained: float = MAX_UNEXPLAINED
+    margin: float = MARGIN
+    margin_abs: float = MARGIN_ABS
+    clear_ratio: float = CLEAR_RATIO
+    use_pixels: bool = False  #: also beaten where the two differ (measured: more wrong names)
+
+
+def _beats(a: Evidence, b: Evidence, policy: Policy) -> tuple[bool, dict[str, float]]:
+    """Whether ``a`` is clearly better evidence than ``b`` (lower residual by the margin, or
+    where the two recorded pictures differ, ``a`` explains the query clearly better)."""
+    from iscc_lineage.codes.features import discriminate
+
+    n, ea, eb = discriminate(a.geometry, b.geometry)
+    detail = {"differing_pixels": n, "error_best": round(ea, 2), "error_this": round(eb, 2)}
+    if b.residual > a.residual * (1 + policy.margin) + policy.margin_abs:
+        # ... unless, where the two differ, b explains the query clearly better
+        return not (n >= MIN_DIFF_PIXELS and ea >= eb * policy.clear_ratio + CLEAR_LEVELS), detail
+    return (
+        policy.use_pixels and n >= MIN_DIFF_PIXELS and eb >= ea * policy.clear_ratio + CLEAR_LEVELS
+    ), detail
+
+
+def decide(
+    view: View, evidence: Sequence[Evidence], page_scale: float = 1.0, policy: Policy = Policy()
+) -> Finding:
+    """Name the best verified candidate only if every other one is clearly worse."""
+    ok = sorted(
+        (
+            e
+            for e in evidence
+            if e.geometry.inliers >= policy.min_inliers
+            and e.geometry.correlation >= policy.min_correlation
+            and e.geometry.unexplained <= policy.max_unexplained
+        ),
+        key=lambda e: (e.residual, -e.geometry.inliers, e.content_id),
+    )
+    box = view.source_box(page_scale)
+    if not ok:
+        return Finding(view.page, box, view.kind, "none")
+    best = ok[0]  # the lowest registered residual; named only if it beats every other
+    rest = [e for e in ok if e is not best]
+    rivals = [e for e in rest if not _beats(best, e, policy)[0]]
+    margin = round(rest[0].residual - best.residual, 5) if rest else None
+    if rivals:
+        return Finding(view.page, box, view.kind, "ambiguous", [best, *rivals], margin)
+    return Finding(view.page, box, view.kind, "match", [best, *rest][:4], margin)
+
+
+@dataclass(slots=True)
+class Collected:
+    """Every query view with the evidence of every verified candidate (before deciding)."""
+
+    views: list[View]
+    parents: list[int]  #: position of each view's enclosing view in ``views`` (-1: a page)
+    evidence: dict[int, list[Evidence]]  #: by position in ``views``
+    scales: dict[int, float]  #: page -> page pixels per source pixel
+    notes: list[str]
+
+
+def _rerank(
+    code: bytes, coarse: Mapping[int, int], full: Mapping[int, Sequence[bytes]]
+) -> dict[int, int]:
+    """Candidates by full 256-bit distance to their page and panel codes (the 64-bit window
+    distance, x4, where that is nearer), the ``CANDIDATES_PER_VIEW`` best plus near-ties."""
+    from iscc_lineage.codes.figcodes import hamming256
+
+    score = {
+        cid: min([hamming256(code, c) for c in full.get(cid, ())] + [4 * d64])
+        for cid, d64 in coarse.items()
+    }
+    order = sorted(score, key=lambda i: (score[i], i))
+    if len(order) > CANDIDATES_PER_VIEW:
+        kth = score[order[CANDIDATES_PER_VIEW - 1]]
+        order = [i for i in order if score[i] <= kth + 4 * TIE_BITS][:MAX_VERIFY]
+    return {i: score[i] for i in order}
+
+
+def collect(
+    views: FigureCodes,
+    index: CodeIndex,
+    details: Callable[[Sequence[int]], Mapping[int, FigureCodes]],
+    full: Callable[[Sequence[int]], Mapping[int, Sequence[bytes]]] | None = None,
+) -> Collected:
+    """Candidates for every view of a query (64-bit index scan, re-ranked by the full 256-bit
+    page and panel codes), each verified by keypoints."""
+    from iscc_lineage.codes.figcodes import hamming256, verify_views
+
+    qviews = [v for v in views.views if v.detail is not None]
+    pos = {id(v): n for n, v in enumerate(qviews)}
+    parents = [pos.get(id(views.views[v.parent]), -1) if v.parent >= 0 else -1 for v in qviews]
+    wide = [
+        index.nearest([v.code], COARSE_FACTOR * CANDIDATES_PER_VIEW) if any(v.code) else {}
+        for v in qviews
+    ]
+    fine = full(sorted({i for found in wide for i in found})) if full is not None else {}
+    coarse = [_rerank(v.code, found, fine) for v, found in zip(qviews, wide, strict=True)]
+    ids = sorted({i for found in coarse for i in found})
+    recorded = details(ids) if ids else {}
+    evidence: dict[int, list[Evidence]] = {}
+    for n, (v, found) in enumerate(zip(qviews, coarse, strict=True)):
+        evidence[n] = []
+        for cid in sorted(found, key=lambda i: (found[i], i))[:MAX_VERIFY]:
+            codes = recorded.get(cid)
+            hit = verify_views(v, codes.views) if codes is not None else None
+            if hit is not None:
+                region, geom = hit
+                evidence[n].append(Evidence(cid, geom, hamming256(v.code, region.code), region))
+    scales = {v.page: v.detail.page_scale for v in qviews if v.detail is not None}
+    return Collected(qviews, parents, evidence, scales, list(views.notes))
+
+
+def findings(c: Collected, policy: Policy = Policy()) -> list[Finding]:
+    """Walk each page's panel tree from the top: a view whose match covers it is one finding;
+    otherwise its panels are searched, down to single panels."""
+    decided = [
+        decide(v, c.evidence[n], c.scales.get(v.page, 1.0), policy) for n, v in enumerate(c.views)
+    ]
+    children: dict[int, list[int]] = {}
+    for n, p in enumerate(c.parents):
+        children.setdefault(p, []).append(n)
+
+    def visit(n: int) -> list[Finding]:
+        f = decided[n]
+        covers = f.status != "none" and f.candidates[0].geometry.overlap >= WHOLE_OVERLAP
+        if covers or n not in children:
+            return [f]
+        below = [g for k in children[n] for g in visit(k)]
+        if f.status != "none" and all(g.status == "none" for g in below):
+            return [f]
+        return below
+
+    return [f for root in children.get(-1, []) for f in visit(root)]
