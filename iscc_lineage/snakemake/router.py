@@ -27,7 +27,6 @@ locked, shrunk or deleted store costs lineage (spooled, or said in one line), ne
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import os
 import platform
@@ -39,12 +38,10 @@ from logging import LogRecord
 from pathlib import Path
 from typing import Any, cast
 
-from iscc_lineage.model import Artifact
 from iscc_lineage.recorder import Recorder
-from iscc_lineage.snakemake.code import CodeFinder, LiveJobs
+from iscc_lineage.snakemake.code import LiveJobs
 from iscc_lineage.snakemake.events import (
     Error,
-    FileRef,
     GroupInfo,
     Interrupted,
     JobError,
@@ -54,24 +51,22 @@ from iscc_lineage.snakemake.events import (
     WorkflowStarted,
     parse,
 )
-from iscc_lineage.snakemake.hasher import FileHasher, Role, when_all
-from iscc_lineage.snakemake.jobs import EnvFinder, rule_dirs
-from iscc_lineage.snakemake.metadata import key_path, read_record
-from iscc_lineage.snakemake.runinfo import is_touch, run_info
+from iscc_lineage.snakemake.hasher import FileHasher, when_all
+from iscc_lineage.snakemake.lifecycle import RunLifecycle
+from iscc_lineage.snakemake.metadata import read_record
 from iscc_lineage.snakemake.settings import CaptureSettings, check_capture_store
-from iscc_lineage.snakemake.steps import Job, Slot, StepWriter
+from iscc_lineage.snakemake.slots import FileSlots, incomplete_marker
+from iscc_lineage.snakemake.steps import Job, StepWriter
 from iscc_lineage.snakemake.writer import CLOSE_BUDGET, StoreClient
 from iscc_lineage.software import SoftwareCache
-from iscc_lineage.store import DEFAULT_STORE, Store
-from iscc_lineage.store.credentials import redact_credentials
-from iscc_lineage.times import from_epoch
+from iscc_lineage.store import Store
 
 __all__ = ["Router"]
 
 log = logging.getLogger(__name__)
 
 
-class Router:
+class Router(RunLifecycle, FileSlots):
     """Turns one Snakemake invocation's log records into a run with its steps."""
 
     def __init__(self, settings: CaptureSettings, store: StoreClient | None) -> None:
@@ -170,8 +165,11 @@ class Router:
                 self._hasher.shutdown()  # every done-callback has submitted its write
                 self._writer.shutdown(wait=True)
                 self._finish_run()
-                log.debug("close: %d steps, waited %.3f s for pending fingerprints and writes",
-                          self._recorded, time.perf_counter() - t0)
+                log.debug(
+                    "close: %d steps, waited %.3f s for pending fingerprints and writes",
+                    self._recorded,
+                    time.perf_counter() - t0,
+                )
         except Exception as exc:
             self.fail(exc)
         finally:
@@ -186,7 +184,8 @@ class Router:
                 self._hasher.abort()
             if self.store is not None and self.run_id is not None:
                 Recorder(cast(Store, self.store)).finish_run(
-                    self.run_id, "interrupted", info={"capture": {"abandoned": True}})
+                    self.run_id, "interrupted", info={"capture": {"abandoned": True}}
+                )
         self._close_store(0.5)
 
     def _close_store(self, budget: float) -> None:
@@ -205,85 +204,13 @@ class Router:
             first = not self._warned
             self._warned = True
         if first:
-            log.warning("lineage capture failed (%s: %s); the run goes on, its lineage may be "
-                        "incomplete", type(exc).__name__, exc)
+            log.warning(
+                "lineage capture failed (%s: %s); the run goes on, its lineage may be incomplete",
+                type(exc).__name__,
+                exc,
+            )
         else:
             log.debug("further capture failure", exc_info=exc)
-
-    # -- run ---------------------------------------------------------------------------------
-
-    def _started(self, ev: WorkflowStarted) -> None:
-        if self.run_id is not None:
-            return
-        # WORKFLOW_STARTED.cwd is stale under `workdir:`; the process is in the workdir now.
-        self.workdir = Path.cwd()
-        if self.store is None:
-            self.store = StoreClient()
-        if not self.store.location:
-            self.store.open(str(self.workdir / DEFAULT_STORE))
-        # The client implements the recording part of the store interface (writes go to the
-        # writer process); the capture's recorder calls nothing else.
-        recorder = Recorder(cast(Store, self.store), pixels=self.settings.pixels)
-        self.touch = is_touch(ev.cmd)
-        self._nolock = "--nolock" in (ev.cmd or "")
-        self._host = ev.host or platform.node()
-        snakefile = Path(ev.snakefile) if ev.snakefile else self.workdir / "Snakefile"
-        info = run_info(ev, self.workdir, recorder, touch=self.touch)
-        info["capture"] = self.settings.describe()
-        info["pid"] = os.getpid()
-        self.run_id = recorder.begin_run(
-            run_id=ev.workflow_id, workdir=self.workdir, workflow=snakefile.as_posix(),
-            command=ev.cmd, info=info, started=from_epoch(ev.created), host=self._host,
-            user=ev.user)
-        self._hasher = FileHasher(self.store, max_size=self.settings.max_size,
-                                  hash_inputs=self.settings.hash_inputs)
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="iscc-lineage-write")
-        wf_dir = Path(os.path.abspath(snakefile.parent))
-
-        def datahash(p: Path) -> str | None:
-            return recorder.fingerprint(p).datahash
-
-        self._software = SoftwareCache(datahash, own=(wf_dir, self.workdir))
-        self._steps = StepWriter(recorder, self.run_id, self.workdir, rule_dirs(snakefile),
-                                 EnvFinder(snakefile.parent), self._temps,
-                                 self._streams, code=CodeFinder(wf_dir, self.workdir),
-                                 software=self._software)
-        self._settle_stale_runs()
-
-    def _finish_run(self) -> None:
-        assert self.store is not None and self.run_id is not None
-        unsettled = sum(1 for j in self._jobs.values() if j.settled and j.status == "failed")
-        status = ("interrupted" if self.interrupted else "failed" if self.failed
-                  else "incomplete" if unsettled else "touch" if self.touch else "finished")
-        capture = {**self.settings.describe(), "steps": self._recorded, "errors": self.errors,
-                   "settled_at_close": sum(1 for j in self._jobs.values() if j.settled),
-                   "removed_temp": sorted(self._temps)}  # verify: gone as expected
-        info: dict[str, Any] = {"capture": capture}
-        if self._software is not None and self._software.records:
-            info["software"] = dict(sorted(self._software.records.items()))
-        Recorder(cast(Store, self.store)).finish_run(self.run_id, status, info=info)
-        if not self.errors:  # after a warning, that warning has spoken
-            n = self._recorded
-            loc = self.store.location
-            where = redact_credentials(loc) if "://" in loc else (
-                rel if not (rel := os.path.relpath(loc)).startswith("../..") else loc)
-            self.closing_line = (f"recorded {n} step{'s' if n != 1 else ''} of run "
-                                 f"{self.run_id[:12]} ({status}) in {where}")
-
-    def _settle_stale_runs(self) -> None:
-        """Mark dead runs of this workdir ``incomplete`` and add the steps they lost.
-
-        Done by the writer process, off Snakemake's: a run is dead when its recorded pid is
-        gone on this host (a run without a pid: when Snakemake's lock rules it out, i.e. not
-        under ``--nolock``). A live run in the same folder is never touched.
-        """
-        assert self.store is not None and self.run_id is not None
-        if self._nolock:
-            return
-        self.store.settle(
-            workdir=self.workdir.as_posix(), host=self._host, keep=self.run_id,
-            reason=f"still running when run {self.run_id} started in the same working "
-                   "directory, and its snakemake process is gone: it was killed")
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -323,8 +250,12 @@ class Router:
                 with self._lock:
                     self._recorded += 1
                 if job.ended is not None:
-                    log.debug("job %d (%s) recorded %.3f s after it finished", job.info.jobid,
-                              job.info.rule, time.time() - job.ended)
+                    log.debug(
+                        "job %d (%s) recorded %.3f s after it finished",
+                        job.info.jobid,
+                        job.info.rule,
+                        time.time() - job.ended,
+                    )
             except Exception as exc:
                 self.fail(exc)
 
@@ -339,13 +270,18 @@ class Router:
             if job.status is not None:
                 continue
             outputs = [r for r in job.info.output if not r.is_stream and not r.storage]
-            record = read_record(self.workdir, job.info.output[0].path) \
-                if job.info.output else None
-            present = all(os.path.lexists(self._abs(r.path)) or self._abs(r.path) in self._temps
-                          for r in outputs)
-            marked = any(_incomplete_marker(self.workdir, r.path).exists() for r in outputs)
-            if present and not marked and (record is not None or not outputs) \
-                    and not (record is not None and record.incomplete):
+            record = read_record(self.workdir, job.info.output[0].path) if job.info.output else None
+            present = all(
+                os.path.lexists(self._abs(r.path)) or self._abs(r.path) in self._temps
+                for r in outputs
+            )
+            marked = any(incomplete_marker(self.workdir, r.path).exists() for r in outputs)
+            if (
+                present
+                and not marked
+                and (record is not None or not outputs)
+                and not (record is not None and record.incomplete)
+            ):
                 job.status = "touch" if self.touch else "finished"
                 job.ended = record.endtime if record is not None and record.endtime else None
                 job.settled = "no JOB_FINISHED event (--quiet?); outputs and metadata present"
@@ -353,57 +289,3 @@ class Router:
                 job.status = "failed"
                 job.settled = "never reported finished; outputs missing or incomplete"
             self._submit(job)
-
-    # -- files -------------------------------------------------------------------------------
-
-    def _abs(self, path: str) -> str:
-        return os.path.abspath(os.path.join(self.workdir, path))
-
-    def _excluded(self, ref: FileRef) -> bool:
-        globs = self.settings.exclude
-        if not globs:
-            return False
-        full = self._abs(ref.path)
-        names = (ref.path, full, os.path.basename(full))
-        return any(fnmatch.fnmatchcase(n, g) for g in globs for n in names)
-
-    def _slot(self, ref: FileRef, role: Role) -> Slot:
-        assert self._hasher is not None
-        if ref.is_stream:
-            self._streams.add(self._abs(ref.path))
-            return Slot(ref, self._abs(ref.path), fixed=Artifact(self._abs(ref.path), None,
-                                                                 ref.label))
-        if ref.storage:
-            return self._storage_slot(ref, role)
-        path = self._abs(ref.path)
-        return Slot(ref, path, self._hasher.submit(path, role))
-
-    def _storage_slot(self, ref: FileRef, role: Role) -> Slot:
-        """A storage file: its query is the location; content from a local copy if any."""
-        assert self._hasher is not None
-        query, r = ref.path, role
-        if "://" not in query and os.path.exists(self._abs(query)):
-            return Slot(ref, self._abs(query), self._hasher.submit(self._abs(query), r))
-        local = _local_copy(self.workdir, query)
-        if local is not None:
-            return Slot(ref, query, self._hasher.submit(local, r),
-                        note=f"fingerprinted from the local copy {local}")
-        return Slot(ref, query, fixed=Artifact(
-            query, None, f"storage ({ref.storage}): no local copy to fingerprint"))
-
-
-def _local_copy(workdir: Path, query: str) -> str | None:
-    """Snakemake's local copy of a storage file: ``.snakemake/storage/<provider>/<suffix>``."""
-    rest = query.split("://", 1)[-1].lstrip("/")
-    root = workdir / ".snakemake" / "storage"
-    if not rest or not root.is_dir():
-        return None
-    for provider in sorted(root.iterdir()):
-        candidate = provider / rest
-        if candidate.exists():
-            return os.path.abspath(candidate)
-    return None
-
-
-def _incomplete_marker(workdir: Path, output: str) -> Path:
-    return key_path(workdir / ".snakemake" / "incomplete", output)
