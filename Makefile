@@ -34,6 +34,7 @@ bench-quick: $(STAMP)  ## the same at small sizes, < 1 min (benchmarks/results/q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks
+	$(VENV)/bin/ruff format --check iscc_lineage snakemake_logger_plugin_iscc tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

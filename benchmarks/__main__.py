@@ -40,25 +40,41 @@ def bench_crate(p: Preset, data: Path) -> list[Row]:
     try:  # written by another hand; may not exist yet
         importlib.import_module("benchmarks.bench_crate")
     except ImportError:
-        return [na_row("crate", name, what, "not available yet: benchmarks/bench_crate.py "
-                                             "is missing")]
-    got = [run(python_child("crate", n_files=p.crate_files), parse_json=True, timeout=3600)
-           for _ in range(min(p.repeats, 3))]
+        return [
+            na_row("crate", name, what, "not available yet: benchmarks/bench_crate.py is missing")
+        ]
+    got = [
+        run(python_child("crate", n_files=p.crate_files), parse_json=True, timeout=3600)
+        for _ in range(min(p.repeats, 3))
+    ]
     key = next((k for k in TIME_KEYS if k in got[0].answer), "call_seconds")
     first = got[0].answer
     if "steps" in first:
         what += f" in {first['steps']:,} steps"
-    row = Row("crate", name, what, [float(s.answer[key]) for s in got],
-              [s.rss_kib for s in got], extra={"answers": [s.answer for s in got]})
+    row = Row(
+        "crate",
+        name,
+        what,
+        [float(s.answer[key]) for s in got],
+        [s.rss_kib for s in got],
+        extra={"answers": [s.answer for s in got]},
+    )
     if "json_bytes" in first:
-        row.measured = (f"{fmt_seconds(median(row.samples))}"
-                        + (f" ({fmt_seconds(min(row.samples))}\u2013"
-                           f"{fmt_seconds(max(row.samples))})" if len(got) > 1 else "")
-                        + f", ro-crate-metadata.json {fmt_bytes(first['json_bytes'])}")
+        row.measured = (
+            f"{fmt_seconds(median(row.samples))}"
+            + (
+                f" ({fmt_seconds(min(row.samples))}\u2013{fmt_seconds(max(row.samples))})"
+                if len(got) > 1
+                else ""
+            )
+            + f", ro-crate-metadata.json {fmt_bytes(first['json_bytes'])}"
+        )
     if "build_seconds" in first:
-        row.note = (f"export call only; building the synthetic store took "
-                    f"{fmt_seconds(float(first['build_seconds']))} (not timed). Peak RSS is the "
-                    "larger of the store builder and the exporting process")
+        row.note = (
+            f"export call only; building the synthetic store took "
+            f"{fmt_seconds(float(first['build_seconds']))} (not timed). Peak RSS is the "
+            "larger of the store builder and the exporting process"
+        )
     row.goal = f"≤ {CRATE_GOAL:g} s"
     row.met = median(row.samples) <= CRATE_GOAL
     row.profile = python_child("crate", n_files=p.crate_files)[1:]
@@ -72,8 +88,11 @@ BENCHES: dict[str, Callable[[Preset, Path, argparse.Namespace], list[Row]]] = {
     "fingerprint-many": lambda p, d, a: bench_many(p, d),
     "stat-cache": lambda p, d, a: bench_cache(p, d),
     "plugin": lambda p, d, a: bench_plugin(
-        p, d, install=a.install,
-        profile_out=_results(a) / f"{_stem(a)}-profile-plugin.txt" if a.profile else None),
+        p,
+        d,
+        install=a.install,
+        profile_out=_results(a) / f"{_stem(a)}-profile-plugin.txt" if a.profile else None,
+    ),
     "store": lambda p, d, a: bench_store(p, d),
     "crate": lambda p, d, a: bench_crate(p, d),
     "pixels": lambda p, d, a: bench_pixels(p, d),
@@ -84,22 +103,46 @@ BENCHES: dict[str, Callable[[Preset, Path, argparse.Namespace], list[Row]]] = {
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="small sizes, < 1 min (CI smoke)")
     size.add_argument("--tiny", action="store_true", help="toy sizes, for the test only")
-    ap.add_argument("--only", action="append", choices=list(BENCHES), metavar="NAME",
-                    help=f"run only this benchmark (repeatable): {', '.join(BENCHES)}")
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                    help="where inputs and generated stores are kept [benchmarks/.data]")
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=list(BENCHES),
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(BENCHES)}",
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="where inputs and generated stores are kept [benchmarks/.data]",
+    )
     ap.add_argument("--json", type=Path, help="write results here [benchmarks/results/…]")
-    ap.add_argument("--no-install", dest="install", action="store_false",
-                    help="do not apt-get install b3sum when it is missing")
-    ap.add_argument("--no-profile", dest="profile", action="store_false",
-                    help="do not profile benchmarks that miss their goal")
-    ap.add_argument("--render", type=Path, metavar="JSON",
-                    help="print the table of an earlier run's JSON; run nothing")
+    ap.add_argument(
+        "--no-install",
+        dest="install",
+        action="store_false",
+        help="do not apt-get install b3sum when it is missing",
+    )
+    ap.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help="do not profile benchmarks that miss their goal",
+    )
+    ap.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="print the table of an earlier run's JSON; run nothing",
+    )
     return ap.parse_args(argv)
 
 
@@ -149,8 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # one broken benchmark must not hide the others
             failed = True
             traceback.print_exc()
-            rows.append(na_row(name, name, "—", f"error: {type(exc).__name__}: "
-                                                f"{str(exc).splitlines()[0][:200]}"))
+            rows.append(
+                na_row(
+                    name,
+                    name,
+                    "—",
+                    f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
+                )
+            )
         _say(f"    done in {fmt_seconds(time.perf_counter() - t0)}")
     results, stem = _results(a), _stem(a)
     for k, r in enumerate(rows, 1):
@@ -167,8 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(header(m, mode), rows)
     sys.stdout.write(table)
     results.mkdir(parents=True, exist_ok=True)
-    doc = {"mode": mode, "machine": m, "preset": asdict(p),
-           "seconds": time.perf_counter() - t_all, "rows": [r.to_dict() for r in rows]}
+    doc = {
+        "mode": mode,
+        "machine": m,
+        "preset": asdict(p),
+        "seconds": time.perf_counter() - t_all,
+        "rows": [r.to_dict() for r in rows],
+    }
     (results / f"{stem}.json").write_text(json.dumps(doc, indent=1, default=str) + "\n")
     (results / f"{stem}.md").write_text(table)
     _say(f"wrote {results / (stem + '.json')} in {fmt_seconds(time.perf_counter() - t_all)}")

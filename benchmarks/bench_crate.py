@@ -50,8 +50,13 @@ def _fingerprint(i: int) -> Fingerprint:
     h.update(f"synthetic crate content {i}".encode())
     r = h.finalize(bits=256, add_units=True)
     data_code, instance_code = r["units"]
-    return Fingerprint(il.gen_iscc_code_v0([data_code, instance_code])["iscc"], r["datahash"],
-                       int(r["filesize"]), data_code, instance_code)
+    return Fingerprint(
+        il.gen_iscc_code_v0([data_code, instance_code])["iscc"],
+        r["datahash"],
+        int(r["filesize"]),
+        data_code,
+        instance_code,
+    )
 
 
 def build_store(path: Path, n_files: int) -> dict[str, Any]:
@@ -60,10 +65,17 @@ def build_store(path: Path, n_files: int) -> dict[str, Any]:
     store = Store(str(path))
     run_id = "b" * 32
     base = "/nonexistent/bench"
-    store.insert_run(Run(run_id, f"{base}/workflow/Snakefile", base,
-                         "2026-01-01T00:00:00.000+00:00", "2026-01-01T01:00:00.000+00:00",
-                         "finished",
-                         info={"engine": "snakemake", "snakemake_version": "9.27.1"}))
+    store.insert_run(
+        Run(
+            run_id,
+            f"{base}/workflow/Snakefile",
+            base,
+            "2026-01-01T00:00:00.000+00:00",
+            "2026-01-01T01:00:00.000+00:00",
+            "finished",
+            info={"engine": "snakemake", "snakemake_version": "9.27.1"},
+        )
+    )
     n_steps = max(1, n_files // PER_STEP)
     counter = 0
     for k in range(n_steps):
@@ -71,13 +83,21 @@ def build_store(path: Path, n_files: int) -> dict[str, Any]:
         outs = []
         for j in range(PER_STEP):
             counter += 1
-            outs.append(Artifact(f"{base}/results/s{k:06d}/out{j}{SUFFIXES[j % 5]}",
-                                 _fingerprint(counter)))
+            outs.append(
+                Artifact(f"{base}/results/s{k:06d}/out{j}{SUFFIXES[j % 5]}", _fingerprint(counter))
+            )
         minute = f"{(k // 60) % 60:02d}:{k % 60:02d}"
-        step = Step(f"{k:032x}", run_id, "process", "process", f"tool {raw.path}",
-                    params={"sigma": 2.0}, started=f"2026-01-01T00:{minute}.000+00:00",
-                    ended=f"2026-01-01T00:{minute}.500+00:00",
-                    info={"jobid": k, "wildcards": {"sample": f"s{k:06d}"}, "kind": "shell"})
+        step = Step(
+            f"{k:032x}",
+            run_id,
+            "process",
+            "process",
+            f"tool {raw.path}",
+            params={"sigma": 2.0},
+            started=f"2026-01-01T00:{minute}.000+00:00",
+            ended=f"2026-01-01T00:{minute}.500+00:00",
+            info={"jobid": k, "wildcards": {"sample": f"s{k:06d}"}, "kind": "shell"},
+        )
         store.insert_step(step, [raw], outs)
     store.close()
     return {"build_seconds": time.perf_counter() - t0, "files": counter, "steps": n_steps}
@@ -93,8 +113,12 @@ def run(n_files: int) -> dict[str, Any]:
         db = Path(tmp) / "lineage.db"
         built = build_store(db, n_files)
         out = Path(tmp) / "crate"
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(db), str(out)],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(db), str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"export failed: {proc.stderr[-2000:]}")
         answer: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])

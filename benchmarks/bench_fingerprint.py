@@ -43,8 +43,9 @@ def ensure_b3sum(install: bool) -> tuple[str | None, str]:
     return (found, "installed with apt-get") if found else (None, "apt-get install b3sum failed")
 
 
-def _rounds(contenders: dict[str, Argv], repeats: int, json_keys: Sequence[str] = ()
-            ) -> dict[str, list[Sample]]:
+def _rounds(
+    contenders: dict[str, Argv], repeats: int, json_keys: Sequence[str] = ()
+) -> dict[str, list[Sample]]:
     out: dict[str, list[Sample]] = {k: [] for k in contenders}
     for _ in range(repeats):
         for key, argv in contenders.items():
@@ -52,17 +53,34 @@ def _rounds(contenders: dict[str, Argv], repeats: int, json_keys: Sequence[str] 
     return out
 
 
-def _row(group: str, name: str, input_: str, got: list[Sample], nbytes: int, *,
-         reference: str = "—", ref: list[Sample] | None = None, label: str = "",
-         invert: bool = False) -> Row:
+def _row(
+    group: str,
+    name: str,
+    input_: str,
+    got: list[Sample],
+    nbytes: int,
+    *,
+    reference: str = "—",
+    ref: list[Sample] | None = None,
+    label: str = "",
+    invert: bool = False,
+) -> Row:
     """A row; ``ratio`` is ours / reference time, or reference / ours (speed) when ``invert``."""
-    row = Row(group, name, input_, [s.seconds for s in got], [s.rss_kib for s in got],
-              reference, extra={"bytes": nbytes})
+    row = Row(
+        group,
+        name,
+        input_,
+        [s.seconds for s in got],
+        [s.rss_kib for s in got],
+        reference,
+        extra={"bytes": nbytes},
+    )
     if ref:
         row.ref_samples = [s.seconds for s in ref]
         mine = row.samples
-        row.ratio = (paired_ratio(row.ref_samples, mine) if invert
-                     else paired_ratio(mine, row.ref_samples))
+        row.ratio = (
+            paired_ratio(row.ref_samples, mine) if invert else paired_ratio(mine, row.ref_samples)
+        )
         row.ratio_label = label or ("speed" if invert else "time")
     return row
 
@@ -93,14 +111,31 @@ def bench_one(p: Preset, data: Path, install: bool) -> list[Row]:
         for _ in range(p.repeats):
             for key, argv in contenders.items():
                 cwd, e = (tmp, env) if key == "cli" else (None, None)
-                got[key].append(run(argv(), cwd=cwd, env=e, parse_json=key in ("file", "raw"),
-                                    capture=key != "cat"))
+                got[key].append(
+                    run(
+                        argv(),
+                        cwd=cwd,
+                        env=e,
+                        parse_json=key in ("file", "raw"),
+                        capture=key != "cat",
+                    )
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     g = "fingerprint-one"
-    rows = [_row(g, "fingerprint_file (in-process)", size, got["file"], p.big,
-                 reference="raw iscc-lib SumHasher, 1 MiB reads", ref=got["raw"], invert=True)]
+    rows = [
+        _row(
+            g,
+            "fingerprint_file (in-process)",
+            size,
+            got["file"],
+            p.big,
+            reference="raw iscc-lib SumHasher, 1 MiB reads",
+            ref=got["raw"],
+            invert=True,
+        )
+    ]
     rows[0].judge(">=", 0.95)
     rows[0].profile = python_child("file", path=str(big))[1:]
     same = {s.answer["iscc"] for s in got["file"] + got["raw"]}
@@ -109,8 +144,15 @@ def bench_one(p: Preset, data: Path, install: bool) -> list[Row]:
         rows[0].met = False
     rows.append(_row(g, "raw iscc-lib SumHasher (in-process)", size, got["raw"], p.big))
     if "cli" in got and "iscc-sum" in got:
-        cli = _row(g, "`iscc-lineage fingerprint FILE` (whole command)", size, got["cli"],
-                   p.big, reference="`iscc-sum --narrow FILE`", ref=got["iscc-sum"])
+        cli = _row(
+            g,
+            "`iscc-lineage fingerprint FILE` (whole command)",
+            size,
+            got["cli"],
+            p.big,
+            reference="`iscc-sum --narrow FILE`",
+            ref=got["iscc-sum"],
+        )
         cli.judge("<=", 0.75)
         cli.profile = ["-m", "iscc_lineage", "fingerprint", str(big)]
         ours = got["cli"][0].stdout.split()[0]
@@ -120,17 +162,34 @@ def bench_one(p: Preset, data: Path, install: bool) -> list[Row]:
             cli.met = False
         rows.append(cli)
     else:
-        rows.append(na_row(g, "`iscc-lineage fingerprint FILE`", size,
-                           "iscc-lineage or iscc-sum CLI not found next to this Python"))
+        rows.append(
+            na_row(
+                g,
+                "`iscc-lineage fingerprint FILE`",
+                size,
+                "iscc-lineage or iscc-sum CLI not found next to this Python",
+            )
+        )
     if "cli" not in got:
         return rows
-    for key, name in (("iscc-sum", "`iscc-sum --narrow` CLI"),
-                      ("sha256sum", "coreutils `sha256sum`"),
-                      ("b3sum", "`b3sum` (BLAKE3, multi-threaded)"),
-                      ("cat", "`cat FILE > /dev/null` (memory-read floor)")):
+    for key, name in (
+        ("iscc-sum", "`iscc-sum --narrow` CLI"),
+        ("sha256sum", "coreutils `sha256sum`"),
+        ("b3sum", "`b3sum` (BLAKE3, multi-threaded)"),
+        ("cat", "`cat FILE > /dev/null` (memory-read floor)"),
+    ):
         if key in got:
-            rows.append(_row(g, name, size, got[key], p.big,
-                             reference="`iscc-lineage fingerprint`", ref=got["cli"]))
+            rows.append(
+                _row(
+                    g,
+                    name,
+                    size,
+                    got[key],
+                    p.big,
+                    reference="`iscc-lineage fingerprint`",
+                    ref=got["cli"],
+                )
+            )
             if key == "b3sum":
                 rows[-1].note = "b3sum maps the file into memory: its RSS counts the file's pages"
         else:
@@ -144,13 +203,26 @@ def bench_many(p: Preset, data: Path) -> list[Row]:
     for (n, size), op, bound in ((p.many_large, ">=", 1.8), (p.many_small, "<=", 2.0)):
         fs = file_set(data, n, size)
         warm([fs.stream, *fs.paths])
-        got = _rounds({"many": partial(python_child, "many", folder=str(fs.paths[0].parent)),
-                       "one": partial(python_child, "file", path=str(fs.stream))},
-                      p.repeats, ("many", "one"))
+        got = _rounds(
+            {
+                "many": partial(python_child, "many", folder=str(fs.paths[0].parent)),
+                "one": partial(python_child, "file", path=str(fs.stream)),
+            },
+            p.repeats,
+            ("many", "one"),
+        )
         text = f"{n:,} \u00d7 {fmt_bytes(size)} ({fmt_bytes(fs.total)})"
         ref = f"fingerprint_file of the same bytes as one {fmt_bytes(fs.total)} file"
-        row = _row("fingerprint-many", f"fingerprint_many, {n:,} files", text, got["many"],
-                   fs.total, reference=ref, ref=got["one"], invert=op == ">=")
+        row = _row(
+            "fingerprint-many",
+            f"fingerprint_many, {n:,} files",
+            text,
+            got["many"],
+            fs.total,
+            reference=ref,
+            ref=got["one"],
+            invert=op == ">=",
+        )
         row.judge(op, bound)
         row.profile = python_child("many", folder=str(fs.paths[0].parent), sequential=True)[1:]
         if op == ">=" and (os.cpu_count() or 1) != 2:
@@ -166,13 +238,20 @@ def bench_cache(p: Preset, data: Path) -> list[Row]:
         fs = file_set(data, n, size)
         warm(fs.paths)
         folder = str(fs.paths[0].parent)
-        got = [run(python_child("cache", folder=folder, workdir=str(data)), parse_json=True)
-               for _ in range(p.repeats)]
+        got = [
+            run(python_child("cache", folder=folder, workdir=str(data)), parse_json=True)
+            for _ in range(p.repeats)
+        ]
         text = f"{n:,} \u00d7 {fmt_bytes(size)} ({fmt_bytes(fs.total)}), mtime 1 h old"
-        row = Row("stat-cache", f"re-fingerprint via stat cache, {n:,} files", text,
-                  [s.seconds for s in got], [s.rss_kib for s in got],
-                  "fingerprint_many hashing them",
-                  [float(s.answer["hash_seconds"]) for s in got])
+        row = Row(
+            "stat-cache",
+            f"re-fingerprint via stat cache, {n:,} files",
+            text,
+            [s.seconds for s in got],
+            [s.rss_kib for s in got],
+            "fingerprint_many hashing them",
+            [float(s.answer["hash_seconds"]) for s in got],
+        )
         row.ratio = paired_ratio(row.ref_samples, row.samples)
         row.ratio_label = "speed"
         row.judge(">=", 100)

@@ -82,8 +82,7 @@ def _new_db(server: Any, prefix: str) -> str:
 def _db_bytes(server: Any, url: str) -> int | None:
     if server is None:
         return None
-    return int(server.psql("SELECT pg_database_size(current_database())",
-                           db=url.rsplit("/", 1)[1]))
+    return int(server.psql("SELECT pg_database_size(current_database())", db=url.rsplit("/", 1)[1]))
 
 
 # -- the container -------------------------------------------------------------------------------
@@ -120,9 +119,15 @@ def bench_container(p: Preset, data: Path) -> list[Row]:
         for _ in range(p.repeats):
             ours.append(run([lineage, "fingerprint", "--no-cache", str(root)]))
             theirs.append(run([iscc_sum, "--tree", "--narrow", str(root)]))
-        row = Row("container", "`iscc-lineage fingerprint --no-cache DIR` (whole command)",
-                  what, [s.wall for s in ours], [s.rss_kib for s in ours],
-                  "`iscc-sum --tree --narrow DIR`", [s.wall for s in theirs])
+        row = Row(
+            "container",
+            "`iscc-lineage fingerprint --no-cache DIR` (whole command)",
+            what,
+            [s.wall for s in ours],
+            [s.rss_kib for s in ours],
+            "`iscc-sum --tree --narrow DIR`",
+            [s.wall for s in theirs],
+        )
         row.ratio = paired_ratio(row.samples, row.ref_samples)
         row.ratio_label = "time"
         row.judge("<=", 1.0)
@@ -134,18 +139,35 @@ def bench_container(p: Preset, data: Path) -> list[Row]:
         row.profile = ["-m", "iscc_lineage", "fingerprint", "--no-cache", str(root)]
         rows.append(row)
     else:
-        rows.append(na_row("container", "`iscc-lineage fingerprint DIR`", what,
-                           "iscc-lineage or iscc-sum CLI not found next to this Python"))
-    got = run(python_child("tree-cache", root=str(root), workdir=str(data),
-                           repeats=p.repeats), parse_json=True)
+        rows.append(
+            na_row(
+                "container",
+                "`iscc-lineage fingerprint DIR`",
+                what,
+                "iscc-lineage or iscc-sum CLI not found next to this Python",
+            )
+        )
+    got = run(
+        python_child("tree-cache", root=str(root), workdir=str(data), repeats=p.repeats),
+        parse_json=True,
+    )
     a = got.answer
-    row = Row("container", "re-check via stat cache (fingerprint_tree, cache hit)", what,
-              a["cached"], [got.rss_kib], "hashing it (fingerprint_tree, no cache)", a["hashed"])
+    row = Row(
+        "container",
+        "re-check via stat cache (fingerprint_tree, cache hit)",
+        what,
+        a["cached"],
+        [got.rss_kib],
+        "hashing it (fingerprint_tree, no cache)",
+        a["hashed"],
+    )
     row.ratio = paired_ratio(row.ref_samples, row.samples)
     row.ratio_label = "speed"
     row.judge(">=", 20)
-    row.note = ("a hit still stats every chunk (a content change keeps the folder's mtime), "
-                f"so its floor is {n:,} stat calls: {fmt_seconds(a['stat_seconds'])} here")
+    row.note = (
+        "a hit still stats every chunk (a content change keeps the folder's mtime), "
+        f"so its floor is {n:,} stat calls: {fmt_seconds(a['stat_seconds'])} here"
+    )
     row.profile = python_child("tree-cache", root=str(root), workdir=str(data), repeats=1)[1:]
     rows.append(row)
     with postgres() as (server, why):
@@ -158,19 +180,29 @@ def bench_container(p: Preset, data: Path) -> list[Row]:
             empty = _db_bytes(server, loc) if label != "SQLite" else 0
             got = run(python_child("tree-record", root=str(root), store=loc), parse_json=True)
             b = got.answer
-            nbytes = (b["bytes"] if b["bytes"] is not None
-                      else (_db_bytes(server, loc) or 0) - (empty or 0))
-            r = Row("container", f"record the container as one step output ({label})", what,
-                    [b["seconds"]], [got.rss_kib], "fingerprinting it (no cache)",
-                    [b["hash_seconds"]])
+            nbytes = (
+                b["bytes"]
+                if b["bytes"] is not None
+                else (_db_bytes(server, loc) or 0) - (empty or 0)
+            )
+            r = Row(
+                "container",
+                f"record the container as one step output ({label})",
+                what,
+                [b["seconds"]],
+                [got.rss_kib],
+                "fingerprinting it (no cache)",
+                [b["hash_seconds"]],
+            )
             r.ratio = paired_ratio(r.samples, r.ref_samples)
             r.ratio_label = "time"
             r.judge("<=", 1.0)
-            r.measured = (f"{fmt_seconds(b['seconds'])}, store "
-                          + (f"{fmt_bytes(nbytes)} ({nbytes / n:.0f} B per chunk)"
-                             if nbytes else "size n/a"))
-            r.note = ("one member row per chunk (trace from a chunk to its container needs it)"
-                      + ("; bytes added to an empty database" if label != "SQLite" else ""))
+            r.measured = f"{fmt_seconds(b['seconds'])}, store " + (
+                f"{fmt_bytes(nbytes)} ({nbytes / n:.0f} B per chunk)" if nbytes else "size n/a"
+            )
+            r.note = "one member row per chunk (trace from a chunk to its container needs it)" + (
+                "; bytes added to an empty database" if label != "SQLite" else ""
+            )
             rows.append(r)
         if why is not None:
             rows.append(na_row("container", "record the container (PostgreSQL)", what, why))
@@ -191,18 +223,33 @@ def bench_pg_store(p: Preset, data: Path) -> list[Row]:
         url = _new_db(server, "big")
         lineage = tool("iscc-lineage") or "iscc-lineage"
         t0 = time.perf_counter()
-        subprocess.run([lineage, "store", "copy", "-q", str(db), url], check=True,
-                       capture_output=True, timeout=6 * 3600)
+        subprocess.run(
+            [lineage, "store", "copy", "-q", str(db), url],
+            check=True,
+            capture_output=True,
+            timeout=6 * 3600,
+        )
         copy_s = time.perf_counter() - t0
         c = meta["counts"]
-        size = (f"{c['content']:,} contents, {c['step']:,} steps, {c['run']:,} runs, "
-                f"{c['observation']:,} edges")
+        size = (
+            f"{c['content']:,} contents, {c['step']:,} steps, {c['run']:,} runs, "
+            f"{c['observation']:,} edges"
+        )
         nbytes = _db_bytes(server, url)
-        rows = [Row("pg-store", "`store copy` SQLite \u2192 PostgreSQL", size,
-                    measured=f"{fmt_seconds(copy_s)}, "
-                             f"{c['observation'] / copy_s:,.0f} edges/s"
-                             + (f", {fmt_bytes(nbytes)} in PostgreSQL "
-                                f"(SQLite {fmt_bytes(meta['bytes'])})" if nbytes else ""))]
+        rows = [
+            Row(
+                "pg-store",
+                "`store copy` SQLite \u2192 PostgreSQL",
+                size,
+                measured=f"{fmt_seconds(copy_s)}, "
+                f"{c['observation'] / copy_s:,.0f} edges/s"
+                + (
+                    f", {fmt_bytes(nbytes)} in PostgreSQL (SQLite {fmt_bytes(meta['bytes'])})"
+                    if nbytes
+                    else ""
+                ),
+            )
+        ]
         side = str(db.with_suffix(".json"))
         opens = []
         for _ in range(10):  # what every command pays before its first query
@@ -210,23 +257,36 @@ def bench_pg_store(p: Preset, data: Path) -> list[Row]:
             open_store(url, create=False).close()
             opens.append(time.perf_counter() - t0)
         connect = statistics.median(opens)
-        pg = run(python_child("store-query", path=url, meta=side, queries=p.queries),
-                 parse_json=True).answer
-        lite = run(python_child("store-query", path=str(db), meta=side, queries=p.queries),
-                   parse_json=True).answer
-        for key, name in (("trace", "trace latency on PostgreSQL (open + trace)"),
-                          ("impact", "impact latency on PostgreSQL (open + impact)")):
+        pg = run(
+            python_child("store-query", path=url, meta=side, queries=p.queries), parse_json=True
+        ).answer
+        lite = run(
+            python_child("store-query", path=str(db), meta=side, queries=p.queries), parse_json=True
+        ).answer
+        for key, name in (
+            ("trace", "trace latency on PostgreSQL (open + trace)"),
+            ("impact", "impact latency on PostgreSQL (open + impact)"),
+        ):
             secs, ref = pg[key]["seconds"], lite[key]["seconds"]
             walked = statistics.median(pg[key]["steps"])
-            row = Row("pg-store", name, f"{size}; {len(secs)} random files, lineage of "
-                      f"{walked:,.0f} steps (median)", secs, [], "the same on SQLite", ref,
-                      measured=_pcts(secs))
+            row = Row(
+                "pg-store",
+                name,
+                f"{size}; {len(secs)} random files, lineage of {walked:,.0f} steps (median)",
+                secs,
+                [],
+                "the same on SQLite",
+                ref,
+                measured=_pcts(secs),
+            )
             row.ratio = statistics.median(secs) / statistics.median(ref)
             row.ratio_label = "time"
             row.goal = "p50 \u2264 50 ms"
             row.met = statistics.median(secs) <= 0.050
-            row.note = (f"of which opening the store (TCP connect, SCRAM password "
-                        f"authentication, schema check) is {fmt_seconds(connect)} (median)")
+            row.note = (
+                f"of which opening the store (TCP connect, SCRAM password "
+                f"authentication, schema check) is {fmt_seconds(connect)} (median)"
+            )
             if pg[key]["steps"] != lite[key]["steps"]:
                 row.note += "; PostgreSQL and SQLite walked different lineages"
                 row.met = False
@@ -234,7 +294,8 @@ def bench_pg_store(p: Preset, data: Path) -> list[Row]:
         if files < 1_000_000:
             rows[-1].note = (rows[-1].note + "; " if rows[-1].note else "") + (
                 f"sized to {files:,} files (not 10^6): generating and copying 10^6 takes "
-                "longer than a `make bench` on this 2-core machine allows")
+                "longer than a `make bench` on this 2-core machine allows"
+            )
         return rows
 
 
@@ -244,10 +305,21 @@ def bench_pg_store(p: Preset, data: Path) -> list[Row]:
 def _writers(store: str, work: Path, n: int, steps: int) -> float:
     """Wall seconds for ``n`` writer processes recording ``steps`` steps each, at once."""
     t0 = time.perf_counter()
-    procs = [subprocess.Popen(python_child("write-steps", store=store, workdir=str(work / f"w{k}"),
-                                           run_id=f"bench-w{k}", steps=steps),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for k in range(n)]
+    procs = [
+        subprocess.Popen(
+            python_child(
+                "write-steps",
+                store=store,
+                workdir=str(work / f"w{k}"),
+                run_id=f"bench-w{k}",
+                steps=steps,
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(n)
+    ]
     outs = [pr.communicate(timeout=3600) for pr in procs]
     seconds = time.perf_counter() - t0
     bad = [e for pr, (_, e) in zip(procs, outs, strict=True) if pr.returncode]
@@ -269,14 +341,22 @@ def bench_pg_write(p: Preset, data: Path) -> list[Row]:
                 pg_s.append(_writers(url, Path(tmp), n, steps))
             with tempfile.TemporaryDirectory(dir=data) as tmp:
                 lite_s.append(_writers(str(Path(tmp) / "lineage.db"), Path(tmp), n, steps))
-        row = Row("pg-write", "4 concurrent writers into one PostgreSQL store", what, pg_s, [],
-                  "the same 4 into one SQLite store", lite_s)
+        row = Row(
+            "pg-write",
+            "4 concurrent writers into one PostgreSQL store",
+            what,
+            pg_s,
+            [],
+            "the same 4 into one SQLite store",
+            lite_s,
+        )
         row.ratio = paired_ratio(row.samples, row.ref_samples)
         row.ratio_label = "time"
         total = n * steps
-        row.measured = (f"{fmt_seconds(statistics.median(pg_s))}, "
-                        f"{total / statistics.median(pg_s):,.0f} steps/s "
-                        f"(SQLite {total / statistics.median(lite_s):,.0f} steps/s)")
+        row.measured = (
+            f"{fmt_seconds(statistics.median(pg_s))}, "
+            f"{total / statistics.median(pg_s):,.0f} steps/s "
+            f"(SQLite {total / statistics.median(lite_s):,.0f} steps/s)"
+        )
         row.note = "wall time includes the writers' start-up (imports)"
         return [row]
-

@@ -60,8 +60,15 @@ def write_stack(path: Path, nbytes: int) -> Path:
             for k in range(z):
                 yield np.roll(base, 7 * k + 1000 * c, axis=1)
 
-    tifffile.imwrite(path, planes(), shape=(2, z, *PLANE), dtype=np.uint16, ome=True,
-                     photometric="minisblack", metadata={"axes": "CZYX"})
+    tifffile.imwrite(
+        path,
+        planes(),
+        shape=(2, z, *PLANE),
+        dtype=np.uint16,
+        ome=True,
+        photometric="minisblack",
+        metadata={"axes": "CZYX"},
+    )
     done.write_text(str(z))
     return path
 
@@ -80,9 +87,15 @@ def bench_pixels(p: Preset, data: Path) -> list[Row]:
         for key in got:
             got[key].append(run(_child(key, path=str(path)), parse_json=True))
     g = "pixels"
-    row = Row(g, "pixel code, whole file (pixel_codes)", text,
-              [s.seconds for s in got["pixels"]], [s.rss_kib for s in got["pixels"]],
-              "tifffile read of the same planes", [s.seconds for s in got["read"]])
+    row = Row(
+        g,
+        "pixel code, whole file (pixel_codes)",
+        text,
+        [s.seconds for s in got["pixels"]],
+        [s.rss_kib for s in got["pixels"]],
+        "tifffile read of the same planes",
+        [s.seconds for s in got["read"]],
+    )
     row.ratio = paired_ratio(row.samples, row.ref_samples)
     row.ratio_label = "time"
     nbytes = int(got["pixels"][0].answer["bytes"])
@@ -91,15 +104,28 @@ def bench_pixels(p: Preset, data: Path) -> list[Row]:
     peak = max(row.rss_kib) * 1024
     row.goal = f"peak RSS ≤ {fmt_bytes(RSS_BOUND)}, any file size"
     row.met = peak <= RSS_BOUND
-    row.note = (f"{mbps:,.0f} MB/s of pixels; peak RSS {fmt_bytes(peak)} for a "
-                f"{fmt_bytes(path.stat().st_size)} file. The Data-Code (~1.1 GB/s on one core) "
-                "bounds it: a plain page-cached read is a memory copy")
+    row.note = (
+        f"{mbps:,.0f} MB/s of pixels; peak RSS {fmt_bytes(peak)} for a "
+        f"{fmt_bytes(path.stat().st_size)} file. The Data-Code (~1.1 GB/s on one core) "
+        "bounds it: a plain page-cached read is a memory copy"
+    )
     rows = [row]
-    plain = Row(g, "plain read of the same pixels (tifffile)", text,
-                [s.seconds for s in got["read"]], [s.rss_kib for s in got["read"]])
-    sums = Row(g, "byte-level ISCC-SUM of the same file (fingerprint_file)", text,
-               [s.seconds for s in got["sum"]], [s.rss_kib for s in got["sum"]],
-               "pixel code", row.samples)
+    plain = Row(
+        g,
+        "plain read of the same pixels (tifffile)",
+        text,
+        [s.seconds for s in got["read"]],
+        [s.rss_kib for s in got["read"]],
+    )
+    sums = Row(
+        g,
+        "byte-level ISCC-SUM of the same file (fingerprint_file)",
+        text,
+        [s.seconds for s in got["sum"]],
+        [s.rss_kib for s in got["sum"]],
+        "pixel code",
+        row.samples,
+    )
     sums.ratio = paired_ratio(row.samples, sums.samples)
     sums.ratio_label = "pixel/byte time"
     rows += [plain, sums]
@@ -122,8 +148,9 @@ def write_czi(path: Path, nbytes: int) -> Path:
     with pyczi.create_czi(str(path), exist_ok=True) as doc:
         for c in range(2):
             for k in range(z):
-                doc.write(data=np.roll(base, 5 * k + 100 * c, axis=1),
-                          plane={"C": c, "Z": k, "T": 0})
+                doc.write(
+                    data=np.roll(base, 5 * k + 100 * c, axis=1), plane={"C": c, "Z": k, "T": 0}
+                )
         doc.write_metadata(channel_names={0: "a", 1: "b"})
     done.write_text(str(z))
     return path
@@ -132,26 +159,38 @@ def write_czi(path: Path, nbytes: int) -> Path:
 def _czi_row(p: Preset, data: Path, g: str) -> Row:
     """CZI: our libCZI path against iscc-bio's bioio-czi path, same file, same code."""
     name = "pixel code of a CZI (libCZI), against iscc-bio (bioio-czi)"
-    if importlib.util.find_spec("pylibCZIrw") is None or importlib.util.find_spec(
-            "iscc_bio") is None:
+    if (
+        importlib.util.find_spec("pylibCZIrw") is None
+        or importlib.util.find_spec("iscc_bio") is None
+    ):
         return na_row(g, name, "-", "pylibCZIrw or iscc-bio not installed (test dependencies)")
     size = min(ORACLE_MAX // 4, pixels_size(p))
     path = write_czi(data / f"pixels-{size // MiB}MiB.czi", size)
     _warm(path)
     text = f"CZI {fmt_bytes(path.stat().st_size)}, uint16 1024², C=2, page-cached"
-    ours = [run(_child("pixels", path=str(path)), parse_json=True)
-            for _ in range(min(p.repeats, 3))]
+    ours = [
+        run(_child("pixels", path=str(path)), parse_json=True) for _ in range(min(p.repeats, 3))
+    ]
     theirs = run(_child("iscc-bio", path=str(path)), parse_json=True, timeout=1800)
-    row = Row(g, name, text, [s.seconds for s in ours], [s.rss_kib for s in ours],
-              "iscc-bio generate_biocode", [theirs.seconds])
+    row = Row(
+        g,
+        name,
+        text,
+        [s.seconds for s in ours],
+        [s.rss_kib for s in ours],
+        "iscc-bio generate_biocode",
+        [theirs.seconds],
+    )
     row.ratio = paired_ratio(row.ref_samples, [sorted(row.samples)[len(row.samples) // 2]])
     row.ratio_label = "speed"
     same = theirs.answer["wide"] == ours[0].answer["wide"]
     row.goal = "same code"
     row.met = same
-    row.note = (f"iscc-bio peak RSS {fmt_bytes(theirs.rss_kib * 1024)}; "
-                + ("same code" if same else
-                   f"DIFFERENT code: {theirs.answer['wide']} vs {ours[0].answer['wide']}"))
+    row.note = f"iscc-bio peak RSS {fmt_bytes(theirs.rss_kib * 1024)}; " + (
+        "same code"
+        if same
+        else f"DIFFERENT code: {theirs.answer['wide']} vs {ours[0].answer['wide']}"
+    )
     return row
 
 
@@ -165,13 +204,17 @@ def _oracle_row(p: Preset, data: Path, g: str) -> Row:
     text = f"OME-TIFF {fmt_bytes(path.stat().st_size)}, page-cached"
     theirs = run(_child("iscc-bio", path=str(path)), parse_json=True, timeout=1800)
     ours = run(_child("pixels", path=str(path)), parse_json=True)
-    row = Row(g, name, text, [theirs.seconds], [theirs.rss_kib], "pixel_codes, same file",
-              [ours.seconds])
+    row = Row(
+        g, name, text, [theirs.seconds], [theirs.rss_kib], "pixel_codes, same file", [ours.seconds]
+    )
     row.ratio = paired_ratio(row.samples, row.ref_samples)
     row.ratio_label = "time"
     same = theirs.answer["wide"] == ours.answer["wide"]
-    row.note = ("same code as ours" if same else
-                f"DIFFERENT code: {theirs.answer['wide']} vs {ours.answer['wide']}")
+    row.note = (
+        "same code as ours"
+        if same
+        else f"DIFFERENT code: {theirs.answer['wide']} vs {ours.answer['wide']}"
+    )
     row.met = same
     row.goal = "same code"
     return row

@@ -86,8 +86,12 @@ def task_cache(folder: str, workdir: str) -> dict[str, Any]:
             entries = db.execute("SELECT count(*) FROM stat_cache").fetchone()[0]
     if cached != hashed:
         raise SystemExit("cached fingerprints differ from hashed ones")
-    return {"seconds": t_cached, "hash_seconds": t_hash, "cache_entries": entries,
-            "files": len(paths)}
+    return {
+        "seconds": t_cached,
+        "hash_seconds": t_hash,
+        "cache_entries": entries,
+        "files": len(paths),
+    }
 
 
 def task_store_gen(path: str, files: int, steps: int, runs: int) -> dict[str, Any]:
@@ -137,8 +141,13 @@ def task_tree_cache(root: str, workdir: str, repeats: int) -> dict[str, Any]:
     for dirpath, _, names in os.walk(tree):
         for name in names:
             os.stat(os.path.join(dirpath, name))
-    return {"seconds": statistics_median(cached), "hashed": hashed, "cached": cached,
-            "stat_seconds": time.perf_counter() - t0, "members": len(first.members)}
+    return {
+        "seconds": statistics_median(cached),
+        "hashed": hashed,
+        "cached": cached,
+        "stat_seconds": time.perf_counter() - t0,
+        "members": len(first.members),
+    }
 
 
 def statistics_median(values: list[float]) -> float:
@@ -165,8 +174,12 @@ def task_tree_record(root: str, store: str) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     st.close()
     size = os.path.getsize(store) if "://" not in store else None
-    return {"seconds": seconds, "hash_seconds": hash_seconds, "bytes": size,
-            "members": len(fp.members)}
+    return {
+        "seconds": seconds,
+        "hash_seconds": hash_seconds,
+        "bytes": size,
+        "members": len(fp.members),
+    }
 
 
 def task_write_steps(store: str, workdir: str, run_id: str, steps: int) -> dict[str, Any]:

@@ -35,15 +35,19 @@ from iscc_lineage.codes.figcodes import (
 from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME
 from iscc_lineage.similar import Collected, Policy, collect, findings
 
-POLICIES = [Policy(min_inliers=i, min_correlation=c, max_unexplained=u, margin=m,
-                   use_pixels=p)
-            for i in (10, 20) for c in (0.8, 0.9) for u in (0.03, 0.05, 0.1)
-            for m in (0.1, 0.25, 0.5) for p in (False, True)]
+POLICIES = [
+    Policy(min_inliers=i, min_correlation=c, max_unexplained=u, margin=m, use_pixels=p)
+    for i in (10, 20)
+    for c in (0.8, 0.9)
+    for u in (0.03, 0.05, 0.1)
+    for m in (0.1, 0.25, 0.5)
+    for p in (False, True)
+]
 
 
-def _record(root: Path, man: dict[str, Any]) -> tuple[dict[int, str], dict[int, str],
-                                                       list[float], dict[int, str],
-                                                       dict[int, list[bytes]]]:
+def _record(
+    root: Path, man: dict[str, Any]
+) -> tuple[dict[int, str], dict[int, str], list[float], dict[int, str], dict[int, list[bytes]]]:
     index: dict[int, str] = {}
     full: dict[int, list[bytes]] = {}
     detail: dict[int, str] = {}
@@ -114,8 +118,10 @@ def main(argv: list[str]) -> None:
 
         with open(root / "collected.pickle", "wb") as fh:
             pickle.dump((collected, names, q_times, cap_times), fh)
-    print(f"corpus: {len(man['originals'])} originals + {len(man['siblings'])} siblings "
-          f"recorded; {len(man['edits'])} edits, {len(man['negatives'])} negative queries")
+    print(
+        f"corpus: {len(man['originals'])} originals + {len(man['siblings'])} siblings "
+        f"recorded; {len(man['edits'])} edits, {len(man['negatives'])} negative queries"
+    )
     rows = []
     for pol in POLICIES:
         per: dict[str, Counter[str]] = defaultdict(Counter)
@@ -129,45 +135,72 @@ def main(argv: list[str]) -> None:
     for pol, per in rows:
         a, n = per["ALL EDITS"], per["negatives"]
         tot = sum(a.values())
-        print(f"  inliers>={pol.min_inliers:<3} corr>={pol.min_correlation:<5} "
-              f"unexplained<={pol.max_unexplained:<5} margin {pol.margin:<4} "
-              f"pixels {'y' if pol.use_pixels else 'n'} "
-              f"found {a['found']:>3}/{tot} ({100 * a['found'] / tot:5.1f} %)  "
-              f"ambiguous {a['ambiguous']:>3}  wrong {a['wrong']:>2}  missed {a['missed']:>3}"
-              f"  | negatives: false {n['wrong']}/{sum(n.values())}")
+        print(
+            f"  inliers>={pol.min_inliers:<3} corr>={pol.min_correlation:<5} "
+            f"unexplained<={pol.max_unexplained:<5} margin {pol.margin:<4} "
+            f"pixels {'y' if pol.use_pixels else 'n'} "
+            f"found {a['found']:>3}/{tot} ({100 * a['found'] / tot:5.1f} %)  "
+            f"ambiguous {a['ambiguous']:>3}  wrong {a['wrong']:>2}  missed {a['missed']:>3}"
+            f"  | negatives: false {n['wrong']}/{sum(n.values())}"
+        )
     default = Policy()
     per = next(p for pol, p in rows if pol == default) if default in POLICIES else rows[0][1]
-    print(f"\nper edit kind at the defaults (inliers>={default.min_inliers}, "
-          f"corr>={default.min_correlation}, margin {default.margin})")
+    print(
+        f"\nper edit kind at the defaults (inliers>={default.min_inliers}, "
+        f"corr>={default.min_correlation}, margin {default.margin})"
+    )
     print("| edit | n | found | ambiguous (right one listed) | wrong original | missed |")
     print("|---|---|---|---|---|---|")
-    for kind in [*sorted(k for k in per if k not in ("ALL EDITS", "negatives")),
-                 "ALL EDITS"]:
+    for kind in [*sorted(k for k in per if k not in ("ALL EDITS", "negatives")), "ALL EDITS"]:
         c = per[kind]
-        print(f"| {kind} | {sum(c.values())} | {c['found']} | {c['ambiguous']} | "
-              f"{c['wrong']} | {c['missed']} |")
+        print(
+            f"| {kind} | {sum(c.values())} | {c['found']} | {c['ambiguous']} | "
+            f"{c['wrong']} | {c['missed']} |"
+        )
     n = per["negatives"]
-    print(f"| negatives (false matches) | {sum(n.values())} | - | {n['ambiguous-negative']} | "
-          f"{n['wrong']} | - |")
+    print(
+        f"| negatives (false matches) | {sum(n.values())} | - | {n['ambiguous-negative']} | "
+        f"{n['wrong']} | - |"
+    )
     if "-v" in argv:
         for rel, truth, _kind, c in collected:
             s = _score(findings(c, default), truth, names)
             if s not in ("found", "clean"):
                 fs = findings(c, default)
-                print(s, rel, [(f.status, [(names[e.content_id], e.geometry.inliers,
-                                            e.geometry.correlation, e.geometry.unexplained,
-                                            e.residual)
-                                           for e in f.candidates]) for f in fs])
+                print(
+                    s,
+                    rel,
+                    [
+                        (
+                            f.status,
+                            [
+                                (
+                                    names[e.content_id],
+                                    e.geometry.inliers,
+                                    e.geometry.correlation,
+                                    e.geometry.unexplained,
+                                    e.residual,
+                                )
+                                for e in f.candidates
+                            ],
+                        )
+                        for f in fs
+                    ],
+                )
     ms = [t * 1000 for t in cap_times]
     qs = [t * 1000 for t in q_times]
     if "--load" in argv:
         return
     kib = statistics.median(len(v) for v in detail.values()) / 1024
-    print(f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
-          f" ({len(ms)} pictures); detail {kib:.0f} KiB, index "
-          f"{statistics.median(len(v) for v in index.values())} B (base64)")
-    print(f"search per query (decode+views+verify): median {statistics.median(qs):.0f} ms, "
-          f"p95 {sorted(qs)[int(0.95 * len(qs))]:.0f} ms")
+    print(
+        f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
+        f" ({len(ms)} pictures); detail {kib:.0f} KiB, index "
+        f"{statistics.median(len(v) for v in index.values())} B (base64)"
+    )
+    print(
+        f"search per query (decode+views+verify): median {statistics.median(qs):.0f} ms, "
+        f"p95 {sorted(qs)[int(0.95 * len(qs))]:.0f} ms"
+    )
     scan(len(index), next(iter(index.values())))
     capture_2mp(root)
     if "--scale" in argv:
@@ -198,9 +231,11 @@ def capture_2mp(root: Path, runs: int = 7) -> None:
         t = time.perf_counter()
         figure_codes(path).rows()
         times.append(time.perf_counter() - t)
-    print(f"capture of a {w}x{h} ({w * h / 1e6:.1f} MP) figure: median "
-          f"{statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms "
-          f"(machine load {os.getloadavg()[0]:.1f})")
+    print(
+        f"capture of a {w}x{h} ({w * h / 1e6:.1f} MP) figure: median "
+        f"{statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms "
+        f"(machine load {os.getloadavg()[0]:.1f})"
+    )
 
 
 def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_000) -> None:
@@ -221,16 +256,22 @@ def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_00
         store = open_store(str(db))
         rec = Recorder(store)
         run = rec.begin_run(workflow="scale")
-        arts = [Artifact(f"pics/p{i}.dat", fingerprint_bytes(i.to_bytes(8, "big")))
-                for i in range(n)]
+        arts = [
+            Artifact(f"pics/p{i}.dat", fingerprint_bytes(i.to_bytes(8, "big"))) for i in range(n)
+        ]
         rec.record_step(run, "make", outputs=arts)
         rows = []
         for a in arts:
             assert a.fingerprint is not None
             code = base64.b64encode(rng.integers(0, 256, per, np.uint8).tobytes()).decode()
             rows.append((a.fingerprint.datahash, INDEX_SCHEME, code))
-            rows.append((a.fingerprint.datahash, CODES_SCHEME, base64.b64encode(
-                rng.integers(0, 256, 96, np.uint8).tobytes()).decode()))
+            rows.append(
+                (
+                    a.fingerprint.datahash,
+                    CODES_SCHEME,
+                    base64.b64encode(rng.integers(0, 256, 96, np.uint8).tobytes()).decode(),
+                )
+            )
             if len(rows) % 100 == 1:
                 rows.append((a.fingerprint.datahash, DETAIL_SCHEME, detail_value))
         store.add_codes(rows)
@@ -242,17 +283,21 @@ def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_00
         t = time.perf_counter()
         figure_search(store, query)
         times.append(time.perf_counter() - t)
-    print(f"figure_search among {n} recorded pictures (real SQLite store, one-view query): "
-          f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms "
-          f"(machine load {os.getloadavg()[0]:.1f})")
+    print(
+        f"figure_search among {n} recorded pictures (real SQLite store, one-view query): "
+        f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms "
+        f"(machine load {os.getloadavg()[0]:.1f})"
+    )
 
 
 def scan(real: int, sample: str, n: int = 100_000) -> None:
     """Time the coarse stage among ``n`` pictures: decoding the index rows and 5 view probes."""
     rng = np.random.default_rng(1)
     per = len(base64.b64decode(sample)) // 9
-    rows = [(i, base64.b64encode(rng.integers(0, 256, 9 * per, np.uint8).tobytes()).decode())
-            for i in range(n)]
+    rows = [
+        (i, base64.b64encode(rng.integers(0, 256, 9 * per, np.uint8).tobytes()).decode())
+        for i in range(n)
+    ]
     t = time.perf_counter()
     idx = CodeIndex(rows)
     build = time.perf_counter() - t
@@ -262,9 +307,11 @@ def scan(real: int, sample: str, n: int = 100_000) -> None:
         t = time.perf_counter()
         idx.nearest(probes, 24)
         times.append(time.perf_counter() - t)
-    print(f"coarse index over {n} pictures x {per} regions: build {build * 1000:.0f} ms, "
-          f"5-view probe median {statistics.median(times) * 1000:.0f} ms "
-          f"(machine load {os.getloadavg()[0]:.1f})")
+    print(
+        f"coarse index over {n} pictures x {per} regions: build {build * 1000:.0f} ms, "
+        f"5-view probe median {statistics.median(times) * 1000:.0f} ms "
+        f"(machine load {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

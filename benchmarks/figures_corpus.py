@@ -24,12 +24,41 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "workflows" / "bioimage-demo" / "scripts"
 
-PHOTOS = ["camera", "coins", "astronaut", "coffee", "chelsea", "hubble_deep_field",
-          "immunohistochemistry", "retina", "cell", "brick", "gravel", "moon", "rocket",
-          "microaneurysms", "page", "text"]
+PHOTOS = [
+    "camera",
+    "coins",
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "cell",
+    "brick",
+    "gravel",
+    "moon",
+    "rocket",
+    "microaneurysms",
+    "page",
+    "text",
+]
 NEG_PHOTOS = ["grass", "clock", "horse", "logo", "shepp_logan_phantom", "checkerboard"]
-EDITS = ["jpeg", "half", "crop10", "crop25", "pad", "letter_bar", "layout2x2", "layout1x3",
-         "screenshot", "combo", "grey", "pdfpage", "panel", "render"]
+EDITS = [
+    "jpeg",
+    "half",
+    "crop10",
+    "crop25",
+    "pad",
+    "letter_bar",
+    "layout2x2",
+    "layout1x3",
+    "screenshot",
+    "combo",
+    "grey",
+    "pdfpage",
+    "panel",
+    "render",
+]
 
 
 def _skimage(name: str) -> np.ndarray:
@@ -54,8 +83,13 @@ def _acquire() -> Any:
     return mod
 
 
-def nuclei(seed: int, size: int = 384, shift: tuple[float, float] = (0, 0),
-           noise_seed: int | None = None, blur: float = 0.0) -> np.ndarray:
+def nuclei(
+    seed: int,
+    size: int = 384,
+    shift: tuple[float, float] = (0, 0),
+    noise_seed: int | None = None,
+    blur: float = 0.0,
+) -> np.ndarray:
     """A 16-bit widefield frame of nuclei as the demo's acquire.py renders it."""
     from scipy import ndimage
 
@@ -89,8 +123,7 @@ def _mpl() -> Any:
 def panel_figure(seed: int, rows: int = 1, tweak: float = 0.0) -> Any:
     """Demo-style multi-panel figure: raw, corrected, thresholded rows of a nuclei frame."""
     plt = _mpl()
-    fig, axes = plt.subplots(rows, 3, figsize=(9, 3 * rows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(rows, 3, figsize=(9, 3 * rows), squeeze=False, layout="constrained")
     for r, row in enumerate(axes):
         raw = nuclei(seed * 10 + r, 256).astype(float)
         corr = raw - np.percentile(raw, 5)
@@ -98,8 +131,9 @@ def panel_figure(seed: int, rows: int = 1, tweak: float = 0.0) -> Any:
         row[0].imshow(_stretch8(raw), cmap="gray")
         row[1].imshow(_stretch8(corr), cmap="magma")
         row[2].imshow(mask, cmap="viridis")
-        for ax, t in zip(row, ("raw acquisition", "corrected", f"mask {80 + tweak:.1f}"),
-                         strict=True):
+        for ax, t in zip(
+            row, ("raw acquisition", "corrected", f"mask {80 + tweak:.1f}"), strict=True
+        ):
             ax.set_title(f"s{seed:02d}: {t}", fontsize=10)
             ax.set_axis_off()
     return fig
@@ -109,15 +143,21 @@ def summary_figure(seed: int, tweak: float = 0.0) -> Any:
     """Demo-style summary: area histograms per sample and a bar chart of counts."""
     plt = _mpl()
     rng = np.random.default_rng(seed)
-    fig, (h, b) = plt.subplots(1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [2, 1]},
-                               layout="constrained")
+    fig, (h, b) = plt.subplots(
+        1, 2, figsize=(9, 3.8), gridspec_kw={"width_ratios": [2, 1]}, layout="constrained"
+    )
     counts = []
     for i in range(3):
         areas = rng.gamma(4 + i, 20 + 3 * seed % 7, int(rng.integers(60, 160)))
         areas = areas * (1 + tweak)
         counts.append(areas.size)
-        h.hist(areas, bins=np.linspace(0, 500, 16), histtype="step", linewidth=2,
-               label=f"s{i} (median {np.median(areas):.0f} µm²)")
+        h.hist(
+            areas,
+            bins=np.linspace(0, 500, 16),
+            histtype="step",
+            linewidth=2,
+            label=f"s{i} (median {np.median(areas):.0f} µm²)",
+        )
     h.set(xlabel="nucleus area (µm²)", ylabel="nuclei", title="Nucleus size distribution")
     h.legend(frameon=False)
     bars = b.bar([f"s{i}" for i in range(3)], counts, color=["C0", "C1", "C2"])
@@ -145,13 +185,24 @@ def _letter_bar(img: Image.Image, letter: str = "B") -> Image.Image:
     out = img.convert("RGB")
     d = ImageDraw.Draw(out)
     s = max(14, out.width // 14)
-    d.text((s // 3, s // 4), letter, fill=(255, 255, 255), font=_font(s),
-           stroke_width=2, stroke_fill=(0, 0, 0))
+    d.text(
+        (s // 3, s // 4),
+        letter,
+        fill=(255, 255, 255),
+        font=_font(s),
+        stroke_width=2,
+        stroke_fill=(0, 0, 0),
+    )
     w, h = out.size
-    d.rectangle((w - w // 4 - 10, h - 18, w - 10, h - 12), fill=(255, 255, 255),
-                outline=(0, 0, 0))
-    d.text((w - w // 4 - 10, h - 18 - s // 2 - 4), "10 µm", fill=(255, 255, 255),
-           font=_font(max(10, s // 2)), stroke_width=1, stroke_fill=(0, 0, 0))
+    d.rectangle((w - w // 4 - 10, h - 18, w - 10, h - 12), fill=(255, 255, 255), outline=(0, 0, 0))
+    d.text(
+        (w - w // 4 - 10, h - 18 - s // 2 - 4),
+        "10 µm",
+        fill=(255, 255, 255),
+        font=_font(max(10, s // 2)),
+        stroke_width=1,
+        stroke_fill=(0, 0, 0),
+    )
     return out
 
 
@@ -162,16 +213,23 @@ def _crop(img: Image.Image, keep: float, rng: np.random.Generator) -> Image.Imag
     return img.crop((x, y, x + cw, y + ch))
 
 
-def _layout(main: Image.Image, fillers: list[Image.Image], cols: int, rows: int,
-            slot: int, rng: np.random.Generator) -> Image.Image:
+def _layout(
+    main: Image.Image,
+    fillers: list[Image.Image],
+    cols: int,
+    rows: int,
+    slot: int,
+    rng: np.random.Generator,
+) -> Image.Image:
     cell = 360
     gap = 24
-    canvas = Image.new("RGB", (cols * cell + (cols + 1) * gap, rows * cell + (rows + 1) * gap),
-                       "white")
+    canvas = Image.new(
+        "RGB", (cols * cell + (cols + 1) * gap, rows * cell + (rows + 1) * gap), "white"
+    )
     pics = list(fillers)
     pics.insert(slot, main)
     d = ImageDraw.Draw(canvas)
-    for i, p in enumerate(pics[:cols * rows]):
+    for i, p in enumerate(pics[: cols * rows]):
         r, c = divmod(i, cols)
         p = p.convert("RGB")
         p.thumbnail((cell, cell))
@@ -203,8 +261,19 @@ def _pdf_page(img: Image.Image, path: Path, rng: np.random.Generator) -> None:
     """A paper-like A4 page: text lines above and below, the figure at 60 % of text width."""
     plt = _mpl()
     fig = plt.figure(figsize=(8.27, 11.69))
-    words = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit",
-             "sed", "do", "eiusmod"]
+    words = [
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "do",
+        "eiusmod",
+    ]
     for i in range(12):
         line = " ".join(rng.choice(words, 12))
         fig.text(0.1, 0.95 - i * 0.022, line, fontsize=9)
@@ -250,8 +319,7 @@ def build(out: Path, quick: bool = False) -> dict[str, Any]:
         record(n, p, "photo")
         f = a.astype(float)
         srng = np.random.default_rng(abs(hash(n)) % 2**32)
-        drift = ndimage.shift(f, (3, -2) + ((0,) if a.ndim == 3 else ()), order=1,
-                              mode="nearest")
+        drift = ndimage.shift(f, (3, -2) + ((0,) if a.ndim == 3 else ()), order=1, mode="nearest")
         drift += ndimage.gaussian_filter(srng.normal(0, 14, f.shape), 3)  # local changes
         param = 255 * (f / 255) ** 1.15
         seed = f + srng.normal(0, 6, f.shape)
@@ -268,17 +336,21 @@ def build(out: Path, quick: bool = False) -> dict[str, Any]:
         p = out / "originals" / f"{n}.tif"
         tifffile.imwrite(p, nuclei(s))
         record(n, p, "fluorescence")
-        for tag, frame in (("drift", nuclei(s, shift=(2.5, -1.5), noise_seed=s + 50)),
-                           ("param", nuclei(s, blur=1.2)),
-                           ("seed", nuclei(s, noise_seed=s + 99))):
+        for tag, frame in (
+            ("drift", nuclei(s, shift=(2.5, -1.5), noise_seed=s + 50)),
+            ("param", nuclei(s, blur=1.2)),
+            ("seed", nuclei(s, noise_seed=s + 99)),
+        ):
             q = out / "siblings" / f"{n}~{tag}.tif"
             tifffile.imwrite(q, frame)
             sibling(n, tag, q)
 
     n_fig = 2 if quick else 6
     for s in range(1, n_fig + 1):
-        for kind, make in (("panel", lambda s, t=0.0: panel_figure(s, 1 + s % 2, t)),
-                           ("summary", lambda s, t=0.0: summary_figure(s, t))):
+        for kind, make in (
+            ("panel", lambda s, t=0.0: panel_figure(s, 1 + s % 2, t)),
+            ("summary", lambda s, t=0.0: summary_figure(s, t)),
+        ):
             n = f"{kind}{s:02d}"
             suffix = ".svg" if s == 1 else ".pdf" if s == 2 else ".png"
             p = out / "originals" / f"{n}{suffix}"
@@ -288,8 +360,10 @@ def build(out: Path, quick: bool = False) -> dict[str, Any]:
             if suffix != ".png":
                 vector.add(n)
                 _save_fig(make(s), out / "originals" / f"{n}.render.png", dpi=150)
-            for tag, fig in (("param", make(s, 0.6 if kind == "panel" else 0.03)),
-                             ("seed", make(s + 100))):
+            for tag, fig in (
+                ("param", make(s, 0.6 if kind == "panel" else 0.03)),
+                ("seed", make(s + 100)),
+            ):
                 q = out / "siblings" / f"{n}~{tag}.png"
                 _save_fig(fig, q)
                 sibling(n, tag, q)
@@ -322,8 +396,9 @@ def build(out: Path, quick: bool = False) -> dict[str, Any]:
         _crop(img, 0.75, rng).save(e / f"{name}.crop25.png")
         edit(name, "crop25", e / f"{name}.crop25.png")
         pad = max(12, w // 12)
-        padded = Image.new(img.mode if img.mode in ("L", "RGB") else "RGB",
-                           (w + 2 * pad, h + 2 * pad), "white")
+        padded = Image.new(
+            img.mode if img.mode in ("L", "RGB") else "RGB", (w + 2 * pad, h + 2 * pad), "white"
+        )
         padded.paste(img, (pad, pad))
         padded.save(e / f"{name}.pad.png")
         edit(name, "pad", e / f"{name}.pad.png")
@@ -331,13 +406,16 @@ def build(out: Path, quick: bool = False) -> dict[str, Any]:
         edit(name, "letter_bar", e / f"{name}.letter_bar.png")
         _layout(img, fillers, 2, 2, int(rng.integers(0, 4)), rng).save(e / f"{name}.2x2.png")
         edit(name, "layout2x2", e / f"{name}.2x2.png")
-        _layout(img, fillers[:2], 3, 1, int(rng.integers(0, 3)), rng).save(
-            e / f"{name}.1x3.png")
+        _layout(img, fillers[:2], 3, 1, int(rng.integers(0, 3)), rng).save(e / f"{name}.1x3.png")
         edit(name, "layout1x3", e / f"{name}.1x3.png")
         _screenshot(img).save(e / f"{name}.screenshot.png")
         edit(name, "screenshot", e / f"{name}.screenshot.png")
-        combo = _letter_bar(_crop(img, 0.9, rng).resize((round(w * 0.54), round(h * 0.54)),
-                                                        Image.Resampling.LANCZOS), "C")
+        combo = _letter_bar(
+            _crop(img, 0.9, rng).resize(
+                (round(w * 0.54), round(h * 0.54)), Image.Resampling.LANCZOS
+            ),
+            "C",
+        )
         _jpeg(combo, e / f"{name}.combo.jpg", 80)
         edit(name, "combo", e / f"{name}.combo.jpg")
         if img.mode == "RGB":
@@ -356,19 +434,22 @@ def build(out: Path, quick: bool = False) -> dict[str, Any]:
                 edit(name, "panel", e / f"{name}.panel.png")
         if name in vector:
             (e / f"{name}.render.png").write_bytes(
-                (out / "originals" / f"{name}.render.png").read_bytes())
+                (out / "originals" / f"{name}.render.png").read_bytes()
+            )
             edit(name, "render", e / f"{name}.render.png")
 
     # negatives: never recorded, same styles
     neg = out / "negatives"
     negs: list[tuple[str, Image.Image]] = []
-    for n in NEG_PHOTOS[3:] + PHOTOS[len(photos):len(photos)]:
+    for n in NEG_PHOTOS[3:] + PHOTOS[len(photos) : len(photos)]:
         negs.append((n, Image.fromarray(_skimage(n))))
     for s in range(1, (4 if quick else 12) + 1):
         negs.append((f"nuclei-neg{s:02d}", Image.fromarray(_stretch8(nuclei(500 + s)))))
     for s in range(1, (2 if quick else 6) + 1):
-        for kind, make in (("panel", lambda s: panel_figure(300 + s, 1 + s % 2)),
-                           ("summary", lambda s: summary_figure(300 + s))):
+        for kind, make in (
+            ("panel", lambda s: panel_figure(300 + s, 1 + s % 2)),
+            ("summary", lambda s: summary_figure(300 + s)),
+        ):
             buf = io.BytesIO()
             fig = make(s)
             fig.savefig(buf, format="png", dpi=100)

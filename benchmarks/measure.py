@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GNU_TIME", "BenchError", "Sample", "median", "paired_ratio", "python_child", "run",
-           "tool"]
+__all__ = [
+    "GNU_TIME",
+    "BenchError",
+    "Sample",
+    "median",
+    "paired_ratio",
+    "python_child",
+    "run",
+    "tool",
+]
 
 
 def _gnu_time() -> str | None:
@@ -58,23 +66,39 @@ class Sample:
         return float(self.answer.get("seconds", self.wall))
 
 
-def run(argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-        parse_json: bool = False, capture: bool = True, keep_stderr: bool = False,
-        timeout: float = 3600.0) -> Sample:
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    parse_json: bool = False,
+    capture: bool = True,
+    keep_stderr: bool = False,
+    timeout: float = 3600.0,
+) -> Sample:
     """Run ``argv`` to completion; return its wall time, peak RSS and stdout.
 
     :param capture: keep stdout (else it goes to /dev/null, as for ``cat FILE``).
     :raises BenchError: the command exited non-zero or ran past ``timeout``.
     """
-    with (tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err,
-          tempfile.NamedTemporaryFile("r") as rss_file):
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as rss_file,
+    ):
         full = list(argv)
         if GNU_TIME:
             full = [GNU_TIME, "-f", "%M", "-o", rss_file.name, "--", *full]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(full, cwd=cwd, env=env, stdout=out if capture else
-                                subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            full,
+            cwd=cwd,
+            env=env,
+            stdout=out if capture else subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = t0 + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)

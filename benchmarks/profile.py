@@ -23,15 +23,22 @@ __all__ = ["ensure_py_spy", "profile", "spy"]
 
 OURS = ("iscc_lineage/", "snakemake_logger_plugin_iscc/")  #: frames of our code (py-spy paths)
 
-THREADS_NOTE = ("Note: cProfile records the main thread only: fingerprint_many rows are profiled"
-                " with one fingerprint_path call per file (sequential=true) instead of the"
-                " pool; time on a pool thread would show as waiting.\n")
+THREADS_NOTE = (
+    "Note: cProfile records the main thread only: fingerprint_many rows are profiled"
+    " with one fingerprint_path call per file (sequential=true) instead of the"
+    " pool; time on a pool thread would show as waiting.\n"
+)
 
 
 def _imports(args: list[str], env: dict[str, str], cwd: Path, top: int) -> str:
     """The slowest imports (cumulative µs) of ``python <args>``."""
-    got = run([sys.executable, "-X", "importtime", *args], cwd=cwd, env=env, capture=False,
-              keep_stderr=True)
+    got = run(
+        [sys.executable, "-X", "importtime", *args],
+        cwd=cwd,
+        env=env,
+        capture=False,
+        keep_stderr=True,
+    )
     rows = []
     for line in got.stderr.splitlines():
         parts = line.removeprefix("import time:").split("|")
@@ -67,18 +74,44 @@ def ensure_py_spy(install: bool) -> str | None:
     found = tool("py-spy")
     if found or not install:
         return found
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "py-spy"],
-                   capture_output=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "py-spy"],
+        capture_output=True,
+        check=False,
+    )
     return tool("py-spy")
 
 
-def spy(py_spy: str, argv: list[str], out: Path, *, cwd: Path, env: dict[str, str],
-        ours: tuple[str, ...] = OURS, top: int = 25) -> Path:
+def spy(
+    py_spy: str,
+    argv: list[str],
+    out: Path,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    ours: tuple[str, ...] = OURS,
+    top: int = 25,
+) -> Path:
     """Sample ``argv`` (all threads) with py-spy; write per-thread and per-function shares."""
     out.parent.mkdir(parents=True, exist_ok=True)
     folded = out.with_suffix(".folded")
-    run([py_spy, "record", "--rate", "200", "--threads", "--format", "raw", "-o", str(folded),
-         "--", *argv], cwd=cwd, env=env)
+    run(
+        [
+            py_spy,
+            "record",
+            "--rate",
+            "200",
+            "--threads",
+            "--format",
+            "raw",
+            "-o",
+            str(folded),
+            "--",
+            *argv,
+        ],
+        cwd=cwd,
+        env=env,
+    )
     threads: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     leaf: Counter[str] = Counter()
@@ -99,8 +132,10 @@ def spy(py_spy: str, argv: list[str], out: Path, *, cwd: Path, env: dict[str, st
     folded.unlink()
     text = io.StringIO()
     text.write(f"py-spy record (all threads, 200 Hz, idle excluded): {' '.join(argv)}\n\n")
-    text.write(f"{total} samples; {mine} ({100 * mine / max(1, total):.1f}%) with our code "
-               f"({', '.join(ours)}) on the stack\n\n== samples per thread ==\n")
+    text.write(
+        f"{total} samples; {mine} ({100 * mine / max(1, total):.1f}%) with our code "
+        f"({', '.join(ours)}) on the stack\n\n== samples per thread ==\n"
+    )
     text.writelines(f"{n:7d}  {name}\n" for name, n in threads.most_common(top))
     text.write("\n== our functions, inclusive samples ==\n")
     text.writelines(f"{n:7d}  {name}\n" for name, n in inclusive.most_common(top))

@@ -105,10 +105,13 @@ def _met(row: Row) -> str:
 
 def markdown(header: str, rows: list[Row]) -> str:
     """The results as a Markdown table under a one-paragraph machine header, notes below."""
-    lines = [header, "",
-             "| benchmark | input | measured (median, min\u2013max) | peak RSS | reference | ratio "
-             "| goal | met? |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        header,
+        "",
+        "| benchmark | input | measured (median, min\u2013max) | peak RSS | reference | ratio "
+        "| goal | met? |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     notes = []
     for r in rows:
         rss = fmt_bytes(max(r.rss_kib) * 1024) if r.rss_kib else "—"
@@ -182,8 +185,9 @@ def machine() -> dict[str, Any]:
         "b3sum": _tool_version("b3sum"),
         "sha256sum": _tool_version("sha256sum"),
         "loadavg_start": list(os.getloadavg()),
-        "rss_from": "GNU time %M" if GNU_TIME else "os.wait4 (upper bound: includes the "
-                                                   "benchmark runner's own RSS)",
+        "rss_from": "GNU time %M"
+        if GNU_TIME
+        else "os.wait4 (upper bound: includes the benchmark runner's own RSS)",
     }
 
 
@@ -191,8 +195,11 @@ def header(m: dict[str, Any], mode: str) -> str:
     """One line on the machine, the versions and the load (a busy machine moves the times)."""
     load = "/".join(f"{x:.2f}" for x in m["loadavg_start"])
     end = "/".join(f"{x:.2f}" for x in m.get("loadavg_end", []))
-    return (f"**{mode} run, {m['date']}** — {m['cpu']}, {m['cores']} cores, "
-            f"{m['ram_gib']} GiB RAM, {m['os']}; Python {m['python']}, iscc-lib {m['iscc-lib']}, "
-            f"iscc-sum {m['iscc-sum']}, snakemake {m['snakemake']}, b3sum {m['b3sum']}, "
-            f"coreutils sha256sum {m['sha256sum']}; load average (1/5/15 min) {load} at start"
-            + (f", {end} at end" if end else "") + f". Peak RSS from {m['rss_from']}.")
+    return (
+        f"**{mode} run, {m['date']}** — {m['cpu']}, {m['cores']} cores, "
+        f"{m['ram_gib']} GiB RAM, {m['os']}; Python {m['python']}, iscc-lib {m['iscc-lib']}, "
+        f"iscc-sum {m['iscc-sum']}, snakemake {m['snakemake']}, b3sum {m['b3sum']}, "
+        f"coreutils sha256sum {m['sha256sum']}; load average (1/5/15 min) {load} at start"
+        + (f", {end} at end" if end else "")
+        + f". Peak RSS from {m['rss_from']}."
+    )

@@ -50,15 +50,15 @@ class _Gen:
         h.update(f"synthetic content {self.count}".encode())
         r = h.finalize(bits=256, add_units=True)
         d, i = r["units"]
-        return Fingerprint(il.gen_iscc_code_v0([d, i])["iscc"], r["datahash"],
-                           int(r["filesize"]), d, i)
+        return Fingerprint(
+            il.gen_iscc_code_v0([d, i])["iscc"], r["datahash"], int(r["filesize"]), d, i
+        )
 
     def art(self, path: str, kind: str = "generated") -> Artifact:
         a = Artifact(path, self.fp())
         assert a.fingerprint is not None
         if kind != "hot":  # hot files are queried on their own (not all of them get used)
-            self._keep(self.generated if kind == "generated" else self.raw,
-                       a.fingerprint.datahash)
+            self._keep(self.generated if kind == "generated" else self.raw, a.fingerprint.datahash)
         return a
 
     def _keep(self, pool: list[str], value: str) -> None:
@@ -71,15 +71,32 @@ class _Gen:
             if j < RESERVOIR:
                 pool[j] = value
 
-    def step(self, run: str, name: str, inputs: list[Artifact], outputs: list[Artifact],
-             job: int, sample: str | None = None) -> None:
+    def step(
+        self,
+        run: str,
+        name: str,
+        inputs: list[Artifact],
+        outputs: list[Artifact],
+        job: int,
+        sample: str | None = None,
+    ) -> None:
         wildcards = {"sample": sample} if sample else {}
         self.rec.record_step(
-            run, name, inputs=inputs, outputs=outputs, process=name,
+            run,
+            name,
+            inputs=inputs,
+            outputs=outputs,
+            process=name,
             command=f"python scripts/{name}.py {' '.join(a.path for a in inputs[:3])}",
             params={"sigma": 2.0, "threshold": "otsu"} if name == "segment" else {},
-            info={"jobid": job, "wildcards": wildcards, "threads": 1, "kind": "shell",
-                  "resources": {"mem_mb": 1000}})
+            info={
+                "jobid": job,
+                "wildcards": wildcards,
+                "threads": 1,
+                "kind": "shell",
+                "resources": {"mem_mb": 1000},
+            },
+        )
 
 
 def shape(files: int, steps: int, runs: int) -> dict[str, int]:
@@ -91,17 +108,33 @@ def shape(files: int, steps: int, runs: int) -> dict[str, int]:
     n = max(1, (spr - 2) * GROUP // (4 * GROUP + 1))
     aggregates = math.ceil(n / GROUP)
     per_step = max(1, round((fpr - 4 - n / 2 - 2 * aggregates) / (4 * n)))
-    return {"normal_runs": normal, "samples": n, "aggregates": aggregates,
-            "outputs_per_step": per_step, "deep": deep, "pool": max(1, normal * n // 4),
-            "wide": 1000}
+    return {
+        "normal_runs": normal,
+        "samples": n,
+        "aggregates": aggregates,
+        "outputs_per_step": per_step,
+        "deep": deep,
+        "pool": max(1, normal * n // 4),
+        "wide": 1000,
+    }
 
 
-def _normal_run(g: _Gen, r: int, s: dict[str, int], hot: list[Artifact],
-                hot_uses: list[int], pool: dict[int, Artifact]) -> None:
+def _normal_run(
+    g: _Gen,
+    r: int,
+    s: dict[str, int],
+    hot: list[Artifact],
+    hot_uses: list[int],
+    pool: dict[int, Artifact],
+) -> None:
     rng = g.rng
     base = f"/work/project/run{r:04d}"
-    run = g.rec.begin_run(workdir=base, workflow="/work/project/workflow/Snakefile",
-                          command="snakemake -c2 --logger iscc", info={"engine": "snakemake"})
+    run = g.rec.begin_run(
+        workdir=base,
+        workflow="/work/project/workflow/Snakefile",
+        command="snakemake -c2 --logger iscc",
+        info={"engine": "snakemake"},
+    )
     h = rng.randrange(HOT)
     hot_uses[h] += 1
     flat = g.art(f"{base}/results/calibration/flatfield.tif")
@@ -120,8 +153,10 @@ def _normal_run(g: _Gen, r: int, s: dict[str, int], hot: list[Artifact],
         prev = raw
         for rule, ins in (("denoise", []), ("segment", [flat]), ("measure", []), ("qc", [])):
             main = g.art(f"{base}/results/{rule}/{name}.{'csv' if rule == 'measure' else 'tif'}")
-            side = [g.art(f"{base}/results/{rule}/{name}.{ext}")
-                    for ext in SIDE[: s["outputs_per_step"] - 1]]
+            side = [
+                g.art(f"{base}/results/{rule}/{name}.{ext}")
+                for ext in SIDE[: s["outputs_per_step"] - 1]
+            ]
             g.step(run, rule, [prev, *ins], [main, *side], job, name)
             job += 1
             if rule == "measure":
@@ -135,12 +170,22 @@ def _normal_run(g: _Gen, r: int, s: dict[str, int], hot: list[Artifact],
     summaries = []
     for a in range(s["aggregates"]):
         out = g.art(f"{base}/results/aggregate/group{a:02d}.csv")
-        g.step(run, "aggregate", tables[a * GROUP:(a + 1) * GROUP],
-               [out, g.art(f"{base}/logs/aggregate{a:02d}.log")], job)
+        g.step(
+            run,
+            "aggregate",
+            tables[a * GROUP : (a + 1) * GROUP],
+            [out, g.art(f"{base}/logs/aggregate{a:02d}.log")],
+            job,
+        )
         summaries.append(out)
         job += 1
-    g.step(run, "figure", summaries,
-           [g.art(f"{base}/results/figure.png"), g.art(f"{base}/results/figure.pdf")], job)
+    g.step(
+        run,
+        "figure",
+        summaries,
+        [g.art(f"{base}/results/figure.png"), g.art(f"{base}/results/figure.pdf")],
+        job,
+    )
     g.rec.finish_run(run)
 
 
@@ -183,12 +228,18 @@ def generate(path: Path, *, files: int, steps: int, runs: int, seed: int = 1) ->
     hot_fp = hot[top].fingerprint
     assert deep_end.fingerprint and wide.fingerprint and hot_fp
     meta = {
-        "seconds": seconds, "requested": {"files": files, "steps": steps, "runs": runs},
-        "shape": s, "counts": stats, "bytes": os.path.getsize(path),
+        "seconds": seconds,
+        "requested": {"files": files, "steps": steps, "runs": runs},
+        "shape": s,
+        "counts": stats,
+        "bytes": os.path.getsize(path),
         "targets": {
-            "generated": g.generated, "raw": g.raw,
-            "deep": deep_end.fingerprint.datahash, "deep_steps": s["deep"],
-            "wide": wide.fingerprint.datahash, "wide_inputs": len(g.tables),
+            "generated": g.generated,
+            "raw": g.raw,
+            "deep": deep_end.fingerprint.datahash,
+            "deep_steps": s["deep"],
+            "wide": wide.fingerprint.datahash,
+            "wide_inputs": len(g.tables),
             "hot": hot_fp.datahash,
             "hot_runs": hot_uses[top],
         },

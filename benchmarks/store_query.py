@@ -29,8 +29,7 @@ def _timed(path: Path | str, fn: Walk, datahash: str) -> tuple[float, int]:
     return time.perf_counter() - t0, len(lin.steps)
 
 
-def query(path: Path | str, meta: dict[str, Any], queries: int, repeats: int = 3
-          ) -> dict[str, Any]:
+def query(path: Path | str, meta: dict[str, Any], queries: int, repeats: int = 3) -> dict[str, Any]:
     """Latencies (seconds) and lineage sizes (steps) for every kind of query."""
     t = meta["targets"]
     rng = random.Random(2)

@@ -53,8 +53,7 @@ class Cause:
     after: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "before": self.before,
-                "after": self.after}
+        return {"kind": self.kind, "name": self.name, "before": self.before, "after": self.after}
 
     def __str__(self) -> str:
         if self.kind == "params":
@@ -82,8 +81,14 @@ class OutputDiff:
     data_distance: int | None = None  #: Data-Code bits of 64
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "before": self.before, "after": self.after,
-                "status": self.status, "data_distance": self.data_distance, "data_bits": 64}
+        return {
+            "path": self.path,
+            "before": self.before,
+            "after": self.after,
+            "status": self.status,
+            "data_distance": self.data_distance,
+            "data_bits": 64,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +107,14 @@ class StepDiff:
         return [o for o in self.outputs if o.status != "identical"]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "verdict": self.verdict, "step_a": self.step_a,
-                "step_b": self.step_b, "causes": [c.to_dict() for c in self.causes],
-                "outputs": [o.to_dict() for o in self.outputs]}
+        return {
+            "key": self.key,
+            "verdict": self.verdict,
+            "step_a": self.step_a,
+            "step_b": self.step_b,
+            "causes": [c.to_dict() for c in self.causes],
+            "outputs": [o.to_dict() for o in self.outputs],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +135,13 @@ class RunDiff:
 
     def to_dict(self) -> dict[str, Any]:
         first = self.first
-        return {"a": self.a, "b": self.b, "first_diverging": first.key if first else None,
-                "changed_outputs": self.changed_outputs,
-                "steps": [s.to_dict() for s in self.steps]}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "first_diverging": first.key if first else None,
+            "changed_outputs": self.changed_outputs,
+            "steps": [s.to_dict() for s in self.steps],
+        }
 
 
 def _short(v: Any) -> str:
@@ -151,8 +165,9 @@ def _bases(run: Run | None) -> list[str]:
     return out
 
 
-def _data_edges(edges: tuple[Edge, ...], run: Run | None, *, skip: set[str]
-                ) -> dict[str, str | None]:
+def _data_edges(
+    edges: tuple[Edge, ...], run: Run | None, *, skip: set[str]
+) -> dict[str, str | None]:
     wd = [run.workdir] if run else []
     return {_rel(e.path, wd): e.datahash for e in edges if e.path not in skip}
 
@@ -178,8 +193,11 @@ def _software(step: Step, run: Run | None) -> dict[str, dict[str, Any]]:
             out[f"record:{rid}"] = {"id": rid}
             continue
         kind = rec.get("kind")
-        name = (f"exe:{rec.get('name') or posixpath.basename(str(rec.get('path')))}"
-                if kind == "executable" else str(kind))
+        name = (
+            f"exe:{rec.get('name') or posixpath.basename(str(rec.get('path')))}"
+            if kind == "executable"
+            else str(kind)
+        )
         out[name] = {**rec, "id": rid}
     return out
 
@@ -230,12 +248,14 @@ def _skip_paths(step: Step) -> set[str]:
 
 
 def _dict_causes(kind: str, a: dict[str, Any], b: dict[str, Any]) -> list[Cause]:
-    return [Cause(kind, k, a.get(k), b.get(k)) for k in sorted(a.keys() | b.keys(), key=str)
-            if a.get(k) != b.get(k)]
+    return [
+        Cause(kind, k, a.get(k), b.get(k))
+        for k in sorted(a.keys() | b.keys(), key=str)
+        if a.get(k) != b.get(k)
+    ]
 
 
-def compare_pair(store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run | None
-                 ) -> StepDiff:
+def compare_pair(store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run | None) -> StepDiff:
     """The diff of two steps that do the same thing (same process and wildcards)."""
     causes = _dict_causes("params", a.params or {}, b.params or {})
     causes += _dict_causes("code", _code_edges(a, run_a), _code_edges(b, run_b))
@@ -250,8 +270,15 @@ def compare_pair(store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run |
             causes.append(Cause("command", "shell", ca, cb))
     outs = _outputs(store, a, b, run_a, run_b)
     differs = any(o.status != "identical" for o in outs)
-    verdict: Verdict = ("changed" if causes and differs else "recipe-only" if causes
-                        else "non-deterministic" if differs else "same")
+    verdict: Verdict = (
+        "changed"
+        if causes and differs
+        else "recipe-only"
+        if causes
+        else "non-deterministic"
+        if differs
+        else "same"
+    )
     return StepDiff(step_key(a), verdict, a.id, b.id, tuple(causes), tuple(outs))
 
 
@@ -262,8 +289,9 @@ def _rel_command(cmd: str | None, run: Run | None) -> str:
     return text
 
 
-def _outputs(store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run | None
-             ) -> list[OutputDiff]:
+def _outputs(
+    store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run | None
+) -> list[OutputDiff]:
     oa = _data_edges(a.outputs, run_a, skip=_skip_paths(a))
     ob = _data_edges(b.outputs, run_b, skip=_skip_paths(b))
     hashes = {h for h in (*oa.values(), *ob.values()) if h}
@@ -286,8 +314,9 @@ def _outputs(store: Store, a: Step, b: Step, run_a: Run | None, run_b: Run | Non
     return out
 
 
-def diff_steps(store: Store, steps_a: list[Step], steps_b: list[Step], label_a: str,
-               label_b: str) -> RunDiff:
+def diff_steps(
+    store: Store, steps_a: list[Step], steps_b: list[Step], label_a: str, label_b: str
+) -> RunDiff:
     """Match two step lists by :func:`step_key` and compare each pair.
 
     When a key occurs more than once on a side (a rule re-run within one selection), the

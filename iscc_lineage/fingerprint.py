@@ -26,5 +26,8 @@ __all__ = [
     "stat_key",
 ]
 
-warnings.warn("iscc_lineage.fingerprint is deprecated; import from iscc_lineage.codes",
-              DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "iscc_lineage.fingerprint is deprecated; import from iscc_lineage.codes",
+    DeprecationWarning,
+    stacklevel=2,
+)

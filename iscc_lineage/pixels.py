@@ -46,10 +46,14 @@ def pending(store: Store) -> list[tuple[str, str, int]]:
     return out
 
 
-def code_contents(store: Store, items: Sequence[tuple[str, str]], *,
-                  cache: FingerprintCache | None = None,
-                  on_bytes: Callable[[int], None] | None = None,
-                  on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def code_contents(
+    store: Store,
+    items: Sequence[tuple[str, str]],
+    *,
+    cache: FingerprintCache | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
     """Pixel-code each (datahash, path) and store the images under the datahash.
 
     A file whose content is no longer the recorded one is skipped (``changed since it was

@@ -82,9 +82,15 @@ def conda_packages(prefix: Path) -> list[dict[str, str]]:
 def _version_line(exe: str) -> str | None:
     """The first non-empty line ``EXE --version`` prints (stdout or stderr), or None."""
     try:
-        res = subprocess.run([exe, "--version"], capture_output=True, text=True,
-                             timeout=VERSION_TIMEOUT, stdin=subprocess.DEVNULL,
-                             errors="replace", check=False)
+        res = subprocess.run(
+            [exe, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=VERSION_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            errors="replace",
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if res.returncode != 0:
@@ -102,16 +108,18 @@ class SoftwareCache:
     :param own: folders whose files are workflow code, never run with ``--version``.
     """
 
-    def __init__(self, fingerprint: Callable[[Path], str | None] | None = None,
-                 own: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, fingerprint: Callable[[Path], str | None] | None = None, own: tuple[Path, ...] = ()
+    ) -> None:
         self.fingerprint = fingerprint
         self.own = own
         self.records: dict[str, dict[str, Any]] = {}  #: record id -> record
         self._lock = threading.Lock()
         self._cache: dict[tuple[Any, ...], str | None] = {}
 
-    def _remember(self, key: tuple[Any, ...], make: Callable[[], dict[str, Any] | None]
-                  ) -> str | None:
+    def _remember(
+        self, key: tuple[Any, ...], make: Callable[[], dict[str, Any] | None]
+    ) -> str | None:
         with self._lock:
             if key in self._cache:
                 return self._cache[key]
@@ -133,19 +141,26 @@ class SoftwareCache:
 
     def this_python(self) -> str | None:
         """The interpreter running this process, with its distributions (no subprocess)."""
+
         def make() -> dict[str, Any]:
-            return {"kind": "python", "executable": sys.executable,
-                    "version": platform.python_version(),
-                    "implementation": platform.python_implementation(), "prefix": sys.prefix,
-                    "distributions": python_distributions(),
-                    **self._exe_fp(sys.executable)}
+            return {
+                "kind": "python",
+                "executable": sys.executable,
+                "version": platform.python_version(),
+                "implementation": platform.python_implementation(),
+                "prefix": sys.prefix,
+                "distributions": python_distributions(),
+                **self._exe_fp(sys.executable),
+            }
+
         return self._remember(("python", sys.executable, "self"), make)
 
     def python(self, exe: str) -> str | None:
         """Another interpreter (a conda env's, a shell-called ``python``): probed once."""
         real = os.path.realpath(exe)
         if os.path.realpath(sys.executable) == real and os.path.dirname(exe) == os.path.dirname(
-                sys.executable):
+            sys.executable
+        ):
             return self.this_python()
         key = self._stat_key(exe)
         if key is None:
@@ -153,15 +168,21 @@ class SoftwareCache:
 
         def make() -> dict[str, Any] | None:
             try:
-                res = subprocess.run([exe, "-I", "-c", _PY_PROBE], capture_output=True,
-                                     text=True, timeout=30, stdin=subprocess.DEVNULL,
-                                     check=False)
+                res = subprocess.run(
+                    [exe, "-I", "-c", _PY_PROBE],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    stdin=subprocess.DEVNULL,
+                    check=False,
+                )
                 info = json.loads(res.stdout) if res.returncode == 0 else None
             except (OSError, subprocess.SubprocessError, ValueError):
                 info = None
             if not isinstance(info, dict):
                 return {"kind": "executable", "path": exe, **self._exe_fp(exe)}
             return {"kind": "python", "executable": exe, **info, **self._exe_fp(exe)}
+
         return self._remember(("python", *key), make)
 
     def conda(self, prefix: str) -> str | None:
@@ -170,17 +191,21 @@ class SoftwareCache:
         key = self._stat_key(meta)
         if key is None:
             return None
-        return self._remember(("conda", *key), lambda: {
-            "kind": "conda", "prefix": prefix, "packages": conda_packages(Path(prefix))})
+        return self._remember(
+            ("conda", *key),
+            lambda: {"kind": "conda", "prefix": prefix, "packages": conda_packages(Path(prefix))},
+        )
 
     def container(self, url: str, image: str | None = None) -> str | None:
         """A container image that ran: its URL and, for a local image file, its content."""
+
         def make() -> dict[str, Any]:
             rec: dict[str, Any] = {"kind": "container", "url": url}
             if image and self.fingerprint is not None and os.path.isfile(image):
                 rec["image"] = image
                 rec["datahash"] = self.fingerprint(Path(image))
             return rec
+
         return self._remember(("container", url, image), make)
 
     def executable(self, word: str, path_env: str | None = None) -> str | None:
@@ -196,13 +221,18 @@ class SoftwareCache:
             return None
 
         def make() -> dict[str, Any]:
-            rec: dict[str, Any] = {"kind": "executable", "name": Path(word).name, "path": exe,
-                                   **self._exe_fp(exe)}
+            rec: dict[str, Any] = {
+                "kind": "executable",
+                "name": Path(word).name,
+                "path": exe,
+                **self._exe_fp(exe),
+            }
             if not self._is_own(exe):
                 version = _version_line(exe)
                 if version:
                     rec["version"] = version
             return rec
+
         return self._remember(("exe", *key), make)
 
     def _is_own(self, path: str) -> bool:

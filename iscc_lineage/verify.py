@@ -62,17 +62,29 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "path": self.path, "status": self.status, "expected": self.expected,
-            "actual": self.actual, "data_distance": self.data_distance,
-            "data_bits": self.data_bits, "similarity": self.similarity,
-            "size_before": self.size_before, "size_now": self.size_now,
-            "detail": self.detail, "members": self.members,
-            "bytes_changed": self.bytes_changed, "pixels": self.pixels,
+            "path": self.path,
+            "status": self.status,
+            "expected": self.expected,
+            "actual": self.actual,
+            "data_distance": self.data_distance,
+            "data_bits": self.data_bits,
+            "similarity": self.similarity,
+            "size_before": self.size_before,
+            "size_now": self.size_now,
+            "detail": self.detail,
+            "members": self.members,
+            "bytes_changed": self.bytes_changed,
+            "pixels": self.pixels,
         }
 
 
-def verify(store: Store, *, run_id: str | None = None, paths: Sequence[str] | None = None,
-           on_bytes: Callable[[int], None] | None = None) -> list[Check]:
+def verify(
+    store: Store,
+    *,
+    run_id: str | None = None,
+    paths: Sequence[str] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> list[Check]:
     """Re-hash (never through the stat cache) the latest recorded content of each location.
 
     A missing file that Snakemake deleted as ``temp()`` in a recorded run is ``gone``
@@ -83,10 +95,14 @@ def verify(store: Store, *, run_id: str | None = None, paths: Sequence[str] | No
     pairs = [(p, contents[h]) for p, h in expected if h in contents]
     temps = removed_temps(store)
     recorded = store.images(c.datahash for _, c in pairs)
-    return [Check(c.path, "gone", c.expected, size_before=c.size_before, detail=GONE_TEMP)
-            if c.status == "missing" and c.path in temps else c
-            for c in verify_expected(pairs, on_bytes=on_bytes, members=store.members,
-                                     images=lambda h: recorded.get(h, []))]
+    return [
+        Check(c.path, "gone", c.expected, size_before=c.size_before, detail=GONE_TEMP)
+        if c.status == "missing" and c.path in temps
+        else c
+        for c in verify_expected(
+            pairs, on_bytes=on_bytes, members=store.members, images=lambda h: recorded.get(h, [])
+        )
+    ]
 
 
 def removed_temps(store: Store) -> set[str]:
@@ -100,11 +116,13 @@ def removed_temps(store: Store) -> set[str]:
     return out
 
 
-def verify_expected(pairs: Sequence[tuple[str, Content]], *,
-                    on_bytes: Callable[[int], None] | None = None,
-                    members: Callable[[str], dict[str, str | None]] = lambda _: {},
-                    images: Callable[[str], list[ImageCode]] = lambda _: [],
-                    ) -> list[Check]:
+def verify_expected(
+    pairs: Sequence[tuple[str, Content]],
+    *,
+    on_bytes: Callable[[int], None] | None = None,
+    members: Callable[[str], dict[str, str | None]] = lambda _: {},
+    images: Callable[[str], list[ImageCode]] = lambda _: [],
+) -> list[Check]:
     """Check each (location, recorded content) pair against the file system now.
 
     :param members: the recorded manifest of a directory content (path -> datahash).
@@ -124,12 +142,21 @@ def _pixels(check: Check, recorded: list[ImageCode]) -> Check:
     return replace(check, pixels="identical" if same else "changed")
 
 
-def _judge(path: str, want: Content, got: Fingerprint | FingerprintError,
-           members: Callable[[str], dict[str, str | None]]) -> Check:
+def _judge(
+    path: str,
+    want: Content,
+    got: Fingerprint | FingerprintError,
+    members: Callable[[str], dict[str, str | None]],
+) -> Check:
     if isinstance(got, FingerprintError):
         missing = not Path(path).exists() and not Path(path).is_symlink()
-        return Check(path, "missing" if missing else "error", want.datahash,
-                     size_before=want.size, detail=None if missing else str(got))
+        return Check(
+            path,
+            "missing" if missing else "error",
+            want.datahash,
+            size_before=want.size,
+            detail=None if missing else str(got),
+        )
     if got.datahash == want.datahash:
         return Check(path, "ok", want.datahash, got.datahash, 0, 64, want.size, got.size)
     d64, _ = hamming(want.data_code, got.data_code, bits=64)
@@ -142,8 +169,18 @@ def _judge(path: str, want: Content, got: Fingerprint | FingerprintError,
             "removed": sorted(before.keys() - now.keys()),
             "changed": sorted(k for k in now.keys() & before.keys() if now[k] != before[k]),
         }
-    return Check(path, "changed", want.datahash, got.datahash, d64, 64, want.size, got.size,
-                 members=diff, bytes_changed=_against_copy(path, want, got))
+    return Check(
+        path,
+        "changed",
+        want.datahash,
+        got.datahash,
+        d64,
+        64,
+        want.size,
+        got.size,
+        members=diff,
+        bytes_changed=_against_copy(path, want, got),
+    )
 
 
 def _against_copy(path: str, want: Content, got: Fingerprint) -> int | None:

@@ -35,50 +35,63 @@ class LogHandlerSettings(LogHandlerSettingsBase):
 
     store: Optional[str] = field(  # noqa: UP045
         default=None,
-        metadata={"help": "Lineage store: a SQLite file, relative to where snakemake is "
-                          "started, or postgresql://user@host/db (password from ~/.pgpass "
-                          "or PGPASSWORD). Default: $ISCC_LINEAGE_STORE, else "
-                          ".iscc-lineage/lineage.db in the working directory.",
-                  "metavar": "PATH|URL"},
+        metadata={
+            "help": "Lineage store: a SQLite file, relative to where snakemake is "
+            "started, or postgresql://user@host/db (password from ~/.pgpass "
+            "or PGPASSWORD). Default: $ISCC_LINEAGE_STORE, else "
+            ".iscc-lineage/lineage.db in the working directory.",
+            "metavar": "PATH|URL",
+        },
     )
     exclude: Optional[list[str]] = field(  # noqa: UP045
         default=None,
-        metadata={"help": "Do not record files matching GLOB at all (no fingerprint, no "
-                          "location, no edge). Matched against the path as written in the "
-                          "rule, the absolute path and the file name; '*' also matches '/'. "
-                          "Repeat the flag or give several globs.",
-                  "nargs": "+", "metavar": "GLOB",
-                  # Without a parse_func the registry would str() the parsed list.
-                  "parse_func": lambda v: [str(g) for g in v],
-                  "unparse_func": lambda v: list(v or [])},
+        metadata={
+            "help": "Do not record files matching GLOB at all (no fingerprint, no "
+            "location, no edge). Matched against the path as written in the "
+            "rule, the absolute path and the file name; '*' also matches '/'. "
+            "Repeat the flag or give several globs.",
+            "nargs": "+",
+            "metavar": "GLOB",
+            # Without a parse_func the registry would str() the parsed list.
+            "parse_func": lambda v: [str(g) for g in v],
+            "unparse_func": lambda v: list(v or []),
+        },
     )
     max_size: Optional[str] = field(  # noqa: UP045
         default=None,
-        metadata={"help": "Do not read files (or directories) larger than SIZE, e.g. 500M, "
-                          "10G (powers of 1024; 10GB: powers of 1000). They are recorded as "
-                          "locations with the note 'not fingerprinted: <size> > max size'. "
-                          "Default: no limit.",
-                  "metavar": "SIZE"},
+        metadata={
+            "help": "Do not read files (or directories) larger than SIZE, e.g. 500M, "
+            "10G (powers of 1024; 10GB: powers of 1000). They are recorded as "
+            "locations with the note 'not fingerprinted: <size> > max size'. "
+            "Default: no limit.",
+            "metavar": "SIZE",
+        },
     )
     hash_inputs: bool = field(
         default=False,
-        metadata={"help": "Fingerprint each job's inputs when it starts. This is the default; "
-                          "the flag exists so that profiles can say so."},
+        metadata={
+            "help": "Fingerprint each job's inputs when it starts. This is the default; "
+            "the flag exists so that profiles can say so."
+        },
     )
     pixels: bool = field(
         default=False,
-        metadata={"help": "Also pixel-code bioimages (TIFF, OME-TIFF, OME-Zarr; CZI, ND2, LIF "
-                          "with iscc-lineage's extras) as jobs finish, so that their copies in "
-                          "other formats share their lineage. Costs one more read of each "
-                          "image, in this process. Off by default: `iscc-lineage reindex "
-                          "--pixels` adds the codes later."},
+        metadata={
+            "help": "Also pixel-code bioimages (TIFF, OME-TIFF, OME-Zarr; CZI, ND2, LIF "
+            "with iscc-lineage's extras) as jobs finish, so that their copies in "
+            "other formats share their lineage. Costs one more read of each "
+            "image, in this process. Off by default: `iscc-lineage reindex "
+            "--pixels` adds the codes later."
+        },
     )
     no_hash_inputs: bool = field(
         default=False,
-        metadata={"help": "Do not read inputs: an input gets its content only from this run's "
-                          "outputs or the store's stat cache, else it is recorded as a location "
-                          "without content (raw data is then not traced). Overrides "
-                          "--logger-iscc-hash-inputs."},
+        metadata={
+            "help": "Do not read inputs: an input gets its content only from this run's "
+            "outputs or the store's stat cache, else it is recorded as a location "
+            "without content (raw data is then not traced). Overrides "
+            "--logger-iscc-hash-inputs."
+        },
     )
 
 

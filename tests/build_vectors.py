@@ -41,8 +41,28 @@ CASES: list[tuple[str, str, int, int]] = [
     ("text-9mb", "text", 9, 9_000_001),
 ]
 
-_WORDS = ("ome", "zarr", "tiff", "nucleus", "mask", "label", "raw", "channel", "dapi", "gfp",
-          "segment", "threshold", "0", "1", "2", "3", "\n", "\t", ",", "µm")
+_WORDS = (
+    "ome",
+    "zarr",
+    "tiff",
+    "nucleus",
+    "mask",
+    "label",
+    "raw",
+    "channel",
+    "dapi",
+    "gfp",
+    "segment",
+    "threshold",
+    "0",
+    "1",
+    "2",
+    "3",
+    "\n",
+    "\t",
+    ",",
+    "µm",
+)
 
 
 def make_bytes(pattern: str, seed: int, size: int) -> bytes:
@@ -78,8 +98,15 @@ def expected(data: bytes) -> dict[str, Any]:
 def build() -> dict[str, Any]:
     cases = []
     for name, pattern, seed, size in CASES:
-        cases.append({"name": name, "pattern": pattern, "seed": seed, "size": size,
-                      "expected": expected(make_bytes(pattern, seed, size))})
+        cases.append(
+            {
+                "name": name,
+                "pattern": pattern,
+                "seed": seed,
+                "size": size,
+                "expected": expected(make_bytes(pattern, seed, size)),
+            }
+        )
     return {
         "_metadata": {
             "generator": f"tests/build_vectors.py with iscc-core {version('iscc-core')}",

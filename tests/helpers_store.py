@@ -23,17 +23,23 @@ FIXTURE_FILES = 8  #: distinct contents the writers share (content rows must not
 
 def snapshot(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` (relative name -> sha256 of its bytes): 'nothing written'."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def step_edge_counts(store: Path) -> dict[str, int]:
     """Step uid -> number of edges, read with plain sqlite3 (independent of our Store)."""
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
-        return dict(db.execute(
-            "SELECT s.uid, count(o.id) FROM step s LEFT JOIN observation o ON o.step_id = s.id"
-            " GROUP BY s.id").fetchall())
+        return dict(
+            db.execute(
+                "SELECT s.uid, count(o.id) FROM step s LEFT JOIN observation o ON o.step_id = s.id"
+                " GROUP BY s.id"
+            ).fetchall()
+        )
     finally:
         db.close()
 
@@ -51,12 +57,17 @@ def write(store: Path | str, workdir: Path, run_id: str, n_steps: int) -> None:
         fps = [a.fingerprint for a in rec.artifacts(files)]
         rec.begin_run(run_id=run_id, workdir=workdir, workflow="kill-test")
         for i in range(n_steps):
-            used = [Artifact(f"{workdir}/{i}/in{k}.dat", fps[(i + k) % FIXTURE_FILES])
-                    for k in range(USED_PER_STEP)]
-            made = [Artifact(f"{workdir}/{i}/out{k}.dat", fps[(i + k + 3) % FIXTURE_FILES])
-                    for k in range(GENERATED_PER_STEP)]
-            step = rec.record_step(run_id, f"step{i}", inputs=used, outputs=made,
-                                   step_id=f"{run_id}-{i:06d}")
+            used = [
+                Artifact(f"{workdir}/{i}/in{k}.dat", fps[(i + k) % FIXTURE_FILES])
+                for k in range(USED_PER_STEP)
+            ]
+            made = [
+                Artifact(f"{workdir}/{i}/out{k}.dat", fps[(i + k + 3) % FIXTURE_FILES])
+                for k in range(GENERATED_PER_STEP)
+            ]
+            step = rec.record_step(
+                run_id, f"step{i}", inputs=used, outputs=made, step_id=f"{run_id}-{i:06d}"
+            )
             print(step.id, flush=True)
         rec.finish_run(run_id)
 

@@ -42,20 +42,51 @@ def ome_xml(name: str = "stack") -> str:
         TiffData,
     )
 
-    channels = [Channel(id=f"Channel:0:{i}", name=n, samples_per_pixel=1,
-                        excitation_wavelength=ex, emission_wavelength=em)
-                for i, (n, (ex, em)) in enumerate(zip(CHANNELS, WAVELENGTHS, strict=True))]
-    pixels = Pixels(id="Pixels:0", dimension_order="XYZCT", type="uint16", size_x=X, size_y=Y,
-                    size_z=Z, size_c=C, size_t=1, physical_size_x=PIXEL_UM[2],
-                    physical_size_y=PIXEL_UM[1], physical_size_z=PIXEL_UM[0],
-                    channels=channels, tiff_data_blocks=[TiffData(plane_count=C * Z)])
-    objective = Objective(id="Objective:0", model="Plan-Apochromat 63x/1.40 Oil",
-                          nominal_magnification=63.0, lens_na=1.4, immersion="Oil")
-    instrument = Instrument(id="Instrument:0", objectives=[objective],
-                            microscope=Microscope(manufacturer="Zeiss", model="LSM 980"))
-    image = Image(id="Image:0", name=name, acquisition_date=ACQUIRED, pixels=pixels,
-                  instrument_ref=InstrumentRef(id="Instrument:0"),
-                  objective_settings=ObjectiveSettings(id="Objective:0"))
+    channels = [
+        Channel(
+            id=f"Channel:0:{i}",
+            name=n,
+            samples_per_pixel=1,
+            excitation_wavelength=ex,
+            emission_wavelength=em,
+        )
+        for i, (n, (ex, em)) in enumerate(zip(CHANNELS, WAVELENGTHS, strict=True))
+    ]
+    pixels = Pixels(
+        id="Pixels:0",
+        dimension_order="XYZCT",
+        type="uint16",
+        size_x=X,
+        size_y=Y,
+        size_z=Z,
+        size_c=C,
+        size_t=1,
+        physical_size_x=PIXEL_UM[2],
+        physical_size_y=PIXEL_UM[1],
+        physical_size_z=PIXEL_UM[0],
+        channels=channels,
+        tiff_data_blocks=[TiffData(plane_count=C * Z)],
+    )
+    objective = Objective(
+        id="Objective:0",
+        model="Plan-Apochromat 63x/1.40 Oil",
+        nominal_magnification=63.0,
+        lens_na=1.4,
+        immersion="Oil",
+    )
+    instrument = Instrument(
+        id="Instrument:0",
+        objectives=[objective],
+        microscope=Microscope(manufacturer="Zeiss", model="LSM 980"),
+    )
+    image = Image(
+        id="Image:0",
+        name=name,
+        acquisition_date=ACQUIRED,
+        pixels=pixels,
+        instrument_ref=InstrumentRef(id="Instrument:0"),
+        objective_settings=ObjectiveSettings(id="Objective:0"),
+    )
     return str(to_xml(OME(images=[image], instruments=[instrument])))
 
 
@@ -64,8 +95,14 @@ def write_ome_tiff(path: Path, data: Any, *, compression: str | None = None) -> 
     import tifffile
 
     planes = data.reshape(C * Z, Y, X)
-    tifffile.imwrite(path, planes, description=ome_xml(path.stem), metadata=None,
-                     photometric="minisblack", compression=compression)
+    tifffile.imwrite(
+        path,
+        planes,
+        description=ome_xml(path.stem),
+        metadata=None,
+        photometric="minisblack",
+        compression=compression,
+    )
     return path
 
 
@@ -86,11 +123,20 @@ def write_ome_zarr(path: Path, data: Any, version: str) -> Path:
 
     fmt = FormatV04() if version == "0.4" else FormatV05()
     root = zarr.open_group(str(path), mode="w", zarr_format=fmt.zarr_format)
-    write_image(data[None], root, axes="tczyx", fmt=fmt, scale_factors=[2],
-                scale={"z": PIXEL_UM[0], "y": PIXEL_UM[1], "x": PIXEL_UM[2]},
-                axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"},
-                metadata={"omero": {"channels": [{"label": n, "color": "FFFFFF", "active": True}
-                                                 for n in CHANNELS]}})
+    write_image(
+        data[None],
+        root,
+        axes="tczyx",
+        fmt=fmt,
+        scale_factors=[2],
+        scale={"z": PIXEL_UM[0], "y": PIXEL_UM[1], "x": PIXEL_UM[2]},
+        axes_units={"z": "micrometer", "y": "micrometer", "x": "micrometer"},
+        metadata={
+            "omero": {
+                "channels": [{"label": n, "color": "FFFFFF", "active": True} for n in CHANNELS]
+            }
+        },
+    )
     return path
 
 
@@ -102,9 +148,13 @@ def write_czi(path: Path, data: Any) -> Path:
         for c in range(C):
             for z in range(Z):
                 doc.write(data=np.ascontiguousarray(data[c, z]), plane={"C": c, "Z": z, "T": 0})
-        doc.write_metadata(document_name=path.stem, channel_names=dict(enumerate(CHANNELS)),
-                           scale_x=PIXEL_UM[2] * 1e-6, scale_y=PIXEL_UM[1] * 1e-6,
-                           scale_z=PIXEL_UM[0] * 1e-6)
+        doc.write_metadata(
+            document_name=path.stem,
+            channel_names=dict(enumerate(CHANNELS)),
+            scale_x=PIXEL_UM[2] * 1e-6,
+            scale_y=PIXEL_UM[1] * 1e-6,
+            scale_z=PIXEL_UM[0] * 1e-6,
+        )
     return path
 
 

@@ -14,7 +14,7 @@ def _section() -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index("## Architecture")
     end = text.find("\n## ", start + 1)
-    return text[start:end if end != -1 else None]
+    return text[start : end if end != -1 else None]
 
 
 def test_every_module_is_on_the_map() -> None:
@@ -23,7 +23,8 @@ def test_every_module_is_on_the_map() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE)
         if path.name in ("__init__.py", "__main__.py") or (
-                len(rel.parts) == 1 and path.name in DEPRECATED):
+            len(rel.parts) == 1 and path.name in DEPRECATED
+        ):
             continue
         if path.stem not in words:
             missing.append(rel.as_posix())

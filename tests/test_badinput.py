@@ -33,8 +33,9 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "raw.txt").write_text("raw acquisition\n")
     runner = CliRunner()
     for src, dst in (("raw.txt", "a.txt"), ("a.txt", "b.txt")):
-        res = runner.invoke(cli, ["record", "-i", src, "-o", dst, "--", "sh", "-c",
-                                  f"tr a-z A-Z < {src} > {dst}"])
+        res = runner.invoke(
+            cli, ["record", "-i", src, "-o", dst, "--", "sh", "-c", f"tr a-z A-Z < {src} > {dst}"]
+        )
         assert res.exit_code == 0, res.output
     (tmp_path / "dir").mkdir()
     (tmp_path / "dir" / "member.txt").write_text("inside\n")
@@ -74,7 +75,8 @@ RECORD_CASES = {
 @pytest.mark.parametrize("case", RECORD_CASES)
 @pytest.mark.parametrize("store_exists", [True, False], ids=["store", "no-store"])
 def test_record_refuses_bad_input_before_running_or_writing(
-        work: Path, case: str, store_exists: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    work: Path, case: str, store_exists: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not store_exists:
         monkeypatch.setenv("ISCC_LINEAGE_STORE", str(work / "new" / "lineage.db"))
     args, needle = RECORD_CASES[case]
@@ -123,8 +125,22 @@ def test_trace_and_impact_refuse_bad_input(work: Path, command: str, case: str) 
 
 
 def test_empty_output_is_recorded_but_traces_to_an_error(work: Path) -> None:
-    res = CliRunner().invoke(cli, ["record", "-i", "b.txt", "-o", "job.log", "-o", "c.txt",
-                                   "--", "sh", "-c", ": > job.log; cp b.txt c.txt; echo >> c.txt"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "record",
+            "-i",
+            "b.txt",
+            "-o",
+            "job.log",
+            "-o",
+            "c.txt",
+            "--",
+            "sh",
+            "-c",
+            ": > job.log; cp b.txt c.txt; echo >> c.txt",
+        ],
+    )
     assert res.exit_code == 0, res.output
     shown = json.loads(CliRunner().invoke(cli, ["trace", "--json", "c.txt"]).stdout)
     log = [o for s in shown["steps"] for o in s["outputs"] if o["path"].endswith("job.log")]
@@ -135,7 +151,8 @@ def test_empty_output_is_recorded_but_traces_to_an_error(work: Path) -> None:
 
 @pytest.mark.parametrize("command", ["trace", "impact"])
 def test_unrecorded_directory_and_non_utf8_name_are_a_negative_answer(
-        work: Path, command: str) -> None:
+    work: Path, command: str
+) -> None:
     for path in ("dir", BAD_NAME):
         res = CliRunner().invoke(cli, [command, "--json", path])
         assert res.exit_code == 1, res.output
@@ -170,12 +187,15 @@ def test_verify_reports_a_recorded_file_that_became_a_fifo(work: Path) -> None:
     assert check["status"] == "error" and "FIFO" in check["detail"]
 
 
-@pytest.mark.parametrize("path,needle", [
-    ("missing.txt", "missing.txt: no such file or directory"),
-    ("fifo", "fifo: is a FIFO"),
-    ("/dev/null", "/dev/null: is a device or socket"),
-    ("loop", "loop: Too many levels of symbolic links"),
-])
+@pytest.mark.parametrize(
+    "path,needle",
+    [
+        ("missing.txt", "missing.txt: no such file or directory"),
+        ("fifo", "fifo: is a FIFO"),
+        ("/dev/null", "/dev/null: is a device or socket"),
+        ("loop", "loop: Too many levels of symbolic links"),
+    ],
+)
 def test_fingerprint_bad_input(work: Path, path: str, needle: str) -> None:
     res = CliRunner().invoke(cli, ["fingerprint", "raw.txt", path])
     _one_line_error(res, needle)
@@ -194,17 +214,21 @@ def test_fingerprint_of_an_empty_file_is_the_empty_iscc(work: Path) -> None:
 # -- the same through a real process: one line on stderr, never a traceback -----------------
 
 
-@pytest.mark.parametrize("argv,needle", [
-    ([b"record", b"-i", b"bad\xff.txt", b"--", b"touch", b"ran.txt"], b"not valid UTF-8"),
-    ([b"record", b"-i", b"fifo", b"--", b"touch", b"ran.txt"], b"is a FIFO"),
-    ([b"trace", b"/dev/null"], b"is a device or socket"),
-    ([b"impact", b"empty.txt"], b"is empty (0 bytes)"),
-    ([b"verify", b"loop"], b"no recorded content"),
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        ([b"record", b"-i", b"bad\xff.txt", b"--", b"touch", b"ran.txt"], b"not valid UTF-8"),
+        ([b"record", b"-i", b"fifo", b"--", b"touch", b"ran.txt"], b"is a FIFO"),
+        ([b"trace", b"/dev/null"], b"is a device or socket"),
+        ([b"impact", b"empty.txt"], b"is empty (0 bytes)"),
+        ([b"verify", b"loop"], b"no recorded content"),
+    ],
+)
 def test_bad_input_in_a_real_process(work: Path, argv: list[bytes], needle: bytes) -> None:
     before = snapshot(work)
-    proc = subprocess.run([sys.executable.encode(), b"-m", b"iscc_lineage", *argv],
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable.encode(), b"-m", b"iscc_lineage", *argv], capture_output=True, timeout=60
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith(b"Error: ") and proc.stderr.count(b"\n") == 1, proc.stderr
     assert needle in proc.stderr and b"Traceback" not in proc.stderr

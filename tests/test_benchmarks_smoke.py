@@ -12,8 +12,18 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GROUPS = {"fingerprint-one", "fingerprint-many", "stat-cache", "plugin", "store", "crate",
-          "pixels", "container", "pg-store", "pg-write"}
+GROUPS = {
+    "fingerprint-one",
+    "fingerprint-many",
+    "stat-cache",
+    "plugin",
+    "store",
+    "crate",
+    "pixels",
+    "container",
+    "pg-store",
+    "pg-write",
+}
 
 Result = tuple[subprocess.CompletedProcess[str], dict[str, Any]]
 
@@ -23,10 +33,24 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Result:
     tmp = tmp_path_factory.mktemp("bench")
     out = tmp / "results" / "tiny.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--tiny", "--no-install", "--no-profile",
-         "--data", str(tmp / "data"), "--json", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--tiny",
+            "--no-install",
+            "--no-profile",
+            "--data",
+            str(tmp / "data"),
+            "--json",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     doc = json.loads(out.read_text()) if out.exists() else {}
     return proc, doc
 

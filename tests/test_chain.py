@@ -45,7 +45,9 @@ def test_impact_reaches_figure_across_runs(chain: Path) -> None:
     assert {s["name"] for s in doc["steps"]} == {"a", "b", "figure", "other"}
     assert {s["run"] for s in doc["steps"]} == {"r1", "r2"}
     assert sorted(p for c in doc["derived"] for p in c["paths"]) == [
-        str(chain / "figure.png"), str(chain / "other.txt")]
+        str(chain / "figure.png"),
+        str(chain / "other.txt"),
+    ]
 
 
 def test_verify_flags_one_byte_change(chain: Path) -> None:
@@ -65,8 +67,9 @@ def test_unknown_content_exits_1(chain: Path) -> None:
     assert CliRunner().invoke(cli, ["trace", "new.txt"]).exit_code == 1
 
 
-def test_outputs_of_an_acquisition_step_are_sources(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outputs_of_an_acquisition_step_are_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A step that reads no content (an instrument export, a simulator) made the raw data.
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))

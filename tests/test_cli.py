@@ -18,8 +18,9 @@ from iscc_lineage import Recorder, open_store
 from iscc_lineage.cli import cli
 
 
-def command_paths(group: click.Group, prefix: tuple[str, ...] = ()
-                  ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def command_paths(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command below ``group``, as (path of names, command), groups included."""
     for name, cmd in sorted(group.commands.items()):
         yield (*prefix, name), cmd
@@ -51,11 +52,27 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
     (tmp_path / "raw.tif").write_bytes(bytes(range(256)) * 64)
-    for run, src, dst, name in (("r1", "raw.tif", "a.tif", "a"), ("r1", "a.tif", "b.csv", "b"),
-                                ("r1", "b.csv", "figure.png", "figure"),
-                                ("r2", "raw.tif", "other.txt", "other")):
-        res = invoke("record", "--run", run, "-n", name, "-i", src, "-o", dst, "--",
-                     "sh", "-c", f"(cat {src}; echo {name}) > {dst}")
+    for run, src, dst, name in (
+        ("r1", "raw.tif", "a.tif", "a"),
+        ("r1", "a.tif", "b.csv", "b"),
+        ("r1", "b.csv", "figure.png", "figure"),
+        ("r2", "raw.tif", "other.txt", "other"),
+    ):
+        res = invoke(
+            "record",
+            "--run",
+            run,
+            "-n",
+            name,
+            "-i",
+            src,
+            "-o",
+            dst,
+            "--",
+            "sh",
+            "-c",
+            f"(cat {src}; echo {name}) > {dst}",
+        )
         assert res.exit_code == 0, res.output
     return tmp_path
 
@@ -73,23 +90,26 @@ def as_json(*args: str) -> Any:
 # -- exit codes ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args,code", [
-    (["trace", "figure.png"], 0),
-    (["trace", "unrecorded.txt"], 1),
-    (["trace", "missing.png"], 2),
-    (["impact", "raw.tif"], 0),
-    (["impact", "unrecorded.txt"], 1),
-    (["impact", "missing.tif"], 2),
-    (["verify"], 0),
-    (["verify", "figure.png"], 0),
-    (["verify", "unrecorded.txt"], 2),
-    (["runs"], 0),
-    (["show", "r1"], 0),
-    (["show", "nothing-like-it"], 2),
-    (["fingerprint", "raw.tif"], 0),
-    (["fingerprint", "missing.tif"], 2),
-    (["trace", "--depth", "0", "figure.png"], 2),
-])
+@pytest.mark.parametrize(
+    "args,code",
+    [
+        (["trace", "figure.png"], 0),
+        (["trace", "unrecorded.txt"], 1),
+        (["trace", "missing.png"], 2),
+        (["impact", "raw.tif"], 0),
+        (["impact", "unrecorded.txt"], 1),
+        (["impact", "missing.tif"], 2),
+        (["verify"], 0),
+        (["verify", "figure.png"], 0),
+        (["verify", "unrecorded.txt"], 2),
+        (["runs"], 0),
+        (["show", "r1"], 0),
+        (["show", "nothing-like-it"], 2),
+        (["fingerprint", "raw.tif"], 0),
+        (["fingerprint", "missing.tif"], 2),
+        (["trace", "--depth", "0", "figure.png"], 2),
+    ],
+)
 def test_exit_codes(chain: Path, args: list[str], code: int) -> None:
     (chain / "unrecorded.txt").write_text("never recorded\n")
     res = invoke(*args)
@@ -115,8 +135,7 @@ def test_runs_without_a_store_exits_2(chain: Path) -> None:
 def test_runs_limit_gives_the_newest(chain: Path) -> None:
     assert invoke("record", "--run", "r3", "-i", "other.txt", "-n", "look").exit_code == 0
     assert [r["id"] for r in as_json("runs", "--json")] == ["r3", "r2", "r1"]
-    assert [r["id"] for r in as_json("runs", "--json", "--limit", "2")] == [
-        "r3", "r2"]
+    assert [r["id"] for r in as_json("runs", "--json", "--limit", "2")] == ["r3", "r2"]
     text = invoke("runs", "-n", "1").stdout
     assert "r3" in text and "r2" not in text
     assert invoke("runs", "--limit", "0").exit_code == 2
@@ -169,8 +188,21 @@ def test_show_unknown_id(chain: Path) -> None:
 
 
 def test_record_passes_on_the_exit_status_and_keeps_outputs_partial(chain: Path) -> None:
-    res = invoke("record", "--run", "bad", "-n", "crashes", "-i", "b.csv", "-o", "half.csv",
-                 "--", "sh", "-c", "echo partial > half.csv; exit 3")
+    res = invoke(
+        "record",
+        "--run",
+        "bad",
+        "-n",
+        "crashes",
+        "-i",
+        "b.csv",
+        "-o",
+        "half.csv",
+        "--",
+        "sh",
+        "-c",
+        "echo partial > half.csv; exit 3",
+    )
     assert res.exit_code == 3
     doc = as_json("show", "--json", "bad")
     assert doc["run"]["status"] == "failed"
@@ -206,19 +238,33 @@ def test_record_without_a_command_is_a_manual_step(chain: Path) -> None:
     lin = as_json("trace", "--json", "panel.png")
     assert [s["name"] for s in lin["steps"]] == ["Fiji export", "figure", "b", "a"]
     manual = lin["steps"][0]
-    assert (manual["command"], manual["exit_status"], manual["status"]) == (
-        None, None, "finished")
+    assert (manual["command"], manual["exit_status"], manual["status"]) == (None, None, "finished")
     (chain / "notes.txt").write_text("looked at it\n")
     assert invoke("record", "-i", "panel.png", "-o", "notes.txt").exit_code == 0
-    assert as_json("trace", "--json", "notes.txt")["steps"][0]["name"] == (
-        "manual step")
+    assert as_json("trace", "--json", "notes.txt")["steps"][0]["name"] == ("manual step")
 
 
 def test_record_params_and_code(chain: Path) -> None:
     (chain / "segment.py").write_text("print('segment')\n")
-    res = invoke("record", "-i", "raw.tif", "-o", "mask.tif", "--code", "segment.py",
-                 "-p", "sigma=2.0", "-p", "expr=a=b", "-p", "empty=", "--",
-                 "sh", "-c", "cp raw.tif mask.tif; echo mask >> mask.tif")
+    res = invoke(
+        "record",
+        "-i",
+        "raw.tif",
+        "-o",
+        "mask.tif",
+        "--code",
+        "segment.py",
+        "-p",
+        "sigma=2.0",
+        "-p",
+        "expr=a=b",
+        "-p",
+        "empty=",
+        "--",
+        "sh",
+        "-c",
+        "cp raw.tif mask.tif; echo mask >> mask.tif",
+    )
     assert res.exit_code == 0, res.output
     step = as_json("trace", "--json", "mask.tif")["steps"][0]
     assert step["params"] == {"sigma": "2.0", "expr": "a=b", "empty": ""}
@@ -238,12 +284,15 @@ def test_record_param_errors_write_nothing(chain: Path, param: str) -> None:
     assert (chain / "lineage.db").read_bytes() == before
 
 
-@pytest.mark.parametrize("args", [
-    ["trace"],                                   # a missing argument
-    ["trace", "x.png", "--no-such-option"],      # an unknown option
-    ["runs", "--limit", "zero"],                 # a bad value
-    ["no-such-command"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace"],  # a missing argument
+        ["trace", "x.png", "--no-such-option"],  # an unknown option
+        ["runs", "--limit", "zero"],  # a bad value
+        ["no-such-command"],
+    ],
+)
 def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
     """The console script, as a user runs it: one `Error:` line naming where help is."""
     exe = Path(sys.executable).parent / "iscc-lineage"

@@ -28,13 +28,13 @@ def store(tmp_path: Path, store_location: str) -> Store:
     (tmp_path / "chunks" / "b.txt").write_text("beta\n")
     rec.record_step(run, "split", inputs=[tmp_path / "raw.txt"], outputs=[tmp_path / "chunks"])
     (tmp_path / "n.txt").write_text("1\n")
-    rec.record_step(run, "count", inputs=[tmp_path / "chunks" / "a.txt"],
-                    outputs=[tmp_path / "n.txt"])
+    rec.record_step(
+        run, "count", inputs=[tmp_path / "chunks" / "a.txt"], outputs=[tmp_path / "n.txt"]
+    )
     return st
 
 
-def test_trace_crosses_from_member_file_to_directory_maker(store: Store, tmp_path: Path
-                                                           ) -> None:
+def test_trace_crosses_from_member_file_to_directory_maker(store: Store, tmp_path: Path) -> None:
     lin = trace(store, identify(store, tmp_path / "n.txt")[0].datahash)
     assert [s.name for s in lin.steps] == ["count", "split"]
     assert [c.paths for c in lin.ends] == [(str(tmp_path / "raw.txt"),)]
@@ -46,8 +46,7 @@ def test_impact_crosses_from_directory_to_member_users(store: Store, tmp_path: P
     assert [c.paths for c in lin.ends] == [(str(tmp_path / "n.txt"),)]
 
 
-def test_trace_of_member_file_itself_reaches_directory_maker(store: Store, tmp_path: Path
-                                                             ) -> None:
+def test_trace_of_member_file_itself_reaches_directory_maker(store: Store, tmp_path: Path) -> None:
     lin = trace(store, identify(store, tmp_path / "chunks" / "a.txt")[0].datahash)
     assert [s.name for s in lin.steps] == ["split"]
 

@@ -37,8 +37,20 @@ def exported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     pd.write_ome_zarr(tmp_path / "a.ome.zarr", data, "0.4")
     pd.write_ome_tiff(tmp_path / "b.ome.tif", pd.changed_pixel(data))
     (tmp_path / "notes.txt").write_text("not an image\n")
-    _ok("record", "--pixels", "-o", "a.ome.tif", "-o", "a.ome.zarr", "-o", "b.ome.tif",
-        "-o", "notes.txt", "-n", "acquire")
+    _ok(
+        "record",
+        "--pixels",
+        "-o",
+        "a.ome.tif",
+        "-o",
+        "a.ome.zarr",
+        "-o",
+        "b.ome.tif",
+        "-o",
+        "notes.txt",
+        "-n",
+        "acquire",
+    )
     _ok("export", "omero", "omero")
     return tmp_path
 

@@ -27,8 +27,9 @@ from iscc_lineage.cli import cli
 from iscc_lineage.codes import figure
 from iscc_lineage.codes.figcodes import figure_codes
 
-SCHEMA = json.loads((Path(__file__).resolve().parent.parent / "schemas"
-                     / "trace.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "schemas" / "trace.schema.json").read_text()
+)
 
 
 def _data(name: str) -> np.ndarray:
@@ -98,8 +99,7 @@ def test_crop_pad_letter_found_with_box_and_scale(recorded: Path) -> None:
     padded.paste(crop, (40, 40))
     lettered = padded.convert("RGB")
     ImageDraw.Draw(lettered).text((50, 45), "B", fill=(255, 255, 255))
-    lettered.resize((lettered.width // 2, lettered.height // 2)).save(q / "edit.jpg",
-                                                                        quality=80)
+    lettered.resize((lettered.width // 2, lettered.height // 2)).save(q / "edit.jpg", quality=80)
     doc = trace_json(q / "edit.jpg")
     m = doc["match"]
     assert m["paths"][0].endswith("camera.png")
@@ -117,8 +117,7 @@ def test_unrelated_picture_is_not_matched(recorded: Path) -> None:
     assert "not in the lineage store" in res.output
 
 
-def test_time_lapse_frames_that_only_noise_separates_are_ambiguous_or_right(
-        recorded: Path) -> None:
+def test_time_lapse_frames_that_only_noise_separates_are_ambiguous_or_right(recorded: Path) -> None:
     """An edited copy of frame t3 never names t2: right frame, or ambiguous listing both."""
     t3 = Image.open(recorded / "t3.png")
     t3.save(recorded / "t3_copy.jpg", quality=70)
@@ -192,8 +191,10 @@ def test_paper_pdf_one_line_per_panel(recorded: Path) -> None:
 
 
 def test_multipage_tiff_codes_every_page(tmp_path: Path) -> None:
-    pages = [Image.fromarray(_data(n)).convert("L").resize((256, 256))
-             for n in ("camera", "coins", "moon")]
+    pages = [
+        Image.fromarray(_data(n)).convert("L").resize((256, 256))
+        for n in ("camera", "coins", "moon")
+    ]
     pages[0].save(tmp_path / "stack.tif", save_all=True, append_images=pages[1:])
     codes = figure_codes(tmp_path / "stack.tif")
     assert {v.page for v in codes.views if v.kind == "page"} == {0, 1, 2}
@@ -205,7 +206,7 @@ def test_split_tree_finds_panels_of_a_layout() -> None:
     cam = np.asarray(Image.fromarray(_data("camera")).resize((200, 200)))
     for r in range(2):
         for c in range(3):
-            canvas[30 + r * 230:230 + r * 230, 20 + c * 245:220 + c * 245] = cam
+            canvas[30 + r * 230 : 230 + r * 230, 20 + c * 245 : 220 + c * 245] = cam
     leaves = figure.split(canvas)
     assert len(leaves) == 6
     cells = {(20 + c * 245, 30 + r * 230) for r in range(2) for c in range(3)}
@@ -221,15 +222,23 @@ def test_huge_png_is_not_decoded(tmp_path: Path) -> None:
     Image.new("1", (13000, 13000), 1).save(big)
     # VmHWM is this process's own peak: ru_maxrss would carry over the forking pytest's
     # high-water mark across exec (Linux keeps signal->maxrss), hundreds of MB late in a run
-    code = ("import re, sys\n"
-            "from pathlib import Path\n"
-            "from iscc_lineage.codes.figcodes import figure_codes\n"
-            "fc = figure_codes(Path(sys.argv[1]))\n"
-            "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
-            "print(fc.notes, len(fc.views), hwm)\n")
+    code = (
+        "import re, sys\n"
+        "from pathlib import Path\n"
+        "from iscc_lineage.codes.figcodes import figure_codes\n"
+        "fc = figure_codes(Path(sys.argv[1]))\n"
+        "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+        "print(fc.notes, len(fc.views), hwm)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    out = subprocess.run([sys.executable, "-c", code, str(big)], capture_output=True,
-                         text=True, env=env, timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(big)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout
     assert "not decoded" in out and " 0 " in out, out
     assert int(out.split()[-1]) < 400_000, out  # KiB: far below the 169 MB of the pixels
 
@@ -262,10 +271,12 @@ def test_export_crate_similar_records_the_evidence(recorded: Path, tmp_path: Pat
     import zipfile
 
     Image.open(recorded / "astronaut.png").crop((60, 40, 460, 440)).save(
-        tmp_path / "fig1a.jpg", quality=85)
+        tmp_path / "fig1a.jpg", quality=85
+    )
     out = tmp_path / "crate.zip"
-    res = run("export", "crate", str(out), "--zip", "--similar", "--for",
-              str(tmp_path / "fig1a.jpg"))
+    res = run(
+        "export", "crate", str(out), "--zip", "--similar", "--for", str(tmp_path / "fig1a.jpg")
+    )
     assert res.exit_code == 0, res.output
     with zipfile.ZipFile(out) as z:
         names = set(z.namelist())
@@ -276,6 +287,7 @@ def test_export_crate_similar_records_the_evidence(recorded: Path, tmp_path: Pat
     assert m["paths"][0].endswith("astronaut.png") and m["inliers"] >= 10
     assert m["box_in_original"][0] == pytest.approx(60, abs=8)
     assert any(e.get("@id") == "figure-matches.json" for e in meta["@graph"])
-    res = run("export", "crate", str(tmp_path / "no.zip"), "--zip", "--for",
-              str(tmp_path / "fig1a.jpg"))
+    res = run(
+        "export", "crate", str(tmp_path / "no.zip"), "--zip", "--for", str(tmp_path / "fig1a.jpg")
+    )
     assert res.exit_code != 0 and "not in the lineage store" in res.output

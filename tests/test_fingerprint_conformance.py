@@ -71,8 +71,20 @@ def test_vectors_cover_the_buffer_boundaries() -> None:
     sizes = {c["size"] for c in VECTORS["cases"]}
     mib = IO_READ_SIZE
     assert mib == 1 << 20
-    assert {0, 1, 7, 1023, 65537, mib - 1, mib, mib + 1, 2 * mib - 1, 2 * mib, 2 * mib + 1,
-            4 * mib + 3} <= sizes
+    assert {
+        0,
+        1,
+        7,
+        1023,
+        65537,
+        mib - 1,
+        mib,
+        mib + 1,
+        2 * mib - 1,
+        2 * mib,
+        2 * mib + 1,
+        4 * mib + 3,
+    } <= sizes
     assert sum(s > 4 * mib for s in sizes) >= 2  # multi-MB files
     assert [c["name"] for c in VECTORS["cases"]] == [c[0] for c in CASES]  # file is up to date
 
@@ -114,8 +126,13 @@ def test_matches_iscc_sum_processor(corpus: dict[str, Path]) -> None:
                 proc.update(chunk)
         r = proc.result(wide=False, add_units=True)
         assert r.units is not None
-        want = {"iscc": r.iscc, "data_code": r.units[0], "instance_code": r.units[1],
-                "datahash": r.datahash, "size": r.filesize}
+        want = {
+            "iscc": r.iscc,
+            "data_code": r.units[0],
+            "instance_code": r.units[1],
+            "datahash": r.datahash,
+            "size": r.filesize,
+        }
         assert _ours(path) == want, name
 
 
@@ -127,8 +144,12 @@ def _iscc_sum_cli() -> str:
 def test_matches_iscc_sum_cli(corpus: dict[str, Path]) -> None:
     """One ``iscc-sum --narrow --units`` run over all files: code line, then two unit lines."""
     names = list(corpus)
-    proc = subprocess.run([_iscc_sum_cli(), "--narrow", "--units", *map(str, corpus.values())],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [_iscc_sum_cli(), "--narrow", "--units", *map(str, corpus.values())],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     lines = proc.stdout.splitlines()
     assert len(lines) == 3 * len(names)
     ours = fingerprint_many(list(corpus.values()))
@@ -145,14 +166,17 @@ def test_matches_iscc_sum_cli(corpus: dict[str, Path]) -> None:
 
 def _core_vectors() -> list[Any]:
     data = json.loads((resources.files("iscc_core") / "data.json").read_text())
-    return [pytest.param(func, test["inputs"], test["outputs"], id=f"{func}.{name}")
-            for func in ("gen_data_code_v0", "gen_instance_code_v0")
-            for name, test in data[func].items()]
+    return [
+        pytest.param(func, test["inputs"], test["outputs"], id=f"{func}.{name}")
+        for func in ("gen_data_code_v0", "gen_instance_code_v0")
+        for name, test in data[func].items()
+    ]
 
 
 @pytest.mark.parametrize(("func", "inputs", "outputs"), _core_vectors())
-def test_iscc_core_conformance_vector(func: str, inputs: list[Any], outputs: dict[str, Any],
-                                      tmp_path: Path) -> None:
+def test_iscc_core_conformance_vector(
+    func: str, inputs: list[Any], outputs: dict[str, Any], tmp_path: Path
+) -> None:
     """iscc-core's own data.json vectors, written to a file and fingerprinted by us.
 
     Our API always yields 256-bit units. A vector asking for 64 or 128 bits is checked on the
@@ -188,8 +212,9 @@ def test_fingerprint_many_keeps_order_and_errors_in_place(tmp_path: Path) -> Non
     paths[2:2] = [tmp_path / "missing.bin"]
     paths[5:5] = [tmp_path / "fifo"]
     threads: list[str] = []
-    results = fingerprint_many(paths, workers=3,
-                               on_bytes=lambda n: threads.append(threading.current_thread().name))
+    results = fingerprint_many(
+        paths, workers=3, on_bytes=lambda n: threads.append(threading.current_thread().name)
+    )
     assert len(results) == len(paths)
     for path, result in zip(paths, results, strict=True):
         if path.name == "missing.bin":
@@ -307,8 +332,12 @@ def test_unreadable_file_and_directory(tmp_path: Path) -> None:
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "iscc-lineage"
-    return subprocess.run([str(exe), "--store", str(cwd / "no-store.db"), *args], cwd=cwd,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [str(exe), "--store", str(cwd / "no-store.db"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("kind", ["fifo", "missing"])
@@ -334,11 +363,14 @@ def test_large_file_split_path_matches_iscc_sum(tmp_path: Path, size: int) -> No
     path.write_bytes(raw)
     proc = IsccSumProcessor()
     for i in range(0, size, 3_000_017):  # chunks that match none of our read buffers
-        proc.update(raw[i:i + 3_000_017])
+        proc.update(raw[i : i + 3_000_017])
     want = proc.result(wide=False, add_units=True)
     got = fingerprint_file(path)
     assert (got.iscc, got.size, [got.data_code, got.instance_code]) == (
-        want.iscc, want.filesize, list(want.units))
+        want.iscc,
+        want.filesize,
+        list(want.units),
+    )
     assert got.datahash == "1e20" + blake3.blake3(raw).hexdigest()
 
 

@@ -19,9 +19,13 @@ from iscc_lineage.errors import FingerprintError
 from iscc_lineage.model import Fingerprint
 from iscc_lineage.store import Store
 
-MARKER = Fingerprint("ISCC:KUACL4F2WZY7KBXBV4JUTOPV7GQ2M", "1e20" + "cd" * 32, 777,
-                     "ISCC:GADSL4F2WZY7KBXBYUZPREWZ26IXUJJOPJJAQMXVSY5IZVHJU7RRFNI",
-                     "ISCC:IAD26E2JXH27TINGUBAE32RW3TEUTG6LEXE23QISW7GJVE6K4QPTEYQ")
+MARKER = Fingerprint(
+    "ISCC:KUACL4F2WZY7KBXBV4JUTOPV7GQ2M",
+    "1e20" + "cd" * 32,
+    777,
+    "ISCC:GADSL4F2WZY7KBXBYUZPREWZ26IXUJJOPJJAQMXVSY5IZVHJU7RRFNI",
+    "ISCC:IAD26E2JXH27TINGUBAE32RW3TEUTG6LEXE23QISW7GJVE6K4QPTEYQ",
+)
 
 
 def oracle(data: bytes) -> str:
@@ -74,4 +78,5 @@ def test_without_cache_order_and_errors_hold(old_files: Path) -> None:
     got = fingerprint_many([old_files / "nope", *files])
     assert isinstance(got[0], FingerprintError)
     assert [g.datahash for g in got[1:] if isinstance(g, Fingerprint)] == [
-        oracle(f.read_bytes()) for f in files]
+        oracle(f.read_bytes()) for f in files
+    ]

@@ -36,8 +36,12 @@ def _iscc_sum() -> str:
 
 def iscc_sum_tree(root: Path) -> tuple[str, str, str]:
     """``iscc-sum --tree --narrow --units ROOT`` -> (code, Data-Code, Instance-Code)."""
-    out = subprocess.run([_iscc_sum(), "--tree", "--narrow", "--units", str(root)],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [_iscc_sum(), "--tree", "--narrow", "--units", str(root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out[1] == f"*{root}/"
     return out[0], out[2], out[3]
 
@@ -60,9 +64,26 @@ def write(path: Path, data: bytes) -> Path:
 def tricky(tmp_path: Path) -> Path:
     """Every ordering rule at once; each file has distinct bytes, so order shows in the code."""
     root = tmp_path / "tricky"
-    names = [".a", ".gitignore", ".dockerignore", "Zed", "zed", "B", "a.txt", "a-b", "\u00e9",
-             NFD_E, "x.iscc.json", "empty", ".hid/f", "sub/f", "sub/.gitignore", "sub/deep/g",
-             "a/inner", "a.txt.d/z"]
+    names = [
+        ".a",
+        ".gitignore",
+        ".dockerignore",
+        "Zed",
+        "zed",
+        "B",
+        "a.txt",
+        "a-b",
+        "\u00e9",
+        NFD_E,
+        "x.iscc.json",
+        "empty",
+        ".hid/f",
+        "sub/f",
+        "sub/.gitignore",
+        "sub/deep/g",
+        "a/inner",
+        "a.txt.d/z",
+    ]
     for i, name in enumerate(names):
         write(root / name, b"" if name == "empty" else f"{i}:{name}\n".encode() * (i + 1))
     write(root / "big", os.urandom(2 * MIB + 5))  # crosses every read buffer mid-tree
@@ -84,7 +105,8 @@ def test_order_is_iscc_sums_treewalk(tricky: Path) -> None:
     # names are NFC, except NFC-equal twins in one folder, which keep their own form
     twins = {"\u00e9", NFD_E}
     assert [m.path for m in fp.members if m.link is None] == [
-        p if p in twins else unicodedata.normalize("NFC", p) for p in raw]
+        p if p in twins else unicodedata.normalize("NFC", p) for p in raw
+    ]
     theirs = [unicodedata.normalize("NFC", p) for p in raw]
     # the rules, spelled out: ignore files first, raw-byte tie-break of NFC-equal names,
     # files before subdirectories, hidden entries included
@@ -113,8 +135,9 @@ def test_members_and_manifest_digest(tricky: Path) -> None:
     text = json.dumps(manifest, separators=(",", ":"), ensure_ascii=False)
     assert fp.datahash == b3(text.encode())
     links = {m.path: m for m in fp.members if m.link is not None}
-    assert links["link-file"] == Member("link-file", b3((tricky / "zed").read_bytes()),
-                                        (tricky / "zed").stat().st_size, "zed")
+    assert links["link-file"] == Member(
+        "link-file", b3((tricky / "zed").read_bytes()), (tricky / "zed").stat().st_size, "zed"
+    )
     assert links["link-dir"] == Member("link-dir", None, 0, "sub")
     assert links["dangling"] == Member("dangling", None, 0, "nowhere")  # recorded as a link
     assert fp.kind == "tree"
@@ -198,7 +221,10 @@ def test_directory_symlink_loop_does_not_recurse(tmp_path: Path) -> None:
     (root / "self").symlink_to(".")
     fp = fingerprint_path(root)
     assert [(m.path, m.datahash, m.link) for m in fp.members] == [
-        ("self", None, "."), ("sub/f", b3(b"f"), None), ("sub/up", None, "..")]
+        ("self", None, "."),
+        ("sub/f", b3(b"f"), None),
+        ("sub/up", None, ".."),
+    ]
     assert codes(fp) == iscc_sum_tree(root)
 
 
@@ -209,7 +235,10 @@ def test_symlink_loop_inside_directory_is_a_link(tmp_path: Path) -> None:
     (root / "b").symlink_to("a")
     fp = fingerprint_path(root)
     assert [(m.path, m.datahash, m.link) for m in fp.members] == [
-        ("a", None, "b"), ("b", None, "a"), ("f", b3(b"f"), None)]
+        ("a", None, "b"),
+        ("b", None, "a"),
+        ("f", b3(b"f"), None),
+    ]
 
 
 def test_ome_zarr_like_tree(tmp_path: Path) -> None:
@@ -250,8 +279,9 @@ def test_empty_directory_is_the_code_of_no_bytes(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     fp = fingerprint_path(tmp_path / "empty")
     assert (fp.iscc, fp.members, fp.size) == (EMPTY_ISCC, (), 0)
-    proc = subprocess.run([_iscc_sum(), "--tree", "--narrow", str(tmp_path / "empty")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [_iscc_sum(), "--tree", "--narrow", str(tmp_path / "empty")], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "no files found" in proc.stderr
 
 

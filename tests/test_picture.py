@@ -49,7 +49,9 @@ def _boxes(svg: str) -> dict[str, tuple[float, float]]:
         text = g.find(SVG + "text")
         assert rect is not None and text is not None
         out[f"{text.text}@{rect.get('y')}@{rect.get('x')}"] = (
-            float(rect.get("x", 0)), float(rect.get("width", 0)))
+            float(rect.get("x", 0)),
+            float(rect.get("width", 0)),
+        )
     return out
 
 
@@ -102,16 +104,22 @@ def demo_like(tmp_path: Path) -> Lineage:
 
     def step(name: str, ins: list[str], out: str, sample: str | None = None) -> None:
         (tmp_path / out).write_text(f"{name}:{','.join(ins)}")
-        rec.record_step(run, name, inputs=[tmp_path / i for i in ins], outputs=[tmp_path / out],
-                        info={"wildcards": {"sample": sample}} if sample else None)
+        rec.record_step(
+            run,
+            name,
+            inputs=[tmp_path / i for i in ins],
+            outputs=[tmp_path / out],
+            info={"wildcards": {"sample": sample}} if sample else None,
+        )
 
     for s in ("s01", "s02", "s03"):
         step("acquire", [], f"{s}.tif", s)
         step("correct", [f"{s}.tif"], f"{s}.corr", s)
         step("segment", [f"{s}.corr"], f"{s}.labels", s)
         step("measure", [f"{s}.corr", f"{s}.labels"], f"{s}.csv", s)
-    step("panel", [f"{s}.{k}" for s in ("s01", "s02", "s03") for k in ("tif", "labels")],
-         "panel.png")
+    step(
+        "panel", [f"{s}.{k}" for s in ("s01", "s02", "s03") for k in ("tif", "labels")], "panel.png"
+    )
     return trace(store, identify(store, tmp_path / "panel.png")[0].datahash)
 
 
@@ -126,31 +134,42 @@ def _segments(d: str) -> list[tuple[float, float]]:
         if cmd in ("M", "L"):
             nxt = tuple(map(float, tokens[i + 1].split(",")))
             if cmd == "L":
-                pts += [(here[0] + (nxt[0] - here[0]) * t / 20,
-                         here[1] + (nxt[1] - here[1]) * t / 20) for t in range(21)]
+                pts += [
+                    (here[0] + (nxt[0] - here[0]) * t / 20, here[1] + (nxt[1] - here[1]) * t / 20)
+                    for t in range(21)
+                ]
             here = (nxt[0], nxt[1])
             i += 2
         else:  # C: three points
             p1, p2, p3 = (tuple(map(float, tokens[i + k].split(","))) for k in (1, 2, 3))
             for t in (k / 40 for k in range(41)):
                 u = 1 - t
-                pts.append(tuple(u ** 3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t ** 3 * e
-                                 for a, b, c, e in zip(here, p1, p2, p3, strict=True)))
+                pts.append(
+                    tuple(
+                        u**3 * a + 3 * u * u * t * b + 3 * u * t * t * c + t**3 * e
+                        for a, b, c, e in zip(here, p1, p2, p3, strict=True)
+                    )
+                )
             here = (p3[0], p3[1])
             i += 4
     return pts
 
 
 @pytest.mark.parametrize("max_width", [1e9, 400])  # left to right, and top to bottom
-def test_no_edge_passes_through_a_node_it_does_not_touch(demo_like: Lineage,
-                                                         max_width: float) -> None:
+def test_no_edge_passes_through_a_node_it_does_not_touch(
+    demo_like: Lineage, max_width: float
+) -> None:
     root = ET.fromstring(to_svg(demo_like, max_width=max_width))
     boxes = {}
     for g in root.iter(SVG + "g"):
         r = g.find(SVG + "rect")
         assert r is not None
-        boxes[g.get("data-node")] = (float(r.get("x", 0)), float(r.get("y", 0)),
-                                     float(r.get("width", 0)), float(r.get("height", 0)))
+        boxes[g.get("data-node")] = (
+            float(r.get("x", 0)),
+            float(r.get("y", 0)),
+            float(r.get("width", 0)),
+            float(r.get("height", 0)),
+        )
     edges = [p for p in root.iter(SVG + "path") if p.get("data-from")]
     assert len(edges) == len({(f.source, f.target) for f in graph(demo_like).flows}) > 15
     for p in edges:

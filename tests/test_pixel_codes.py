@@ -65,8 +65,7 @@ def test_canonical_stream_is_z_then_c_big_endian(files: dict[str, Path]) -> None
     import iscc_core
 
     data = pd.stack()
-    stream = b"".join(data[c, z].astype(">u2").tobytes()
-                      for z in range(pd.Z) for c in range(pd.C))
+    stream = b"".join(data[c, z].astype(">u2").tobytes() for z in range(pd.Z) for c in range(pd.C))
     inst = iscc_core.gen_instance_code_v0(io.BytesIO(stream), bits=256)
     assert _one(files["ome-tiff"]).datahash == inst["datahash"]
 
@@ -77,8 +76,7 @@ def test_conformance_with_iscc_bio(files: dict[str, Path], kind: str) -> None:
     from iscc_bio.imagewalk import iter_planes_bioio, iter_planes_ngff
 
     path = files[kind]
-    planes = iter_planes_ngff(str(path)) if path.suffix == ".zarr" else iter_planes_bioio(
-        str(path))
+    planes = iter_planes_ngff(str(path)) if path.suffix == ".zarr" else iter_planes_bioio(str(path))
     theirs = iscc_bio.generate_biocode(planes)
     ours = pixel_codes(path).images
     assert [p["iscc_code"] for p in theirs] == [i.wide for i in ours]
@@ -114,20 +112,30 @@ def test_crop_and_rescale_are_not_same_pixels(tmp_path: Path, files: dict[str, P
     base = _one(files["ome-tiff"]).pixel_id
     import tifffile
 
-    tifffile.imwrite(tmp_path / "crop.tif", data.transpose(1, 0, 2, 3)[:, :, 1:, :]
-                     .reshape(-1, pd.Y - 1, pd.X), metadata=None)
-    tifffile.imwrite(tmp_path / "u8.tif", (data.transpose(1, 0, 2, 3) >> 4).astype(np.uint8)
-                     .reshape(-1, pd.Y, pd.X), metadata=None)
+    tifffile.imwrite(
+        tmp_path / "crop.tif",
+        data.transpose(1, 0, 2, 3)[:, :, 1:, :].reshape(-1, pd.Y - 1, pd.X),
+        metadata=None,
+    )
+    tifffile.imwrite(
+        tmp_path / "u8.tif",
+        (data.transpose(1, 0, 2, 3) >> 4).astype(np.uint8).reshape(-1, pd.Y, pd.X),
+        metadata=None,
+    )
     # the same bytes as rows of another width are not the same image either
-    tifffile.imwrite(tmp_path / "reshaped.tif", data.transpose(1, 0, 2, 3)
-                     .reshape(-1, pd.Y // 2, pd.X * 2), metadata=None)
+    tifffile.imwrite(
+        tmp_path / "reshaped.tif",
+        data.transpose(1, 0, 2, 3).reshape(-1, pd.Y // 2, pd.X * 2),
+        metadata=None,
+    )
     for name in ("crop.tif", "u8.tif", "reshaped.tif"):
         assert _one(tmp_path / name).pixel_id != base, name
     assert _one(tmp_path / "reshaped.tif").datahash == _one(files["tiff"]).datahash
 
 
-def test_large_planes_stream_in_bands(files: dict[str, Path],
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_planes_stream_in_bands(
+    files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     whole = {k: _one(files[k]).wide for k in ("ome-tiff", "zarr-0.5", "tiff")}
     seen: list[int] = []
     monkeypatch.setattr(pixel.stream, "BAND_BYTES", 7 * pd.X * 2)  # 7 rows per band
@@ -142,16 +150,23 @@ def test_large_planes_stream_in_bands(files: dict[str, Path],
 def test_uniform_image_is_flagged(tmp_path: Path) -> None:
     import tifffile
 
-    tifffile.imwrite(tmp_path / "zeros.tif", np.zeros((3, 32, 32), np.uint16), metadata=None,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        tmp_path / "zeros.tif",
+        np.zeros((3, 32, 32), np.uint16),
+        metadata=None,
+        photometric="minisblack",
+    )
     assert _one(tmp_path / "zeros.tif").uniform
-    tifffile.imwrite(tmp_path / "one.tif", np.eye(32, dtype=np.uint16)[None], metadata=None,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        tmp_path / "one.tif",
+        np.eye(32, dtype=np.uint16)[None],
+        metadata=None,
+        photometric="minisblack",
+    )
     assert not _one(tmp_path / "one.tif").uniform
 
 
-def test_missing_reader_is_a_note(files: dict[str, Path],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_reader_is_a_note(files: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     # neither libCZI's own binding nor a bioio reader for .czi is importable
     monkeypatch.setitem(sys.modules, "pylibCZIrw", None)
     monkeypatch.setitem(pixel.EXTRAS, ".czi", ("iscc_lineage_no_such_reader", "czi"))
@@ -203,8 +218,12 @@ def test_multi_scene_czi_reads_every_scene(tmp_path: Path) -> None:
         for scene, data, x in ((0, a, 0), (1, b, 500)):
             for c in range(pd.C):
                 for z in range(pd.Z):
-                    doc.write(data=np.ascontiguousarray(data[c, z]),
-                              plane={"C": c, "Z": z, "T": 0}, scene=scene, location=(x, 0))
+                    doc.write(
+                        data=np.ascontiguousarray(data[c, z]),
+                        plane={"C": c, "Z": z, "T": 0},
+                        scene=scene,
+                        location=(x, 0),
+                    )
         doc.write_metadata(document_name="two", channel_names=dict(enumerate(pd.CHANNELS)))
     ours = pixel_codes(path)
     assert ours.reader == "pylibCZIrw" and len(ours.images) == 2

@@ -49,8 +49,9 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     pd.write_ome_tiff(tmp_path / "conv" / "a.ome.tif", data, compression="zlib")
     _ok("record", "--pixels", "-i", "raw/a.czi", "-o", "conv/a.ome.tif", "-n", "convert")
     mask = (data[0] > 2048).astype(np.uint8)
-    tifffile.imwrite(tmp_path / "results" / "mask.tif", mask, metadata=None,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        tmp_path / "results" / "mask.tif", mask, metadata=None, photometric="minisblack"
+    )
     _ok("record", "--pixels", "-i", "conv/a.ome.tif", "-o", "results/mask.tif", "-n", "segment")
     pd.write_ome_zarr(tmp_path / "deposit" / "a.ome.zarr", data, "0.5")  # not recorded
     return tmp_path
@@ -108,8 +109,9 @@ def test_crop_and_rescale_are_not_same_pixels(lab: Path) -> None:
     data = pd.stack()
     planes = data.transpose(1, 0, 2, 3).reshape(-1, pd.Y, pd.X)
     tifffile.imwrite(lab / "crop.tif", planes[:, 1:, :], metadata=None, photometric="minisblack")
-    tifffile.imwrite(lab / "half.tif", (planes >> 1).astype(np.uint16), metadata=None,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        lab / "half.tif", (planes >> 1).astype(np.uint16), metadata=None, photometric="minisblack"
+    )
     for name in ("crop.tif", "half.tif"):
         assert _run("trace", name).exit_code == 1, name
 
@@ -121,8 +123,9 @@ def test_uniform_images_never_join_lineages(lab: Path) -> None:
     zeros = np.zeros((4, 32, 32), np.uint16)
     tifffile.imwrite(lab / "z1.tif", zeros, metadata=None, photometric="minisblack")
     _ok("record", "--pixels", "-i", "a.txt", "-o", "z1.tif", "-n", "empty-a")
-    tifffile.imwrite(lab / "z2.tif", zeros, metadata=None, photometric="minisblack",
-                     compression="zlib")
+    tifffile.imwrite(
+        lab / "z2.tif", zeros, metadata=None, photometric="minisblack", compression="zlib"
+    )
     _ok("record", "--pixels", "-i", "b.txt", "-o", "z2.tif", "-n", "empty-b")
     assert _step_names(_json("trace", "z2.tif")) == ["empty-b"]
     assert _json("trace", "z2.tif")["same_pixels_as"] == {}
@@ -137,15 +140,22 @@ def test_show_carries_the_acquisition_metadata(lab: Path) -> None:
     assert [c["excitation_wavelength"] for c in meta["channels"]] == [405.0, 488.0]
     assert [s["paths"] for s in doc["same_pixels"]] == [[str(lab / "raw" / "a.czi")]]
     text = _ok("show", "conv/a.ome.tif").stdout
-    for expected in ("NA 1.4", "63x", "LSM 980", "DAPI ex/em 405/461 nm", "2026-11-03",
-                     "same pixels as raw/a.czi"):
+    for expected in (
+        "NA 1.4",
+        "63x",
+        "LSM 980",
+        "DAPI ex/em 405/461 nm",
+        "2026-11-03",
+        "same pixels as raw/a.czi",
+    ):
         assert expected in text, expected
     czi = _json("show", "raw/a.czi")["file"]["images"][0]["metadata"]
     assert [c["name"] for c in czi["channels"]] == ["DAPI", "GFP"]
 
 
 def test_reindex_adds_pixel_codes_later_and_skips_changed_files(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
     data = pd.stack()
@@ -170,7 +180,8 @@ def test_reindex_adds_pixel_codes_later_and_skips_changed_files(
 
 
 def test_verify_tells_recompression_from_a_real_change(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
     data = pd.stack()

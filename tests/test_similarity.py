@@ -22,8 +22,10 @@ def _figure(path: Path, seed: int) -> None:
     d.line([(80, 40), (80, 540), (760, 540)], fill="black", width=3)
     for i in range(9):
         d.line([(80 + 80 * i, 540), (80 + 80 * i, 550)], fill="black", width=2)
-    pts = [(80 + x, 540 - int(250 + 200 * ((x * seed) % 97) / 97 * (x / 680))) for x in
-           range(0, 680, 20)]
+    pts = [
+        (80 + x, 540 - int(250 + 200 * ((x * seed) % 97) / 97 * (x / 680)))
+        for x in range(0, 680, 20)
+    ]
     d.line(pts, fill=(31, 119, 180), width=4)
     d.rectangle([560 - 40 * seed % 300, 60, 740, 140], outline="black", fill=(255, 240, 200))
     img.save(path)
@@ -45,8 +47,12 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_image_code_matches_iscc_core_for_same_pixels(tmp_path: Path) -> None:
     # Independent oracle: iscc-core's Image-Code over the same normalised 32x32 pixels.
     _figure(tmp_path / "f.png", 5)
-    pixels = list(Image.open(tmp_path / "f.png").convert("L").resize(
-        (32, 32), Image.Resampling.BICUBIC).tobytes())
+    pixels = list(
+        Image.open(tmp_path / "f.png")
+        .convert("L")
+        .resize((32, 32), Image.Resampling.BICUBIC)
+        .tobytes()
+    )
     assert image_code(tmp_path / "f.png") == iscc_core.gen_image_code_v0(pixels, 256)["iscc"]
 
 
@@ -58,8 +64,12 @@ def test_16_bit_image_is_rescaled_not_clipped(tmp_path: Path) -> None:
     img.save(tmp_path / "raw16.tif")
     code = image_code(tmp_path / "raw16.tif")
     assert code is not None
-    clipped = list(Image.open(tmp_path / "raw16.tif").convert("L").resize(
-        (32, 32), Image.Resampling.BICUBIC).tobytes())
+    clipped = list(
+        Image.open(tmp_path / "raw16.tif")
+        .convert("L")
+        .resize((32, 32), Image.Resampling.BICUBIC)
+        .tobytes()
+    )
     assert set(clipped) == {255}  # what we avoid
     assert code != iscc_core.gen_image_code_v0(clipped, 256)["iscc"]
 

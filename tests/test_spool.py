@@ -23,20 +23,36 @@ def _records(tmp_path: Path) -> list[dict[str, object]]:
     fp = fingerprint_path(f)
     run = Run("r1", None, tmp_path.as_posix(), "2026-01-01T00:00:00.000+00:00", None, "running")
     step = Step(uuid.uuid4().hex, "r1", "make", ended="2026-01-01T00:00:01.000+00:00")
-    return [encode("insert_run", run),
-            encode("insert_step", step, [], [Artifact(str(f), fp)], None, "generated"),
-            encode("cache_put", [("k", fp)]),
-            encode("update_run", "r1", status="finished", ended="2026-01-01T00:00:02.000+00:00",
-                   info={"x": 1})]
+    return [
+        encode("insert_run", run),
+        encode("insert_step", step, [], [Artifact(str(f), fp)], None, "generated"),
+        encode("cache_put", [("k", fp)]),
+        encode(
+            "update_run",
+            "r1",
+            status="finished",
+            ended="2026-01-01T00:00:02.000+00:00",
+            info={"x": 1},
+        ),
+    ]
 
 
 def test_spooled_writes_replay_once_into_the_store(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     Store(str(db)).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], "
-         "isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('ok', flush=True); "
-         "sys.stdin.read()", str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], "
+            "isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('ok', flush=True); "
+            "sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
     with Store(str(db), busy_timeout_ms=100) as store:
         with pytest.raises(StoreError, match="locked"):

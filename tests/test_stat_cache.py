@@ -27,9 +27,13 @@ from iscc_lineage.store import Store
 MIB = 1 << 20
 BIG = 3 * MIB + 5  # hashing it reads 1 MiB, 1 MiB, 1 MiB, 5 bytes
 #: a fingerprint no file here has: returned only by a cache hit under a planted key
-MARKER = Fingerprint("ISCC:KUACL4F2WZY7KBXBV4JUTOPV7GQ2M", "1e20" + "ab" * 32, 424242,
-                     "ISCC:GADSL4F2WZY7KBXBYUZPREWZ26IXUJJOPJJAQMXVSY5IZVHJU7RRFNI",
-                     "ISCC:IAD26E2JXH27TINGUBAE32RW3TEUTG6LEXE23QISW7GJVE6K4QPTEYQ")
+MARKER = Fingerprint(
+    "ISCC:KUACL4F2WZY7KBXBV4JUTOPV7GQ2M",
+    "1e20" + "ab" * 32,
+    424242,
+    "ISCC:GADSL4F2WZY7KBXBYUZPREWZ26IXUJJOPJJAQMXVSY5IZVHJU7RRFNI",
+    "ISCC:IAD26E2JXH27TINGUBAE32RW3TEUTG6LEXE23QISW7GJVE6K4QPTEYQ",
+)
 
 
 def b3(data: bytes) -> str:
@@ -78,15 +82,31 @@ def reads_of(path: Path, cache: Store | None) -> tuple[Fingerprint, list[int]]:
 
 def test_stat_key_covers_every_field() -> None:
     st = os.stat(__file__)
-    fields = {"st_ino": st.st_ino, "st_dev": st.st_dev, "st_size": st.st_size,
-              "st_mtime_ns": st.st_mtime_ns, "st_ctime_ns": st.st_ctime_ns}
+    fields = {
+        "st_ino": st.st_ino,
+        "st_dev": st.st_dev,
+        "st_size": st.st_size,
+        "st_mtime_ns": st.st_mtime_ns,
+        "st_ctime_ns": st.st_ctime_ns,
+    }
 
     def key(change: str | None = None) -> str:
         f = {k: v + (k == change) for k, v in fields.items()}
-        seq = [st.st_mode, f["st_ino"], f["st_dev"], st.st_nlink, st.st_uid, st.st_gid,
-               f["st_size"], 0, 0, 0]
-        return stat_key(os.stat_result(seq, {"st_mtime_ns": f["st_mtime_ns"],
-                                             "st_ctime_ns": f["st_ctime_ns"]}))
+        seq = [
+            st.st_mode,
+            f["st_ino"],
+            f["st_dev"],
+            st.st_nlink,
+            st.st_uid,
+            st.st_gid,
+            f["st_size"],
+            0,
+            0,
+            0,
+        ]
+        return stat_key(
+            os.stat_result(seq, {"st_mtime_ns": f["st_mtime_ns"], "st_ctime_ns": f["st_ctime_ns"]})
+        )
 
     assert key() == stat_key(st)
     variants = [key(), *(key(name) for name in fields)]

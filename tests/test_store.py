@@ -99,8 +99,10 @@ FAULTS: dict[str, tuple[Callable[[Path], None], str]] = {
     "garbage pages": (_garbage_pages, "malformed"),
     "overwritten middle page": (_middle_page, "malformed"),
     "foreign sqlite": (_foreign, "a SQLite file, but not an iscc-lineage store"),
-    "foreign sqlite in WAL mode": (lambda p: _foreign(p, wal=True),
-                                   "a SQLite file, but not an iscc-lineage store"),
+    "foreign sqlite in WAL mode": (
+        lambda p: _foreign(p, wal=True),
+        "a SQLite file, but not an iscc-lineage store",
+    ),
     "newer schema": (_newer, f"store schema v{SCHEMA_VERSION + 1} is newer"),
     "directory": (_directory, "is a directory, not a lineage store"),
 }
@@ -138,7 +140,8 @@ def _assert_one_line_error(res: object, *needles: str) -> None:
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("command", COMMANDS)
 def test_store_fault_is_one_line_exit_2_and_writes_nothing(
-        work: Path, fault: str, command: str) -> None:
+    work: Path, fault: str, command: str
+) -> None:
     store = work / "lineage.db"
     _record_chain(store, work)
     make, problem = FAULTS[fault]
@@ -156,8 +159,12 @@ def test_store_fault_in_a_real_process_has_no_traceback(work: Path, fault: str) 
     _record_chain(store, work)
     FAULTS[fault][0](store)
     before = snapshot(work)
-    proc = subprocess.run([sys.executable, "-m", "iscc_lineage", "--store", str(store),
-                           *COMMANDS["record"]], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "iscc_lineage", "--store", str(store), *COMMANDS["record"]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"Error: {store}: ")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
@@ -174,8 +181,17 @@ def test_record_into_unwritable_location_creates_nothing(work: Path, under: str)
     assert snapshot(work) == before
 
 
-@pytest.mark.parametrize("args", [["runs"], ["show", "abc"], ["trace", "in.txt"],
-                                  ["impact", "in.txt"], ["verify"], ["verify", "in.txt"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["runs"],
+        ["show", "abc"],
+        ["trace", "in.txt"],
+        ["impact", "in.txt"],
+        ["verify"],
+        ["verify", "in.txt"],
+    ],
+)
 def test_read_commands_never_create_a_store(work: Path, args: list[str]) -> None:
     (work / "in.txt").write_text("raw\n")
     before = snapshot(work)
@@ -225,8 +241,12 @@ def test_open_refuses_a_store_newer_than_us(tmp_path: Path) -> None:
 
 
 def _writer(store: Path, workdir: Path, run_id: str, n: int) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(HELPER), str(store), str(workdir), run_id,
-                             str(n)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HELPER), str(store), str(workdir), run_id, str(n)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_kill_9_leaves_no_half_written_step(tmp_path: Path) -> None:
@@ -265,12 +285,16 @@ def test_kill_9_leaves_no_half_written_step(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["--store", str(store), "runs", "--json"])
     assert res.exit_code == 0, res.output
     assert {r["id"]: r["status"] for r in json.loads(res.stdout)} == {
-        "kill0": "running", "kill1": "running", "kill2": "running"}
+        "kill0": "running",
+        "kill1": "running",
+        "kill2": "running",
+    }
     # ... until the next run in that workdir settles them
     with open_store(store) as st:
         host = st.run("kill1").host
-        assert st.mark_stale_runs(workdir=(tmp_path / "kill1").as_posix(), host=host,
-                                  reason="killed") == ["kill1"]
+        assert st.mark_stale_runs(
+            workdir=(tmp_path / "kill1").as_posix(), host=host, reason="killed"
+        ) == ["kill1"]
         settled = st.run("kill1")
         assert settled.status == "incomplete" and settled.info["settled"] == "killed"
         last = st.step(committed["kill1"][-1]).ended
@@ -279,7 +303,8 @@ def test_kill_9_leaves_no_half_written_step(tmp_path: Path) -> None:
 
 
 def test_mark_stale_runs_spares_the_new_run_other_hosts_and_engines(
-        tmp_path: Path, store_location: str) -> None:
+    tmp_path: Path, store_location: str
+) -> None:
     with open_store(store_location) as st:
         rec = Recorder(st)
         wd = tmp_path.as_posix()
@@ -289,7 +314,11 @@ def test_mark_stale_runs_spares_the_new_run_other_hosts_and_engines(
         new = rec.begin_run(workdir=tmp_path, host="h1", info={"engine": "snakemake"})
         assert st.mark_stale_runs(workdir=wd, host="h1", keep=new, engine="snakemake") == [old]
         assert [st.run(r).status for r in (old, manual, other, new)] == [
-            "incomplete", "running", "running", "running"]
+            "incomplete",
+            "running",
+            "running",
+            "running",
+        ]
         assert st.run(old).ended == st.run(old).started  # no step was recorded
 
 
@@ -301,12 +330,18 @@ def test_two_writers_at_once_lose_nothing(tmp_path: Path) -> None:
     assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
     assert [len(o.split()) for o, _ in outs] == [n, n]
     db = sqlite3.connect(store)
-    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("run", "step", "observation", "content")}
+    counts = {
+        t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("run", "step", "observation", "content")
+    }
     statuses = db.execute("SELECT status FROM run").fetchall()
     db.close()
-    assert counts == {"run": 2, "step": 2 * n, "observation": 2 * n * EDGES_PER_STEP,
-                      "content": FIXTURE_FILES}
+    assert counts == {
+        "run": 2,
+        "step": 2 * n,
+        "observation": 2 * n * EDGES_PER_STEP,
+        "content": FIXTURE_FILES,
+    }
     assert statuses == [("finished",), ("finished",)]
 
 
@@ -319,16 +354,16 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path: Path, store_location: st
         rec.record_step(run, "one", inputs=[tmp_path / "in.txt"], step_id="dup")
         before = st.stats()
         with pytest.raises(StoreError, match=r"cannot write to the store .*(UNIQUE|unique)"):
-            rec.record_step(run, "two", inputs=[tmp_path / "in.txt"],
-                            code=tmp_path / "code.py", step_id="dup")
+            rec.record_step(
+                run, "two", inputs=[tmp_path / "in.txt"], code=tmp_path / "code.py", step_id="dup"
+            )
         assert st.stats() == before  # not even the code's content row
 
 
 # -- ids and prefixes ------------------------------------------------------------------------
 
 
-def test_prefixes_are_exact_and_ambiguity_is_reported(tmp_path: Path, store_location: str
-                                                       ) -> None:
+def test_prefixes_are_exact_and_ambiguity_is_reported(tmp_path: Path, store_location: str) -> None:
     with open_store(store_location) as st:
         rec = Recorder(st)
         for rid in ("abc1", "abc2", "Xy_z"):
@@ -356,19 +391,24 @@ def test_walk_never_passes_through_empty_content(tmp_path: Path, store_location:
     with open_store(store_location) as st:
         rec = Recorder(st)
         r1 = rec.begin_run(workdir=w)
-        a = st.step(rec.record_step(r1, "make-a", inputs=[w / "raw1.txt"],
-                                    outputs=[w / "a.txt", w / "a.log"]).id)
+        a = st.step(
+            rec.record_step(
+                r1, "make-a", inputs=[w / "raw1.txt"], outputs=[w / "a.txt", w / "a.log"]
+            ).id
+        )
         r2 = rec.begin_run(workdir=w)  # unrelated: it only shares an empty file
-        y = st.step(rec.record_step(r2, "make-y", inputs=[w / "raw2.txt", w / "marker"],
-                                    outputs=[w / "y.txt"]).id)
+        y = st.step(
+            rec.record_step(
+                r2, "make-y", inputs=[w / "raw2.txt", w / "marker"], outputs=[w / "y.txt"]
+            ).id
+        )
         empty = next(e.datahash for e in a.outputs if e.path.endswith("a.log"))
         assert empty is not None
         # recording keeps the empty output, as content and as an edge
         stored = st.content(empty)
         assert stored is not None and stored.size == 0
         assert sorted(stored.paths) == [(w / "a.log").as_posix(), (w / "marker").as_posix()]
-        assert [o.path for o in a.outputs] == [
-            (w / "a.txt").as_posix(), (w / "a.log").as_posix()]
+        assert [o.path for o in a.outputs] == [(w / "a.txt").as_posix(), (w / "a.log").as_posix()]
         y_hash = y.outputs[0].datahash
         raw1 = a.inputs[0].datahash
         assert y_hash is not None and raw1 is not None
@@ -405,8 +445,11 @@ def test_walk_never_and_contents_by_id_use_indexes(tmp_path: Path) -> None:
                 st.step("zz")
         finally:
             st._db.set_trace_callback(None)
-        plans = {sql: [r[3] for r in st._db.execute("EXPLAIN QUERY PLAN " + sql)]
-                 for sql in seen if sql.lstrip().upper().startswith(("SELECT", "WITH"))}
+        plans = {
+            sql: [r[3] for r in st._db.execute("EXPLAIN QUERY PLAN " + sql)]
+            for sql in seen
+            if sql.lstrip().upper().startswith(("SELECT", "WITH"))
+        }
     assert any("RECURSIVE" in sql for sql in plans)
     big = ("observation", "content", "step", "o", "f", "n", "x", "c", "fc", "s")
     for sql, plan in plans.items():
@@ -443,12 +486,31 @@ def test_record_without_write_permission_writes_nothing(tmp_path: Path) -> None:
     base.chmod(0o555)
     try:
         before = snapshot(base)
-        for store, needle in ((base / "fresh" / "s.db", "fresh is not writable"),
-                              (base / "lineage.db", "cannot open store")):
-            proc = subprocess.run(_unprivileged(
-                [sys.executable, "-m", "iscc_lineage", "--store", str(store), "record",
-                 "-i", "in.txt", "--", "touch", str(base / "out" / "ran")]),
-                cwd=base, capture_output=True, text=True, timeout=60)
+        for store, needle in (
+            (base / "fresh" / "s.db", "fresh is not writable"),
+            (base / "lineage.db", "cannot open store"),
+        ):
+            proc = subprocess.run(
+                _unprivileged(
+                    [
+                        sys.executable,
+                        "-m",
+                        "iscc_lineage",
+                        "--store",
+                        str(store),
+                        "record",
+                        "-i",
+                        "in.txt",
+                        "--",
+                        "touch",
+                        str(base / "out" / "ran"),
+                    ]
+                ),
+                cwd=base,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert proc.returncode == 2, proc.stderr
             assert proc.stderr.count("\n") == 1 and needle in proc.stderr, proc.stderr
             assert proc.stderr.startswith(f"Error: {store}: ")
@@ -457,8 +519,7 @@ def test_record_without_write_permission_writes_nothing(tmp_path: Path) -> None:
         base.chmod(0o755)
 
 
-def test_whole_id_wins_over_longer_ids_it_prefixes(tmp_path: Path, store_location: str
-                                                    ) -> None:
+def test_whole_id_wins_over_longer_ids_it_prefixes(tmp_path: Path, store_location: str) -> None:
     from iscc_lineage import Recorder, open_store
     from iscc_lineage.errors import AmbiguousError
 
@@ -496,11 +557,13 @@ def test_mark_stale_runs_calls_a_run_dead_only_when_its_pid_is_gone(tmp_path: Pa
         live = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": os.getpid()})
         dead = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": gone.pid})
         zomb = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": zombie.pid})
-        elsewhere = rec.begin_run(workdir=tmp_path, host="another-host",
-                                  info={**eng, "pid": gone.pid})
+        elsewhere = rec.begin_run(
+            workdir=tmp_path, host="another-host", info={**eng, "pid": gone.pid}
+        )
         new = rec.begin_run(workdir=tmp_path, host=here, info={**eng, "pid": os.getpid()})
-        marked = st.mark_stale_runs(workdir=tmp_path.as_posix(), host=here, keep=new,
-                                    engine="snakemake", reason="killed")
+        marked = st.mark_stale_runs(
+            workdir=tmp_path.as_posix(), host=here, keep=new, engine="snakemake", reason="killed"
+        )
         assert sorted(marked) == sorted([dead, zomb])
         assert st.run(live).status == "running" and "settled" not in st.run(live).info
         # another host's pid cannot be checked from here: never called dead

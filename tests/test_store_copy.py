@@ -38,8 +38,12 @@ def _copy(src: str, dst: str, *extra: str) -> tuple[int, str, str]:
 
 def _chain_ok(store: str) -> None:
     """``verify --store``: the store's hash chain covers every run and step, unedited."""
-    p = subprocess.run([sys.executable, "-m", "iscc_lineage", "--store", store, "verify",
-                        "--store"], capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [sys.executable, "-m", "iscc_lineage", "--store", store, "verify", "--store"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
 
 

@@ -278,11 +278,16 @@ def test_stat_cache_batch_lookup_and_tree_recheck(tmp_path: Path, store_location
     time.sleep(2.1)  # the ctime (now) must leave the racy window too
     with open_store(store_location) as st:
         first = fingerprint_many(files, cache=st)
-        got = st.cache_get_many(["nope", *(f"{s.st_dev}:{s.st_ino}:{s.st_size}:"
-                                           f"{s.st_mtime_ns}:{s.st_ctime_ns}"
-                                           for s in (f.stat() for f in files[:5]))])
-        assert sorted(fp.datahash for fp in got.values()) == sorted(
-            fp.datahash for fp in first[:5])  # type: ignore[union-attr]
+        got = st.cache_get_many(
+            [
+                "nope",
+                *(
+                    f"{s.st_dev}:{s.st_ino}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}"
+                    for s in (f.stat() for f in files[:5])
+                ),
+            ]
+        )
+        assert sorted(fp.datahash for fp in got.values()) == sorted(fp.datahash for fp in first[:5])  # type: ignore[union-attr]
         assert fingerprint_many(files, cache=st) == first
         tree = fingerprint_tree(tmp_path / "chunks", cache=st)
         assert fingerprint_tree(tmp_path / "chunks", cache=st) == tree
@@ -290,8 +295,9 @@ def test_stat_cache_batch_lookup_and_tree_recheck(tmp_path: Path, store_location
 
 
 def test_init_never_writes_a_password_into_the_profile(tmp_path: Path) -> None:
-    code, _, err = _cli("init", str(tmp_path), "--store",
-                        "postgresql://lab:s3cret@db.example/lineage")
+    code, _, err = _cli(
+        "init", str(tmp_path), "--store", "postgresql://lab:s3cret@db.example/lineage"
+    )
     assert code == 0, err
     text = (tmp_path / "profiles" / "default" / "config.yaml").read_text()
     assert "s3cret" not in text and "postgresql://lab@db.example/lineage" in text
@@ -299,10 +305,13 @@ def test_init_never_writes_a_password_into_the_profile(tmp_path: Path) -> None:
 
 
 def test_many_processes_create_one_store_at_once(pg_url: str) -> None:
-    code = ("import sys; from iscc_lineage import open_store; "
-            "open_store(sys.argv[1]).check_writable()")
-    procs = [subprocess.Popen([sys.executable, "-c", code, pg_url], stderr=subprocess.PIPE,
-                              text=True) for _ in range(6)]
+    code = (
+        "import sys; from iscc_lineage import open_store; open_store(sys.argv[1]).check_writable()"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, pg_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
     with open_store(pg_url, create=False) as st:

@@ -42,8 +42,9 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def test_a_step_whose_output_equals_its_input_is_shown(work: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_step_whose_output_equals_its_input_is_shown(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw, data = write(work / "raw.txt", "b\na\n"), work / "data.txt"
     rec = _rec(work)
     run = rec.begin_run(workdir=work, run_id="r")
@@ -91,8 +92,9 @@ def test_a_file_inside_a_recorded_directory(work: Path, monkeypatch: pytest.Monk
     assert [c["paths"] for c in lin["sources"]] == [[raw.as_posix()]]
 
 
-def test_ask_by_iscc_by_datahash_and_by_a_gone_path(work: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ask_by_iscc_by_datahash_and_by_a_gone_path(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = _rec(work)
     run = rec.begin_run(workdir=work, run_id="r")
     raw = write(work / "raw.txt", "raw")
@@ -127,18 +129,33 @@ def test_the_store_is_found_from_a_subfolder(work: Path, monkeypatch: pytest.Mon
 
 
 def test_identical_reruns_are_shown_once_and_run_or_latest_choose(
-        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = _rec(work)
     raw = write(work / "raw.txt", "raw")
     fig = write(work / "fig.txt", "figure")
     for i, r in enumerate(("r1", "r2", "r3")):  # a deterministic pipeline, run three times
         run = rec.begin_run(workdir=work, run_id=r)
-        rec.record_step(run, "plot", inputs=[raw], outputs=[fig], step_id=f"p-{r}",
-                        params={"sigma": 2}, ended=f"2026-01-0{i + 1}T00:00:00.000+00:00")
+        rec.record_step(
+            run,
+            "plot",
+            inputs=[raw],
+            outputs=[fig],
+            step_id=f"p-{r}",
+            params={"sigma": 2},
+            ended=f"2026-01-0{i + 1}T00:00:00.000+00:00",
+        )
         rec.finish_run(run)
     other = rec.begin_run(workdir=work, run_id="r4")  # same result, another recipe
-    rec.record_step(other, "plot", inputs=[raw], outputs=[fig], step_id="p-r4",
-                    params={"sigma": 3}, ended="2026-01-05T00:00:00.000+00:00")
+    rec.record_step(
+        other,
+        "plot",
+        inputs=[raw],
+        outputs=[fig],
+        step_id="p-r4",
+        params={"sigma": 3},
+        ended="2026-01-05T00:00:00.000+00:00",
+    )
     rec.finish_run(other)
     rec.store.close()
     lin = js(cli_in(work, "trace", "--json", "fig.txt", monkeypatch=monkeypatch))
@@ -166,7 +183,8 @@ def test_pipe_and_gone_temp_still_link(work: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_verify_words_for_gone_temps_small_edits_and_copies(
-        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = _rec(work)
     run = rec.begin_run(workdir=work, run_id="r")
     raw = write(work / "raw.txt", "raw")

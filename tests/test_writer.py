@@ -25,21 +25,33 @@ from iscc_lineage.snakemake.writer import KILLED, StoreClient, _Helper
 from iscc_lineage.store import Store
 from iscc_lineage.store.spool import encode, flush_spools
 
-LOCKER = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-          "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()")
+LOCKER = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+    "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()"
+)
 
 
 def _run(tmp_path: Path, rid: str = "r1", pid: int | None = None) -> Run:
     info = {"engine": "snakemake", **({"pid": pid} if pid else {})}
-    return Run(rid, None, tmp_path.as_posix(), "2026-01-01T00:00:00.000+00:00", None,
-               "running", host=os.uname().nodename, info=info)
+    return Run(
+        rid,
+        None,
+        tmp_path.as_posix(),
+        "2026-01-01T00:00:00.000+00:00",
+        None,
+        "running",
+        host=os.uname().nodename,
+        info=info,
+    )
 
 
 def _step(tmp_path: Path, rid: str = "r1") -> tuple[Step, list[Artifact]]:
     f = tmp_path / f"out-{uuid.uuid4().hex[:6]}.txt"
     f.write_text(f.name)
-    return (Step(uuid.uuid4().hex, rid, "make", ended="2026-01-01T00:00:01.000+00:00"),
-            [Artifact(str(f), fingerprint_path(f))])
+    return (
+        Step(uuid.uuid4().hex, rid, "make", ended="2026-01-01T00:00:01.000+00:00"),
+        [Artifact(str(f), fingerprint_path(f))],
+    )
 
 
 def _said(out: io.BytesIO) -> list[dict[str, object]]:
@@ -76,13 +88,18 @@ def test_helper_writes_answers_reads_and_checks_the_store_at_close(tmp_path: Pat
         assert s.run("r1").status == "finished" and s.run("r1").steps == 1
 
 
-def test_helper_spools_while_locked_and_replays_when_free(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_helper_spools_while_locked_and_replays_when_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(writer, "LOCK_WAIT", 0.2)
     db = tmp_path / "s.db"
     Store(str(db)).close()
-    holder = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCKER, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
     out = io.BytesIO()
     h = _Helper(out)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = ["export"]
 
 
-
 def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
     try:
         return parse_size(value)
@@ -30,15 +29,24 @@ def _size_option(ctx: click.Context, param: click.Parameter, value: str) -> int:
         raise click.BadParameter(str(exc)) from None
 
 
-OPTION_RUNS = click.option("--run", "runs", multiple=True, metavar="ID",
-                           help="A run to export (repeatable; an id prefix is enough). "
-                                "[default: the newest run]")
-OPTION_FOR = click.option("--for", "for_files", multiple=True, metavar="FILE",
-                          type=click.Path(exists=True, path_type=Path),
-                          help="Export only the lineage of FILE, found by content as `trace` "
-                               "does (repeatable).")
-OPTION_FORCE = click.option("--force", is_flag=True,
-                            help="Replace OUT if it exists (a folder only if it is a crate).")
+OPTION_RUNS = click.option(
+    "--run",
+    "runs",
+    multiple=True,
+    metavar="ID",
+    help="A run to export (repeatable; an id prefix is enough). [default: the newest run]",
+)
+OPTION_FOR = click.option(
+    "--for",
+    "for_files",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(exists=True, path_type=Path),
+    help="Export only the lineage of FILE, found by content as `trace` does (repeatable).",
+)
+OPTION_FORCE = click.option(
+    "--force", is_flag=True, help="Replace OUT if it exists (a folder only if it is a crate)."
+)
 
 
 @cli.group()
@@ -52,50 +60,112 @@ def export() -> None:
 @OPTION_RUNS
 @OPTION_FOR
 @click.option("--zip", "as_zip", is_flag=True, help="Write OUT as one zip file.")
-@click.option("--data", type=click.Choice(["none", "small", "all"]), default="small",
-              show_default=True,
-              help="Which data files to copy into the crate; the others are described by "
-                   "reference, with their ISCC. Workflow code is always copied.")
-@click.option("--max-size", metavar="SIZE", default="100MB", show_default=True,
-              callback=_size_option,
-              help="With --data small: the largest file or folder copied.")
-@click.option("--data-url", metavar="PREFIX",
-              help="Where referenced data will be downloadable: PREFIX/<path in the crate>.")
+@click.option(
+    "--data",
+    type=click.Choice(["none", "small", "all"]),
+    default="small",
+    show_default=True,
+    help="Which data files to copy into the crate; the others are described by "
+    "reference, with their ISCC. Workflow code is always copied.",
+)
+@click.option(
+    "--max-size",
+    metavar="SIZE",
+    default="100MB",
+    show_default=True,
+    callback=_size_option,
+    help="With --data small: the largest file or folder copied.",
+)
+@click.option(
+    "--data-url",
+    metavar="PREFIX",
+    help="Where referenced data will be downloadable: PREFIX/<path in the crate>.",
+)
 @click.option("--name", help="Crate title.  [default: from the run or the files]")
 @click.option("--description", help="Crate description.")
-@click.option("--author", "authors", multiple=True, metavar="ORCID-OR-NAME",
-              help="An author: an ORCID, a name, or 'Name <ORCID>' (repeatable). The first "
-                   "is also recorded as the agent of the runs.")
+@click.option(
+    "--author",
+    "authors",
+    multiple=True,
+    metavar="ORCID-OR-NAME",
+    help="An author: an ORCID, a name, or 'Name <ORCID>' (repeatable). The first "
+    "is also recorded as the agent of the runs.",
+)
 @click.option("--affiliation", metavar="ROR-OR-NAME", help="Organisation of the authors.")
 @click.option("--publisher", metavar="ROR-OR-NAME", help="Publishing organisation.")
-@click.option("--license", "license_", metavar="SPDX-OR-URL",
-              help="License of the crate, e.g. CC-BY-4.0 or a URL.")
-@click.option("--sha256/--no-sha256", "sha256", default=True, show_default=True,
-              help="Add SHA-256 for copied files (and referenced ones up to --max-size).")
-@click.option("--sign", "sign_", is_flag=True,
-              help="Sign a note of every shipped output and of each run with your key "
-                   "(`keys init`) into notes/; `verify --crate` checks them offline.")
-@click.option("--keys", "keys_path", type=click.Path(path_type=Path),
-              envvar="ISCC_LINEAGE_KEYS", help="Key folder for --sign.")
-@click.option("--include-outside", is_flag=True,
-              help="Also copy data from outside the workflow folder (by default it is "
-                   "described by reference, never copied).")
-@click.option("--keep-paths", is_flag=True,
-              help="Keep absolute local paths and user names in the crate (by default paths "
-                   "are relative to the workflow folder, homes are ~ and users <user>).")
-@click.option("--similar", is_flag=True,
-              help="A --for file that is not recorded (a paper's figure, a crop, a panel) is "
-                   "exported with the lineage of the recorded figure it shows, as `trace "
-                   "--similar` finds it; the evidence goes into figure-matches.json.")
+@click.option(
+    "--license",
+    "license_",
+    metavar="SPDX-OR-URL",
+    help="License of the crate, e.g. CC-BY-4.0 or a URL.",
+)
+@click.option(
+    "--sha256/--no-sha256",
+    "sha256",
+    default=True,
+    show_default=True,
+    help="Add SHA-256 for copied files (and referenced ones up to --max-size).",
+)
+@click.option(
+    "--sign",
+    "sign_",
+    is_flag=True,
+    help="Sign a note of every shipped output and of each run with your key "
+    "(`keys init`) into notes/; `verify --crate` checks them offline.",
+)
+@click.option(
+    "--keys",
+    "keys_path",
+    type=click.Path(path_type=Path),
+    envvar="ISCC_LINEAGE_KEYS",
+    help="Key folder for --sign.",
+)
+@click.option(
+    "--include-outside",
+    is_flag=True,
+    help="Also copy data from outside the workflow folder (by default it is "
+    "described by reference, never copied).",
+)
+@click.option(
+    "--keep-paths",
+    is_flag=True,
+    help="Keep absolute local paths and user names in the crate (by default paths "
+    "are relative to the workflow folder, homes are ~ and users <user>).",
+)
+@click.option(
+    "--similar",
+    is_flag=True,
+    help="A --for file that is not recorded (a paper's figure, a crop, a panel) is "
+    "exported with the lineage of the recorded figure it shows, as `trace "
+    "--similar` finds it; the evidence goes into figure-matches.json.",
+)
 @OPTION_FORCE
 @OPTION_JSON
 @click.pass_context
-def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple[Path, ...],
-          as_zip: bool, data: str, max_size: int, data_url: str | None, name: str | None,
-          description: str | None, authors: tuple[str, ...], affiliation: str | None,
-          publisher: str | None, license_: str | None, sha256: bool, sign_: bool,
-          keys_path: Path | None, include_outside: bool, keep_paths: bool, similar: bool,
-          force: bool, as_json: bool) -> None:
+def crate(
+    ctx: click.Context,
+    out: Path,
+    runs: tuple[str, ...],
+    for_files: tuple[Path, ...],
+    as_zip: bool,
+    data: str,
+    max_size: int,
+    data_url: str | None,
+    name: str | None,
+    description: str | None,
+    authors: tuple[str, ...],
+    affiliation: str | None,
+    publisher: str | None,
+    license_: str | None,
+    sha256: bool,
+    sign_: bool,
+    keys_path: Path | None,
+    include_outside: bool,
+    keep_paths: bool,
+    similar: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Write a Workflow Run RO-Crate (Provenance Run Crate 0.5) to OUT.
 
     The crate holds the workflow code, the small data files and a README; every file,
@@ -115,8 +185,14 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
     if data_url is not None and not re.match(r"^https?://[^/\s]+", data_url):
         raise click.BadParameter("must be an http(s) URL", param_hint="--data-url")
     mode = cast("Literal['none', 'small', 'all']", data)  # click.Choice checked it
-    policy = Policy(data=mode, max_size=max_size, data_url=data_url, sha256=sha256,
-                    include_outside=include_outside, keep_paths=keep_paths)
+    policy = Policy(
+        data=mode,
+        max_size=max_size,
+        data_url=data_url,
+        sha256=sha256,
+        include_outside=include_outside,
+        keep_paths=keep_paths,
+    )
     meta = Meta(name, description, license_, authors, publisher, affiliation)
     signer = None
     if sign_:
@@ -132,22 +208,37 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
         def resolver(path: Path) -> tuple[Content, dict[str, Any]] | None:
             return resolve_figure(ctx, store, path)
 
-    summary = export_crate(store, out, runs=runs, for_files=for_files, policy=policy,
-                           meta=meta, as_zip=as_zip, force=force, signer=signer,
-                           similar=resolver)
+    summary = export_crate(
+        store,
+        out,
+        runs=runs,
+        for_files=for_files,
+        policy=policy,
+        meta=meta,
+        as_zip=as_zip,
+        force=force,
+        signer=signer,
+        similar=resolver,
+    )
     if as_json:
         render.dump_json(summary.to_dict())
         return
-    click.echo(f"Wrote {out}: {len(summary.payload)} files in the crate "
-               f"({summary.payload_bytes:,} bytes), {len(summary.referenced)} described by "
-               f"reference; main workflow {summary.main_entity}")
+    click.echo(
+        f"Wrote {out}: {len(summary.payload)} files in the crate "
+        f"({summary.payload_bytes:,} bytes), {len(summary.referenced)} described by "
+        f"reference; main workflow {summary.main_entity}"
+    )
     if not license_:
-        click.echo("warning: no --license given; the crate says the license is unspecified",
-                   err=True)
+        click.echo(
+            "warning: no --license given; the crate says the license is unspecified", err=True
+        )
     outside = [i for i in summary.referenced if i.startswith("#external/")]
     if outside:
-        click.echo(f"note: {len(outside)} file(s) from outside the workflow folder are "
-                   "described, not copied (--include-outside copies them)", err=True)
+        click.echo(
+            f"note: {len(outside)} file(s) from outside the workflow folder are "
+            "described, not copied (--include-outside copies them)",
+            err=True,
+        )
 
 
 @export.command("checksums")
@@ -157,8 +248,14 @@ def crate(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
 @OPTION_FORCE
 @OPTION_JSON
 @click.pass_context
-def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
-              for_files: tuple[Path, ...], force: bool, as_json: bool) -> None:
+def checksums(
+    ctx: click.Context,
+    out: Path,
+    runs: tuple[str, ...],
+    for_files: tuple[Path, ...],
+    force: bool,
+    as_json: bool,
+) -> None:
     """Write the recorded ISCC-SUMs as a checksum file for `iscc-sum -c`.
 
     Paths are relative to OUT's folder; run the check there. Files that are gone (temporary
@@ -171,8 +268,9 @@ def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
     """
     from iscc_lineage.export.checksums import export_checksums
 
-    summary = export_checksums(open_from_context(ctx), out, runs=runs, for_files=for_files,
-                               force=force)
+    summary = export_checksums(
+        open_from_context(ctx), out, runs=runs, for_files=for_files, force=force
+    )
     if as_json:
         render.dump_json(summary.to_dict())
         return
@@ -187,8 +285,9 @@ def checksums(ctx: click.Context, out: Path, runs: tuple[str, ...],
 @OPTION_FOR
 @OPTION_JSON
 @click.pass_context
-def omero(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple[Path, ...],
-          as_json: bool) -> None:
+def omero(
+    ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple[Path, ...], as_json: bool
+) -> None:
     """Write the images' ISCC codes as OMERO key-value annotations into folder OUT.
 
     iscc-omero.csv holds one row per image (Image Name, ISCC-CODE, ...) and
@@ -214,9 +313,14 @@ def omero(ctx: click.Context, out: Path, runs: tuple[str, ...], for_files: tuple
         hashes = store.imaged_contents()
     images = store.images(hashes)
     contents = store.contents(images)
-    items = [OmeroImage(contents[h].paths[-1] if contents[h].paths else h, contents[h].iscc,
-                        img, len(images[h]))
-             for h in hashes if h in images and h in contents for img in images[h]]
+    items = [
+        OmeroImage(
+            contents[h].paths[-1] if contents[h].paths else h, contents[h].iscc, img, len(images[h])
+        )
+        for h in hashes
+        if h in images and h in contents
+        for img in images[h]
+    ]
     csv_path, yml_path = write_omero(out, items)
     if as_json:
         render.dump_json({"csv": str(csv_path), "bulkmap": str(yml_path), "images": len(items)})

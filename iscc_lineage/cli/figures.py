@@ -32,23 +32,33 @@ def lazy_reindex(store: Store) -> None:
     todo = len(uncoded(store))
     if todo:
         done, changed = _progress_reindex(store, todo)
-        click.echo(f"coded {done} recorded picture(s) for figure search"
-                   + (f"; {changed} changed or gone since recorded" if changed else ""),
-                   err=True)
+        click.echo(
+            f"coded {done} recorded picture(s) for figure search"
+            + (f"; {changed} changed or gone since recorded" if changed else ""),
+            err=True,
+        )
 
 
 def evidence_dict(e: Evidence, f: Finding, c: Content) -> dict[str, Any]:
     """A candidate or match as JSON: which recorded content, and why."""
-    return {"datahash": c.datahash, "iscc": c.iscc, "paths": list(c.paths), **e.to_dict(),
-            "page_in_query": f.page, "box_in_query": [round(v, 1) for v in f.box],
-            "margin": f.margin}
+    return {
+        "datahash": c.datahash,
+        "iscc": c.iscc,
+        "paths": list(c.paths),
+        **e.to_dict(),
+        "page_in_query": f.page,
+        "box_in_query": [round(v, 1) for v in f.box],
+        "margin": f.margin,
+    }
 
 
 def _why(e: Evidence) -> str:
     g = e.geometry
-    return (f"{g.inliers} keypoint inliers, scale {g.scale:.2f}, residual {g.residual:.4f}, "
-            f"correlation {g.correlation:.3f}, box in original "
-            f"[{', '.join(f'{v:.0f}' for v in g.box)}]")
+    return (
+        f"{g.inliers} keypoint inliers, scale {g.scale:.2f}, residual {g.residual:.4f}, "
+        f"correlation {g.correlation:.3f}, box in original "
+        f"[{', '.join(f'{v:.0f}' for v in g.box)}]"
+    )
 
 
 def _name(c: Content) -> str:
@@ -63,9 +73,9 @@ def _sources(store: Store, c: Content) -> list[Content]:
     return list(walk(store, c.datahash, "trace").ends)
 
 
-def figure_search_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,
-                          as_json: bool, graph: Path | None
-                          ) -> tuple[Content, dict[str, Any], list[dict[str, Any]]] | None:
+def figure_search_or_exit(
+    ctx: click.Context, store: Store, file: Path, fp: Fingerprint, as_json: bool, graph: Path | None
+) -> tuple[Content, dict[str, Any], list[dict[str, Any]]] | None:
     """The recorded figure ``file`` shows, with the evidence as JSON; or a negative answer.
 
     Returns None when no recorded picture verifies (the caller may still try the Data-Code).
@@ -86,17 +96,24 @@ def figure_search_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fing
         _ambiguous_exit(ctx, file, fp, f, search, as_json)
     assert f.match is not None
     c = search.contents[f.match.content_id]
-    click.echo(f"{printable(file)}: not recorded; it shows {_name(c)} ({_why(f.match)}"
-               + (f", margin {f.margin:.4f} to the runner-up" if f.margin is not None
-                  and not f.collapsed else "")
-               + (f"; {f.collapsed} equally near picture(s) are in its own lineage"
-                  if f.collapsed else "") + ")", err=True)
+    click.echo(
+        f"{printable(file)}: not recorded; it shows {_name(c)} ({_why(f.match)}"
+        + (
+            f", margin {f.margin:.4f} to the runner-up"
+            if f.margin is not None and not f.collapsed
+            else ""
+        )
+        + (f"; {f.collapsed} equally near picture(s) are in its own lineage" if f.collapsed else "")
+        + ")",
+        err=True,
+    )
     others = [evidence_dict(e, f, search.contents[e.content_id]) for e in f.candidates[1:]]
     return c, evidence_dict(f.match, f, c), others
 
 
-def resolve_figure(ctx: click.Context, store: Store, file: Path
-                   ) -> tuple[Content, dict[str, Any]] | None:
+def resolve_figure(
+    ctx: click.Context, store: Store, file: Path
+) -> tuple[Content, dict[str, Any]] | None:
     """For ``export crate --similar``: the recorded figure ``file`` shows and the evidence;
     None if no picture verifies; exit 1 when ambiguous or the file shows several figures."""
     from iscc_lineage.codes import fingerprint_path
@@ -111,19 +128,24 @@ def resolve_figure(ctx: click.Context, store: Store, file: Path
     if not real:
         return None
     if len({_key(f) for f in real}) > 1:
-        click.echo(f"{printable(file)}: shows {len(real)} different figures; export each "
-                   "panel's figure with --for, or see `trace --similar`", err=True)
+        click.echo(
+            f"{printable(file)}: shows {len(real)} different figures; export each "
+            "panel's figure with --for, or see `trace --similar`",
+            err=True,
+        )
         ctx.exit(EXIT_NEGATIVE)
     f = real[0]
     if f.status == "ambiguous":
         _ambiguous_exit(ctx, file, fp, f, search, False)
     assert f.match is not None
     c = search.contents[f.match.content_id]
-    click.echo(f"{printable(file)}: exporting the lineage of {_name(c)} ({_why(f.match)})",
-               err=True)
+    click.echo(
+        f"{printable(file)}: exporting the lineage of {_name(c)} ({_why(f.match)})", err=True
+    )
     doc = evidence_dict(f.match, f, c)
-    doc["runners_up"] = [evidence_dict(e, f, search.contents[e.content_id])
-                         for e in f.candidates[1:]]
+    doc["runners_up"] = [
+        evidence_dict(e, f, search.contents[e.content_id]) for e in f.candidates[1:]
+    ]
     return c, doc
 
 
@@ -135,28 +157,44 @@ def _target(file: Path, fp: Fingerprint) -> dict[str, Any]:
     return {"path": printable(file), "iscc": fp.iscc, "datahash": fp.datahash}
 
 
-def _ambiguous_exit(ctx: click.Context, file: Path, fp: Fingerprint, f: Finding,
-                    search: Search, as_json: bool) -> None:
+def _ambiguous_exit(
+    ctx: click.Context, file: Path, fp: Fingerprint, f: Finding, search: Search, as_json: bool
+) -> None:
     cands = [(e, search.contents[e.content_id]) for e in f.candidates]
     if as_json:
-        render.dump_json({"target": _target(file, fp), "known": False, "ambiguous": True,
-                          "candidates": [evidence_dict(e, f, c) for e, c in cands]})
-    click.echo(f"{printable(file)}: ambiguous: {len(cands)} figures within the margin; "
-               "the evidence cannot tell them apart:", err=True)
+        render.dump_json(
+            {
+                "target": _target(file, fp),
+                "known": False,
+                "ambiguous": True,
+                "candidates": [evidence_dict(e, f, c) for e, c in cands],
+            }
+        )
+    click.echo(
+        f"{printable(file)}: ambiguous: {len(cands)} figures within the margin; "
+        "the evidence cannot tell them apart:",
+        err=True,
+    )
     for e, c in cands:
         click.echo(f"  {_name(c)}  ({_why(e)})", err=True)
     ctx.exit(EXIT_NEGATIVE)
 
 
-def _paper(ctx: click.Context, store: Store, file: Path, fp: Fingerprint, search: Search,
-           as_json: bool) -> None:
+def _paper(
+    ctx: click.Context, store: Store, file: Path, fp: Fingerprint, search: Search, as_json: bool
+) -> None:
     """One line per panel (page, box, figure, evidence, raw acquisitions); exit 0 if any panel
     was matched, else 1."""
     panels: list[dict[str, Any]] = []
     for f in search.findings:
-        entry: dict[str, Any] = {"page": f.page + 1, "box": [round(v, 1) for v in f.box],
-                                 "status": f.status, "match": None, "candidates": [],
-                                 "sources": []}
+        entry: dict[str, Any] = {
+            "page": f.page + 1,
+            "box": [round(v, 1) for v in f.box],
+            "status": f.status,
+            "match": None,
+            "candidates": [],
+            "sources": [],
+        }
         if f.status == "match" and f.match is not None:
             c = search.contents[f.match.content_id]
             src = _sources(store, c)
@@ -164,17 +202,23 @@ def _paper(ctx: click.Context, store: Store, file: Path, fp: Fingerprint, search
             entry["sources"] = [s.to_dict() for s in src]
             if not as_json:
                 raw = ", ".join(_name(s) for s in src) or "-"
-                click.echo(f"page {f.page + 1} {_box(f)}: {_name(c)}  ({_why(f.match)})  "
-                           f"<- raw: {raw}")
+                click.echo(
+                    f"page {f.page + 1} {_box(f)}: {_name(c)}  ({_why(f.match)})  <- raw: {raw}"
+                )
         elif f.status == "ambiguous":
-            entry["candidates"] = [evidence_dict(e, f, search.contents[e.content_id])
-                                   for e in f.candidates]
+            entry["candidates"] = [
+                evidence_dict(e, f, search.contents[e.content_id]) for e in f.candidates
+            ]
             if not as_json:
-                names = "; ".join(f"{_name(search.contents[e.content_id])} "
-                                  f"({e.geometry.inliers} inliers, residual {e.residual:.4f})"
-                                  for e in f.candidates)
-                click.echo(f"page {f.page + 1} {_box(f)}: ambiguous: {len(f.candidates)} "
-                           f"figures within the margin: {names}")
+                names = "; ".join(
+                    f"{_name(search.contents[e.content_id])} "
+                    f"({e.geometry.inliers} inliers, residual {e.residual:.4f})"
+                    for e in f.candidates
+                )
+                click.echo(
+                    f"page {f.page + 1} {_box(f)}: ambiguous: {len(f.candidates)} "
+                    f"figures within the margin: {names}"
+                )
         elif not as_json:
             click.echo(f"page {f.page + 1} {_box(f)}: no recorded figure")
         panels.append(entry)
@@ -189,5 +233,7 @@ def reindex_figures(ctx: click.Context) -> None:
     store.check_writable()
     todo = len(uncoded(store))
     done, changed = _progress_reindex(store, todo) if todo else (0, 0)
-    click.echo(f"coded {done} of {todo} picture(s) for figure search"
-               + (f"; {changed} changed or gone since recorded" if changed else ""))
+    click.echo(
+        f"coded {done} of {todo} picture(s) for figure search"
+        + (f"; {changed} changed or gone since recorded" if changed else "")
+    )

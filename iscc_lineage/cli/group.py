@@ -73,9 +73,14 @@ class Group(click.Group):
 
 
 @click.group(cls=Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--store", type=str, envvar="ISCC_LINEAGE_STORE", metavar="PATH|URL",
-              help="Lineage store: a SQLite file, or postgresql://user@host/db for a "
-                   "lab-wide store.  [default: .iscc-lineage/lineage.db]")
+@click.option(
+    "--store",
+    type=str,
+    envvar="ISCC_LINEAGE_STORE",
+    metavar="PATH|URL",
+    help="Lineage store: a SQLite file, or postgresql://user@host/db for a "
+    "lab-wide store.  [default: .iscc-lineage/lineage.db]",
+)
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv: debug).")
 @click.version_option(__version__, "-V", "--version", prog_name="iscc-lineage")
 @click.pass_context
@@ -92,8 +97,12 @@ def cli(ctx: click.Context, store: str | None, verbose: int) -> None:
 
 
 OPTION_JSON = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
-OPTION_DEPTH = click.option("--depth", type=click.IntRange(min=1), default=None,
-                            help="Follow at most N steps.  [default: all]")
+OPTION_DEPTH = click.option(
+    "--depth",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Follow at most N steps.  [default: all]",
+)
 OPTION_QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 PATH_ANY = click.Path(path_type=Path, exists=False)
 

@@ -25,18 +25,23 @@ __all__ = ["reindex", "show_file"]
 
 
 @cli.command()
-@click.option("--pixels", is_flag=True,
-              help="Pixel-code recorded bioimages (TIFF, OME-TIFF, OME-Zarr; CZI, ND2, LIF "
-                   "with their extras) that have no pixel code yet.")
-@click.option("--figures", is_flag=True,
-              help="Figure-code recorded pictures (PNG, JPEG, TIFF, WebP, SVG, PDF) recorded "
-                   "before figure search, so `trace --similar` finds crops, panels and paper "
-                   "pages of them (done by itself on the first search too).")
+@click.option(
+    "--pixels",
+    is_flag=True,
+    help="Pixel-code recorded bioimages (TIFF, OME-TIFF, OME-Zarr; CZI, ND2, LIF "
+    "with their extras) that have no pixel code yet.",
+)
+@click.option(
+    "--figures",
+    is_flag=True,
+    help="Figure-code recorded pictures (PNG, JPEG, TIFF, WebP, SVG, PDF) recorded "
+    "before figure search, so `trace --similar` finds crops, panels and paper "
+    "pages of them (done by itself on the first search too).",
+)
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
-def reindex(ctx: click.Context, pixels: bool, figures: bool, as_json: bool,
-            quiet: bool) -> None:
+def reindex(ctx: click.Context, pixels: bool, figures: bool, as_json: bool, quiet: bool) -> None:
     """Add codes to contents already in the store.
 
     With --pixels, every recorded bioimage whose file still holds the recorded content gets
@@ -61,10 +66,12 @@ def reindex(ctx: click.Context, pixels: bool, figures: bool, as_json: bool,
     todo = pending(store)
     cache = DeferredCache(store)
     done: list[Outcome] = []
-    with render.progress(sum(size for _, _, size in todo), "pixel codes",
-                         quiet=quiet or as_json) as on_bytes:
-        code_contents(store, [(h, p) for h, p, _ in todo], cache=cache, on_bytes=on_bytes,
-                      on_done=done.append)
+    with render.progress(
+        sum(size for _, _, size in todo), "pixel codes", quiet=quiet or as_json
+    ) as on_bytes:
+        code_contents(
+            store, [(h, p) for h, p, _ in todo], cache=cache, on_bytes=on_bytes, on_done=done.append
+        )
     cache.flush()
     if as_json:
         render.dump_json({"outcomes": [_outcome_dict(o) for o in done]})
@@ -99,10 +106,19 @@ def show_file(ctx: click.Context, file: Path, as_json: bool) -> None:
         same = find_same_pixels(store, file)
         if same is None:
             if as_json:
-                render.dump_json({"file": {"path": printable(file), "iscc": fp.iscc,
-                                           "datahash": fp.datahash, "known": False}})
-            click.echo(f"{file}: neither its content nor its pixels are in the lineage store",
-                       err=True)
+                render.dump_json(
+                    {
+                        "file": {
+                            "path": printable(file),
+                            "iscc": fp.iscc,
+                            "datahash": fp.datahash,
+                            "known": False,
+                        }
+                    }
+                )
+            click.echo(
+                f"{file}: neither its content nor its pixels are in the lineage store", err=True
+            )
             ctx.exit(EXIT_NEGATIVE)
             return
         content, via = same.content, True
@@ -111,11 +127,20 @@ def show_file(ctx: click.Context, file: Path, as_json: bool) -> None:
     others = store.contents(twins)
     note = store.pixel_notes([content.datahash]).get(content.datahash)
     if as_json:
-        render.dump_json({"file": {
-            "path": printable(file), "known": True, "same_pixels_only": via,
-            "content": content.to_dict(), "pixel_note": note,
-            "images": [i.to_dict() for i in images],
-            "same_pixels": [c.to_dict() for _, c in sorted(others.items())]}})
+        render.dump_json(
+            {
+                "file": {
+                    "path": printable(file),
+                    "known": True,
+                    "same_pixels_only": via,
+                    "content": content.to_dict(),
+                    "pixel_note": note,
+                    "images": [i.to_dict() for i in images],
+                    "same_pixels": [c.to_dict() for _, c in sorted(others.items())],
+                }
+            }
+        )
         return
-    render.content_detail(printable(file), content, images, list(others.values()), note,
-                          same_pixels=via)
+    render.content_detail(
+        printable(file), content, images, list(others.values()), note, same_pixels=via
+    )

@@ -37,17 +37,22 @@ T = TypeVar("T")
 
 GRAPH_SUFFIXES = (".svg", ".html", ".mmd", ".md", ".dot", ".graphml")
 OPTION_GRAPH = click.option(
-    "--graph", type=PATH_ANY, default=None, metavar="FILE",
+    "--graph",
+    type=PATH_ANY,
+    default=None,
+    metavar="FILE",
     help="Also draw the lineage to FILE, in the format its suffix names: .svg, .html "
-         "(a self-contained page), .mmd/.md (Mermaid), .dot (Graphviz), .graphml.")
-
-
+    "(a self-contained page), .mmd/.md (Mermaid), .dot (Graphviz), .graphml.",
+)
 
 
 def _lineage_json(lin: Lineage, res: Resolved) -> dict[str, Any]:
     end_key = "sources" if lin.direction == "trace" else "derived"
-    shown = printable(Path(res.query)) if res.how in ("content", "member", "recorded path") \
+    shown = (
+        printable(Path(res.query))
+        if res.how in ("content", "member", "recorded path")
         else res.query
+    )
     return {
         "direction": lin.direction,
         "target": {"path": shown, "iscc": lin.target.iscc, "datahash": lin.target.datahash},
@@ -62,21 +67,31 @@ def _lineage_json(lin: Lineage, res: Resolved) -> dict[str, Any]:
     }
 
 
-def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bool,
-                  direction: Literal["trace", "impact"], max_distance: int | None = None,
-                  graph: Path | None = None, run: str | None = None,
-                  latest: bool = False) -> None:
+def _walk_command(
+    ctx: click.Context,
+    query: str,
+    depth: int | None,
+    as_json: bool,
+    direction: Literal["trace", "impact"],
+    max_distance: int | None = None,
+    graph: Path | None = None,
+    run: str | None = None,
+    latest: bool = False,
+) -> None:
     if graph is not None and graph.suffix.lower() not in GRAPH_SUFFIXES:
-        raise click.BadParameter(f"{graph}: suffix must be one of {', '.join(GRAPH_SUFFIXES)}",
-                                 param_hint="--graph")
+        raise click.BadParameter(
+            f"{graph}: suffix must be one of {', '.join(GRAPH_SUFFIXES)}", param_hint="--graph"
+        )
     store = open_from_context(ctx)
     cache = DeferredCache(store)
     res = resolve(store, query, cache=cache)
     fp = res.fingerprint
     if fp is not None and fp.size == 0:
         what = "an empty directory" if fp.kind == "tree" else "empty (0 bytes)"
-        raise EmptyContentError(f"{printable(Path(query))}: is {what}; every empty file shares "
-                                "this content, so it names no lineage")
+        raise EmptyContentError(
+            f"{printable(Path(query))}: is {what}; every empty file shares "
+            "this content, so it names no lineage"
+        )
     cache.flush()
     match: dict[str, Any] | None = None
     others: list[dict[str, Any]] = []
@@ -99,8 +114,7 @@ def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bo
             content, match = best.content, best.to_dict()
     run_id = store.run(run).id if run else None
     target = content if res.how == "member" else None
-    lin = walk(store, content.datahash, direction, depth, target=target, run=run_id,
-               latest=latest)
+    lin = walk(store, content.datahash, direction, depth, target=target, run=run_id, latest=latest)
     title = printable(Path(query)) if fp is not None else query
     if graph is not None:
         _draw(lin, graph, title)
@@ -113,8 +127,9 @@ def _walk_command(ctx: click.Context, query: str, depth: int | None, as_json: bo
             doc["same_pixels"] = same.to_dict()
         render.dump_json(doc)
     else:
-        render.lineage_tree(lin, title, store=store_shown(store), note=res.note,
-                            same_pixels=same is not None)
+        render.lineage_tree(
+            lin, title, store=store_shown(store), note=res.note, same_pixels=same is not None
+        )
 
 
 def _draw(lin: Lineage, path: Path, title: str) -> None:
@@ -132,8 +147,7 @@ def _draw(lin: Lineage, path: Path, title: str) -> None:
     elif suffix == ".md":
         text = f"```mermaid\n{diagram.to_mermaid(lin)}```\n"
     else:
-        text = {".svg": svg.to_svg, ".dot": diagram.to_dot,
-                ".mmd": diagram.to_mermaid}[suffix](lin)
+        text = {".svg": svg.to_svg, ".dot": diagram.to_dot, ".mmd": diagram.to_mermaid}[suffix](lin)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -141,23 +155,35 @@ def _draw(lin: Lineage, path: Path, title: str) -> None:
     click.echo(f"wrote {path}", err=True)
 
 
-def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerprint,
-                     max_distance: int | None, as_json: bool) -> Match:
+def _similar_or_exit(
+    ctx: click.Context,
+    store: Store,
+    file: Path,
+    fp: Fingerprint,
+    max_distance: int | None,
+    as_json: bool,
+) -> Match:
     """The nearest recorded content within ``max_distance``, or a negative answer (exit 1)."""
     matches = find_similar(store, file, fp) if max_distance is not None else []
     if matches and matches[0].distance <= (max_distance or 0):
         best = matches[0]
-        click.echo(f"{file}: not recorded; following the nearest by {best.method}: "
-                   f"{best.distance}/{best.bits} bits", err=True)
+        click.echo(
+            f"{file}: not recorded; following the nearest by {best.method}: "
+            f"{best.distance}/{best.bits} bits",
+            err=True,
+        )
         return best
     if as_json:
-        render.dump_json({"target": {"path": printable(file), "iscc": fp.iscc,
-                                     "datahash": fp.datahash}, "known": False,
-                          "candidates": [m.to_dict() for m in matches]})
+        render.dump_json(
+            {
+                "target": {"path": printable(file), "iscc": fp.iscc, "datahash": fp.datahash},
+                "known": False,
+                "candidates": [m.to_dict() for m in matches],
+            }
+        )
     click.echo(f"{file}: content {fp.iscc} is not in the lineage store", err=True)
     if matches:
-        click.echo(f"nearest recorded contents (none within {max_distance} of 64 bits):",
-                   err=True)
+        click.echo(f"nearest recorded contents (none within {max_distance} of 64 bits):", err=True)
         for m in matches:
             where = m.content.paths[0] if m.content.paths else m.content.iscc
             click.echo(f"  {m.distance:>2}/64 bits by {m.method}  {where}", err=True)
@@ -167,32 +193,54 @@ def _similar_or_exit(ctx: click.Context, store: Store, file: Path, fp: Fingerpri
 
 
 OPTION_RUN = click.option(
-    "--run", "run_ref", metavar="ID",
+    "--run",
+    "run_ref",
+    metavar="ID",
     help="Where several steps made (trace) or used (impact) a content, follow those of this "
-         "run (an id prefix is enough).")
+    "run (an id prefix is enough).",
+)
 OPTION_LATEST = click.option(
-    "--latest", is_flag=True,
-    help="Where several steps made (trace) or used (impact) a content, follow the newest.")
+    "--latest",
+    is_flag=True,
+    help="Where several steps made (trace) or used (impact) a content, follow the newest.",
+)
 
 
 @cli.command()
 @click.argument("query", metavar="FILE|ISCC|DATAHASH")
 @OPTION_DEPTH
-@click.option("--similar", is_flag=True,
-              help="If FILE itself is not recorded, find the recorded content it shows. "
-                   "Pictures (PNG, JPEG, TIFF, WebP, SVG, PDF; a figure, a panel, a crop, a "
-                   "screenshot, a paper page) by codes and keypoint verification, named only "
-                   "when clearly better than every other candidate; other files by Data-Code.")
-@click.option("--threshold", type=click.IntRange(0, 64), default=SAME_FIGURE_BITS,
-              show_default=True, help="With --similar, for files that are not pictures: the "
-                                      "largest Data-Code distance, in bits of 64.")
+@click.option(
+    "--similar",
+    is_flag=True,
+    help="If FILE itself is not recorded, find the recorded content it shows. "
+    "Pictures (PNG, JPEG, TIFF, WebP, SVG, PDF; a figure, a panel, a crop, a "
+    "screenshot, a paper page) by codes and keypoint verification, named only "
+    "when clearly better than every other candidate; other files by Data-Code.",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(0, 64),
+    default=SAME_FIGURE_BITS,
+    show_default=True,
+    help="With --similar, for files that are not pictures: the "
+    "largest Data-Code distance, in bits of 64.",
+)
 @OPTION_RUN
 @OPTION_LATEST
 @OPTION_JSON
 @OPTION_GRAPH
 @click.pass_context
-def trace(ctx: click.Context, query: str, depth: int | None, similar: bool, threshold: int,
-          run_ref: str | None, latest: bool, as_json: bool, graph: Path | None) -> None:
+def trace(
+    ctx: click.Context,
+    query: str,
+    depth: int | None,
+    similar: bool,
+    threshold: int,
+    run_ref: str | None,
+    latest: bool,
+    as_json: bool,
+    graph: Path | None,
+) -> None:
     """Identify FILE by content and walk back through every step to the raw sources.
 
     FILE may also be an ISCC-SUM (ISCC:KUA…), a datahash (1e20…), or a path that is gone
@@ -214,8 +262,9 @@ def trace(ctx: click.Context, query: str, depth: int | None, similar: bool, thre
       iscc-lineage trace --similar --json paper.pdf
       iscc-lineage trace ISCC:KUAL24QRXXCE6JCAW5SIGVWU3M4AS
     """
-    _walk_command(ctx, query, depth, as_json, "trace", threshold if similar else None, graph,
-                  run_ref, latest)
+    _walk_command(
+        ctx, query, depth, as_json, "trace", threshold if similar else None, graph, run_ref, latest
+    )
 
 
 @cli.command()
@@ -226,8 +275,15 @@ def trace(ctx: click.Context, query: str, depth: int | None, similar: bool, thre
 @OPTION_JSON
 @OPTION_GRAPH
 @click.pass_context
-def impact(ctx: click.Context, query: str, depth: int | None, run_ref: str | None,
-           latest: bool, as_json: bool, graph: Path | None) -> None:
+def impact(
+    ctx: click.Context,
+    query: str,
+    depth: int | None,
+    run_ref: str | None,
+    latest: bool,
+    as_json: bool,
+    graph: Path | None,
+) -> None:
     """Identify FILE by content and walk forward to everything derived from it.
 
     FILE may also be an ISCC-SUM, a datahash, or a recorded path that is gone.
@@ -236,8 +292,7 @@ def impact(ctx: click.Context, query: str, depth: int | None, run_ref: str | Non
     Example:
       iscc-lineage impact raw/s01.tif
     """
-    _walk_command(ctx, query, depth, as_json, "impact", graph=graph, run=run_ref,
-                  latest=latest)
+    _walk_command(ctx, query, depth, as_json, "impact", graph=graph, run=run_ref, latest=latest)
 
 
 @cli.command()

@@ -45,8 +45,14 @@ __all__ = ["fingerprint", "record"]
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
-def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cache: bool,
-                as_json: bool, quiet: bool) -> None:
+def fingerprint(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    units: bool,
+    no_cache: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Print the ISCC-SUM (ISO 24138, narrow) of files and directories.
 
     Lines read like `iscc-sum --narrow`: `ISCC:KUA… *path`. A directory gets a manifest
@@ -70,8 +76,11 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
     with render.progress(total, "fingerprint", quiet=quiet) as on_bytes:
         results = fingerprint_many(plist, cache=cache, on_bytes=on_bytes)
     # non-UTF-8 names are shown escaped (bad\udcff), as in error messages, in both forms
-    good = [(printable(p), fp)
-            for p, fp in zip(plist, results, strict=True) if isinstance(fp, Fingerprint)]
+    good = [
+        (printable(p), fp)
+        for p, fp in zip(plist, results, strict=True)
+        if isinstance(fp, Fingerprint)
+    ]
     if as_json:
         render.dump_json([{"path": p, **fp.to_dict()} for p, fp in good])
     else:
@@ -86,23 +95,37 @@ def fingerprint(ctx: click.Context, paths: tuple[Path, ...], units: bool, no_cac
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("-i", "--input", "inputs", multiple=True, type=PATH_ANY, help="A file it used.")
-@click.option("-o", "--output", "outputs", multiple=True, type=PATH_ANY,
-              help="A file it generated.")
+@click.option(
+    "-o", "--output", "outputs", multiple=True, type=PATH_ANY, help="A file it generated."
+)
 @click.option("-n", "--name", help="Step name.  [default: the command's program name]")
 @click.option("--run", "run_ref", help="Add the step to this run id (created if new).")
-@click.option("--code", type=PATH_ANY,
-              help="The script or macro the step ran (its content is fingerprinted).")
-@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="A parameter of the step.")
-@click.option("--pixels", is_flag=True,
-              help="Also pixel-code bioimages among the files (TIFF, OME-TIFF, OME-Zarr; CZI, "
-                   "ND2, LIF with their extras): copies in other formats then share the "
-                   "lineage. Costs one more read of each image.")
+@click.option(
+    "--code", type=PATH_ANY, help="The script or macro the step ran (its content is fingerprinted)."
+)
+@click.option(
+    "-p", "--param", "params", multiple=True, metavar="KEY=VALUE", help="A parameter of the step."
+)
+@click.option(
+    "--pixels",
+    is_flag=True,
+    help="Also pixel-code bioimages among the files (TIFF, OME-TIFF, OME-Zarr; CZI, "
+    "ND2, LIF with their extras): copies in other formats then share the "
+    "lineage. Costs one more read of each image.",
+)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ...],
-           name: str | None, run_ref: str | None, code: Path | None, params: tuple[str, ...],
-           pixels: bool, command: tuple[str, ...]) -> None:
+def record(
+    ctx: click.Context,
+    inputs: tuple[Path, ...],
+    outputs: tuple[Path, ...],
+    name: str | None,
+    run_ref: str | None,
+    code: Path | None,
+    params: tuple[str, ...],
+    pixels: bool,
+    command: tuple[str, ...],
+) -> None:
     """Record one step: fingerprint inputs, run COMMAND, fingerprint outputs.
 
     Without a COMMAND it records a manual step (a Fiji macro, an export from a GUI tool).
@@ -142,10 +165,18 @@ def record(ctx: click.Context, inputs: tuple[Path, ...], outputs: tuple[Path, ..
         cache.flush()
     run_id = _ensure_run(store, rec, run_ref, "iscc-lineage record")
     step_name = name or (Path(command[0]).name if command else "manual step")
-    rec.record_step(run_id, step_name, inputs=used, outputs=made, started=started,
-                    command=shlex.join(command) if command else None, code=code,
-                    params=param_map, exit_status=status if command else None,
-                    status="finished" if status == 0 else "failed")
+    rec.record_step(
+        run_id,
+        step_name,
+        inputs=used,
+        outputs=made,
+        started=started,
+        command=shlex.join(command) if command else None,
+        code=code,
+        params=param_map,
+        exit_status=status if command else None,
+        status="finished" if status == 0 else "failed",
+    )
     rec.finish_run(run_id, "finished" if status == 0 else "failed")
     ctx.exit(status)
 
@@ -172,11 +203,11 @@ def _check_creatable(path: Path) -> None:
     parent = Path(os.path.abspath(path)).parent
     existing = next(p for p in (parent, *parent.parents) if os.path.lexists(p))
     if not existing.is_dir():
-        raise StoreError(f"{path}: cannot create store: {_shown(existing, path)} is not a "
-                         "directory")
+        raise StoreError(
+            f"{path}: cannot create store: {_shown(existing, path)} is not a directory"
+        )
     if not os.access(existing, os.W_OK):
-        raise StoreError(f"{path}: cannot create store: {_shown(existing, path)} is not "
-                         "writable")
+        raise StoreError(f"{path}: cannot create store: {_shown(existing, path)} is not writable")
 
 
 def _shown(p: Path, like: Path) -> str:
@@ -188,8 +219,7 @@ def _artifacts(paths: Sequence[Path], cache: DeferredCache | None) -> list[Artif
     """Fingerprint paths as :meth:`Recorder.artifacts` does, through a held-back cache."""
     locs = [location(p) for p in paths]
     out = []
-    for loc, fp in zip(locs, fingerprint_many([Path(p) for p in locs], cache=cache),
-                       strict=True):
+    for loc, fp in zip(locs, fingerprint_many([Path(p) for p in locs], cache=cache), strict=True):
         if isinstance(fp, FingerprintError):
             raise fp
         out.append(Artifact(loc, fp))
@@ -214,8 +244,13 @@ def _precheck(paths: Sequence[Path], *, must_exist: bool, file_only: bool = Fals
             raise FingerprintError(f"{p}: {exc.strerror or exc}") from None
         if stat.S_ISREG(mode) or (stat.S_ISDIR(mode) and not file_only):
             continue
-        kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
-                else "a device or socket")
+        kind = (
+            "a directory"
+            if stat.S_ISDIR(mode)
+            else "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a device or socket"
+        )
         raise FingerprintError(f"{p}: is {kind}, not a regular file")
 
 

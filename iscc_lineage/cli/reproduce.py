@@ -30,22 +30,50 @@ def _dump(value: object) -> None:
 
 @cli.command(name="reproduce")
 @click.argument("target")
-@click.option("--data-from", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder holding the raw data a crate only references (same relative paths).")
-@click.option("--scratch", type=click.Path(path_type=Path),
-              help="Re-run here (created; must be empty).  [default: a temporary folder]")
+@click.option(
+    "--data-from",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder holding the raw data a crate only references (same relative paths).",
+)
+@click.option(
+    "--scratch",
+    type=click.Path(path_type=Path),
+    help="Re-run here (created; must be empty).  [default: a temporary folder]",
+)
 @click.option("--keep", is_flag=True, help="Keep the temporary scratch folder.")
-@click.option("-c", "--cores", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Cores for Snakemake.")
-@click.option("--accept-near-identical", "accept_near", is_flag=True,
-              help="Exit 0 also when some outputs are only near-identical.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=None,
-              help="Give up on the re-run after this many seconds.")
+@click.option(
+    "-c",
+    "--cores",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Cores for Snakemake.",
+)
+@click.option(
+    "--accept-near-identical",
+    "accept_near",
+    is_flag=True,
+    help="Exit 0 also when some outputs are only near-identical.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Give up on the re-run after this many seconds.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
 @click.pass_context
-def reproduce_command(ctx: click.Context, target: str, data_from: Path | None,
-                      scratch: Path | None, keep: bool, cores: int, accept_near: bool,
-                      timeout: float | None, as_json: bool) -> None:
+def reproduce_command(
+    ctx: click.Context,
+    target: str,
+    data_from: Path | None,
+    scratch: Path | None,
+    keep: bool,
+    cores: int,
+    accept_near: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
     """Re-execute a run, a figure's lineage or a crate in a scratch folder; compare by content.
 
     TARGET is a run id (or prefix), a recorded file, or an RO-Crate (folder or .zip). Each
@@ -68,8 +96,9 @@ def reproduce_command(ctx: click.Context, target: str, data_from: Path | None,
     root = scratch or Path(tempfile.mkdtemp(prefix="iscc-reproduce-"))
     try:
         path = Path(target)
-        if path.exists() and ((path.is_dir() and (path / "ro-crate-metadata.json").is_file())
-                              or path.suffix == ".zip"):
+        if path.exists() and (
+            (path.is_dir() and (path / "ro-crate-metadata.json").is_file()) or path.suffix == ".zip"
+        ):
             crate = rp.open_crate(path, root / "_unpacked")
             plan = rp.plan_crate(crate, data_from)
         elif path.is_file():
@@ -96,8 +125,10 @@ def _print_report(report: object, *, kept: bool) -> None:
 
     assert isinstance(report, Report)
     width = max((len(o.path) for o in report.outcomes), default=4)
-    click.echo(f"Reproduced {report.label} in {report.seconds:.1f} s"
-               + (f" (scratch kept: {report.scratch})" if kept else ""))
+    click.echo(
+        f"Reproduced {report.label} in {report.seconds:.1f} s"
+        + (f" (scratch kept: {report.scratch})" if kept else "")
+    )
     for o in report.outcomes:
         dist = ""
         if o.status in ("near-identical", "different"):
@@ -165,8 +196,14 @@ def diff_command(ctx: click.Context, a: str, b: str, show_all: bool, as_json: bo
 
 def _print_diff(d: RunDiff, show_all: bool) -> None:
     click.echo(f"A: {d.a}\nB: {d.b}")
-    words = {"changed": "CHANGED", "recipe-only": "RECIPE", "non-deterministic": "NONDET",
-             "same": "same", "only-a": "only in A", "only-b": "only in B"}
+    words = {
+        "changed": "CHANGED",
+        "recipe-only": "RECIPE",
+        "non-deterministic": "NONDET",
+        "same": "same",
+        "only-a": "only in A",
+        "only-b": "only in B",
+    }
     for s in d.steps:
         if s.verdict == "same" and not show_all:
             continue
@@ -176,8 +213,7 @@ def _print_diff(d: RunDiff, show_all: bool) -> None:
         if s.verdict == "non-deterministic":
             click.echo("           because nothing recorded changed: same recipe, other output")
         for o in s.changed_outputs:
-            bits = f" (Data-Code {o.data_distance}/64 bits)" if o.data_distance is not None \
-                else ""
+            bits = f" (Data-Code {o.data_distance}/64 bits)" if o.data_distance is not None else ""
             click.echo(f"           {o.status}: {o.path}{bits}")
     same = sum(1 for s in d.steps if s.verdict == "same")
     click.echo(f"{len(d.steps)} steps: {same} the same, {len(d.steps) - same} differ")

@@ -25,26 +25,51 @@ __all__ = ["verify_command"]
 @cli.command(name="verify")
 @click.argument("paths", nargs=-1, type=PATH_ANY)
 @click.option("--run", "run_ref", help="Verify what this run used and generated.")
-@click.option("--crate", "crate_path", type=click.Path(exists=True, path_type=Path),
-              help="Check an exported RO-Crate (folder or zip) against the ISCCs it declares, "
-                   "and its signed notes if it carries any.")
-@click.option("--strict", is_flag=True,
-              help="Also fail (exit 1) on temp() files that Snakemake deleted as it should.")
-@click.option("--signatures", is_flag=True,
-              help="Check signed notes (the store's, or with --crate only the crate's): "
-                   "signature, the files' bytes now, the lineage.")
-@click.option("--store", "chain", is_flag=True,
-              help="Recompute the store's hash chain; name the first record changed since.")
-@click.option("--local-root", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="With --crate: also check the files the crate references (#-local) "
-                   "under this folder (the workflow folder); never followed out of it.")
+@click.option(
+    "--crate",
+    "crate_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="Check an exported RO-Crate (folder or zip) against the ISCCs it declares, "
+    "and its signed notes if it carries any.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also fail (exit 1) on temp() files that Snakemake deleted as it should.",
+)
+@click.option(
+    "--signatures",
+    is_flag=True,
+    help="Check signed notes (the store's, or with --crate only the crate's): "
+    "signature, the files' bytes now, the lineage.",
+)
+@click.option(
+    "--store",
+    "chain",
+    is_flag=True,
+    help="Recompute the store's hash chain; name the first record changed since.",
+)
+@click.option(
+    "--local-root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="With --crate: also check the files the crate references (#-local) "
+    "under this folder (the workflow folder); never followed out of it.",
+)
 @OPTION_JSON
 @OPTION_QUIET
 @click.pass_context
-def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | None,
-                   strict: bool, as_json: bool, quiet: bool,
-                   crate_path: Path | None = None, signatures: bool = False,
-                   chain: bool = False, local_root: Path | None = None) -> None:
+def verify_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    run_ref: str | None,
+    strict: bool,
+    as_json: bool,
+    quiet: bool,
+    crate_path: Path | None = None,
+    signatures: bool = False,
+    chain: bool = False,
+    local_root: Path | None = None,
+) -> None:
     """Re-fingerprint recorded files and report ok / changed / missing / gone.
 
     Always re-hashes (never the stat cache). A change shows the Data-Code distance, so
@@ -73,8 +98,9 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
     if crate_path is not None:
         if paths or run_ref:
             raise click.UsageError("--crate checks a crate; give no PATHS or --run with it")
-        _verify_crate(ctx, crate_path, as_json=as_json, signatures_only=signatures,
-                      local_root=local_root)
+        _verify_crate(
+            ctx, crate_path, as_json=as_json, signatures_only=signatures, local_root=local_root
+        )
         return
     if local_root is not None:
         raise click.UsageError("--local-root is for --crate")
@@ -104,8 +130,14 @@ def verify_command(ctx: click.Context, paths: tuple[Path, ...], run_ref: str | N
         ctx.exit(EXIT_NEGATIVE)
 
 
-def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool,
-                  signatures_only: bool = False, local_root: Path | None = None) -> None:
+def _verify_crate(
+    ctx: click.Context,
+    crate_path: Path,
+    *,
+    as_json: bool,
+    signatures_only: bool = False,
+    local_root: Path | None = None,
+) -> None:
     """``verify --crate``: check a crate's files against the ISCCs it declares, and its signed
     notes; exit 1 on any change, missing or undeclared file, failed note, and when nothing
     could be checked. ``--json`` writes the file checks (with ``--signatures``: the note
@@ -132,14 +164,18 @@ def _verify_crate(ctx: click.Context, crate_path: Path, *, as_json: bool,
             mark = {"ok": "ok", "unreachable": "-"}.get(c.status, c.status.upper())
             detail = f"  ({c.detail})" if c.detail and c.status != "ok" else ""
             click.echo(f"{mark:<11} {c.id}{detail}")
-        counts = {s: sum(c.status == s for c in results)
-                  for s in ("ok", "changed", "missing", "error", "undeclared", "unreachable")}
+        counts = {
+            s: sum(c.status == s for c in results)
+            for s in ("ok", "changed", "missing", "error", "undeclared", "unreachable")
+        }
         if checked:
             click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n), err=True)
         for r in notes:
             click.echo(r.line())
     if not checked:
-        click.echo("nothing to verify: no file in the crate declares an ISCC that can be "
-                   "checked here", err=True)
+        click.echo(
+            "nothing to verify: no file in the crate declares an ISCC that can be checked here",
+            err=True,
+        )
     if not checked or any(c.failed for c in results) or not all(r.ok for r in notes):
         ctx.exit(EXIT_NEGATIVE)

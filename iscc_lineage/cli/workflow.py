@@ -47,10 +47,18 @@ STORE_FLAG = "--" + STORE_KEY
 
 
 @cli.command()
-@click.argument("workflow_dir", default=".", required=False,
-                type=click.Path(path_type=Path, file_okay=False, exists=True))
-@click.option("--store", "store_path", metavar="PATH|URL",
-              help="Also set logger-iscc-store: the lineage store the plugin writes to.")
+@click.argument(
+    "workflow_dir",
+    default=".",
+    required=False,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+)
+@click.option(
+    "--store",
+    "store_path",
+    metavar="PATH|URL",
+    help="Also set logger-iscc-store: the lineage store the plugin writes to.",
+)
 def init(workflow_dir: Path, store_path: str | None) -> None:
     """Make a plain `snakemake` in WORKFLOW_DIR record lineage (a workflow profile).
 
@@ -66,32 +74,45 @@ def init(workflow_dir: Path, store_path: str | None) -> None:
     """
     if store_path and redact_credentials(store_path) != store_path:
         store_path = redact_credentials(store_path)
-        click.echo("Note: the password is not written into the profile; keep it in "
-                   "~/.pgpass or PGPASSWORD.", err=True)
+        click.echo(
+            "Note: the password is not written into the profile; keep it in "
+            "~/.pgpass or PGPASSWORD.",
+            err=True,
+        )
     change = enable_logger(workflow_dir, store=store_path)
     shown = _shown(change.path)
-    what = ("Created" if change.created else "Updated" if change.changed
-            else "Already set in")
+    what = "Created" if change.created else "Updated" if change.changed else "Already set in"
     loggers = ", ".join(change.loggers)
     store = f", {STORE_KEY}: {change.store}" if change.store else ""
     click.echo(f"{what} {shown}: logger: [{loggers}]{store}")
     if not change.comments_kept:
-        click.echo(f"Note: the comments in {shown} could not be kept (unusual layout); "
-                   "every setting was.", err=True)
-    if not any((workflow_dir / n).is_file() for n in ("Snakefile", "workflow/Snakefile",
-                                                       "snakefile", "workflow/snakefile")):
-        click.echo(f"Note: no Snakefile in {workflow_dir}; Snakemake looks for "
-                   "profiles/default/ where it starts and next to the Snakefile.", err=True)
+        click.echo(
+            f"Note: the comments in {shown} could not be kept (unusual layout); every setting was.",
+            err=True,
+        )
+    if not any(
+        (workflow_dir / n).is_file()
+        for n in ("Snakefile", "workflow/Snakefile", "snakefile", "workflow/snakefile")
+    ):
+        click.echo(
+            f"Note: no Snakefile in {workflow_dir}; Snakemake looks for "
+            "profiles/default/ where it starts and next to the Snakefile.",
+            err=True,
+        )
     click.echo(f"A plain `snakemake` started in {workflow_dir} now records lineage.")
     click.echo(NO_USE_ISCC)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True,
-                               "allow_interspersed_args": False})
-@click.option("--store", "store_path", type=str, metavar="PATH|URL",
-              help="Lineage store the plugin writes to.  [default: --store of iscc-lineage, "
-                   "$ISCC_LINEAGE_STORE, else .iscc-lineage/lineage.db in the working "
-                   "directory]")
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "--store",
+    "store_path",
+    type=str,
+    metavar="PATH|URL",
+    help="Lineage store the plugin writes to.  [default: --store of iscc-lineage, "
+    "$ISCC_LINEAGE_STORE, else .iscc-lineage/lineage.db in the working "
+    "directory]",
+)
 @click.argument("snakemake_args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
 def run(ctx: click.Context, store_path: str | None, snakemake_args: tuple[str, ...]) -> None:
@@ -134,8 +155,9 @@ def find_snakemake(python: Path | None = None, path: str | None = None) -> str:
         return str(here)
     found = shutil.which("snakemake", path=path)
     if found is None:
-        raise CommandError("snakemake not found next to this Python or on PATH; "
-                           "pip install snakemake")
+        raise CommandError(
+            "snakemake not found next to this Python or on PATH; pip install snakemake"
+        )
     return found
 
 
@@ -171,7 +193,7 @@ def with_logger(args: Sequence[str]) -> list[str]:
 def _split(args: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     if "--" in args:
         k = list(args).index("--")
-        return list(args[:k]), ["--"], list(args[k + 1:])
+        return list(args[:k]), ["--"], list(args[k + 1 :])
     return list(args), [], []
 
 
@@ -214,13 +236,19 @@ def _summarise(store_path: Path | str, t0: float) -> None:
     """One line on stdout about the run recorded since ``t0``, or a note on stderr."""
     try:
         with open_store(store_path, create=False) as store:
-            runs = [r for r in store.runs(limit=5)
-                    if datetime.fromisoformat(r.started).timestamp() >= t0 - 2.0]
+            runs = [
+                r
+                for r in store.runs(limit=5)
+                if datetime.fromisoformat(r.started).timestamp() >= t0 - 2.0
+            ]
     except LineageError:
         runs = []
     if not runs:
-        click.echo(f"iscc-lineage: no run recorded in {_shown(store_path)} (a dry run, nothing to "
-                   "do, or the iscc logger did not start)", err=True)
+        click.echo(
+            f"iscc-lineage: no run recorded in {_shown(store_path)} (a dry run, nothing to "
+            "do, or the iscc logger did not start)",
+            err=True,
+        )
         return
     r = runs[0]
     click.echo(f"Recorded run {r.id[:12]} ({r.status}): {r.steps} steps in {_shown(store_path)}")
@@ -235,8 +263,12 @@ def _shown(path: Path | str) -> str:
 
 
 @cli.command(name="import")
-@click.argument("workflow_dir", default=".", required=False,
-                type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument(
+    "workflow_dir",
+    default=".",
+    required=False,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
@@ -272,12 +304,13 @@ def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
 def _report(r: ImportResult, workdir: Path, store: str) -> None:
     runs = ", ".join(f"{rid[:12]} ({n})" for rid, n in r.runs.items()) or "none"
     click.echo(f"Imported {r.steps} steps from {workdir}/.snakemake into {store}; runs: {runs}")
-    notes = [(r.known, "jobs imported before (skipped)"),
-             (r.live, "jobs of runs recorded live (skipped)"),
-             (r.failed, "failed steps (outputs kept as partial, never traced)"),
-             (r.gone, "outputs gone (temp files or removed)"),
-             (r.untrusted, "files changed since their job (recorded without content)")]
+    notes = [
+        (r.known, "jobs imported before (skipped)"),
+        (r.live, "jobs of runs recorded live (skipped)"),
+        (r.failed, "failed steps (outputs kept as partial, never traced)"),
+        (r.gone, "outputs gone (temp files or removed)"),
+        (r.untrusted, "files changed since their job (recorded without content)"),
+    ]
     for n, what in notes:
         if n:
             click.echo(f"  {n} {what}")
-

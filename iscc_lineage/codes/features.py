@@ -67,9 +67,13 @@ class Detail:
         png = buf.getvalue()
         x0, y0, x1, y1 = self.box
         q = np.clip(np.round(self.xy * 8), 0, 65535).astype("<u2")
-        return (_HEAD.pack(_VERSION, len(self.xy), x0, y0, x1, y1, 0, 0,
-                           self.fscale, self.page_scale)
-                + struct.pack("<I", len(png)) + png + q.tobytes() + self.desc.tobytes())
+        return (
+            _HEAD.pack(_VERSION, len(self.xy), x0, y0, x1, y1, 0, 0, self.fscale, self.page_scale)
+            + struct.pack("<I", len(png))
+            + png
+            + q.tobytes()
+            + self.desc.tobytes()
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Detail:
@@ -79,7 +83,7 @@ class Detail:
         off = _HEAD.size
         (plen,) = struct.unpack_from("<I", data, off)
         off += 4
-        with Image.open(io.BytesIO(data[off:off + plen])) as img:
+        with Image.open(io.BytesIO(data[off : off + plen])) as img:
             thumb = np.asarray(img.convert("L"), dtype=np.uint8)
         off += plen
         xy = (np.frombuffer(data, "<u2", 2 * n, off).reshape(n, 2) / 8).astype(np.float32)
@@ -106,8 +110,13 @@ def _orb() -> Any:
     global _ORB
     if _ORB is None:
         _ORB = cv2.ORB_create(  # type: ignore[attr-defined]
-            nfeatures=N_FEATURES, scaleFactor=1.2, nlevels=10, edgeThreshold=15,
-            patchSize=31, fastThreshold=8)
+            nfeatures=N_FEATURES,
+            scaleFactor=1.2,
+            nlevels=10,
+            edgeThreshold=15,
+            patchSize=31,
+            fastThreshold=8,
+        )
     return _ORB
 
 
@@ -136,8 +145,14 @@ def detail(gray: Gray, box: Box, page_scale: float = 1.0) -> Detail:
     h, w = view.shape
     long_side = round(THUMB_SIDE * math.sqrt(max(h, w) / max(1, min(h, w))))
     thumb, _ = _resize(view, long_side) if max(h, w) > long_side else (view, 1.0)
-    return Detail(box, fscale, xy, np.ascontiguousarray(desc, dtype=np.uint8),
-                  np.ascontiguousarray(thumb), page_scale)
+    return Detail(
+        box,
+        fscale,
+        xy,
+        np.ascontiguousarray(desc, dtype=np.uint8),
+        np.ascontiguousarray(thumb),
+        page_scale,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +182,15 @@ def _transform(q: Detail, c: Detail) -> tuple[npt.NDArray[np.float64], int, int]
         return None
     src = q.xy[[m.queryIdx for m in good]]
     dst = c.xy[[m.trainIdx for m in good]]
-    m, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
-                                          ransacReprojThreshold=RANSAC_PX, maxIters=3000,
-                                          confidence=0.995, refineIters=10)
+    m, mask = cv2.estimateAffinePartial2D(
+        src,
+        dst,
+        method=cv2.RANSAC,
+        ransacReprojThreshold=RANSAC_PX,
+        maxIters=3000,
+        confidence=0.995,
+        refineIters=10,
+    )
     if m is None or mask is None:
         return None
     inliers = int(mask.sum())
@@ -194,12 +215,28 @@ def verify(q: Detail, c: Detail) -> Geometry | None:
     c_f2t = np.diag([ct / c.fscale, ct / c.fscale, 1.0])
     t = c_f2t @ a @ q_t2f
     h, w = q.thumb.shape
-    warped: Gray = np.asarray(cv2.warpAffine(
-        c.thumb, t[:2], (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=0), dtype=np.uint8)
-    valid = cv2.warpAffine(np.full(c.thumb.shape, 255, np.uint8), t[:2], (w, h),
-                           flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    warped: Gray = np.asarray(
+        cv2.warpAffine(
+            c.thumb,
+            t[:2],
+            (w, h),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        ),
+        dtype=np.uint8,
+    )
+    valid = (
+        cv2.warpAffine(
+            np.full(c.thumb.shape, 255, np.uint8),
+            t[:2],
+            (w, h),
+            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
+        > 0
+    )
     overlap = float(valid.mean())
     residual, corr, fitted = compare(q.thumb, warped, valid)
     unexplained = _unexplained(q.thumb, fitted, valid)
@@ -213,8 +250,19 @@ def verify(q: Detail, c: Detail) -> Geometry | None:
     box = (float(pts[0].min()), float(pts[1].min()), float(pts[0].max()), float(pts[1].max()))
     s_feat = math.hypot(m[0, 0], m[1, 0])  # cand feature px per query feature px
     scale = s_feat * (q.fscale * q.page_scale) / (c.fscale * c.page_scale)
-    return Geometry(inliers, matches, round(scale, 4), box, residual, corr, round(overlap, 4),
-                    unexplained, fitted, valid, q.thumb)
+    return Geometry(
+        inliers,
+        matches,
+        round(scale, 4),
+        box,
+        residual,
+        corr,
+        round(overlap, 4),
+        unexplained,
+        fitted,
+        valid,
+        q.thumb,
+    )
 
 
 def compare(q: Gray, c: Gray, valid: npt.NDArray[np.bool_]) -> tuple[float, float, Gray]:
@@ -263,12 +311,19 @@ DISCRIMINATE_LEVELS = 10  #: candidates differ at a pixel when their fits differ
 def discriminate(a: Geometry, b: Geometry) -> tuple[int, float, float]:
     """Where two registered candidates differ from each other, how well each explains the query:
     (pixels where they differ, mean error of a, mean error of b). No pixels: indistinguishable."""
-    if a.fitted is None or b.fitted is None or a.valid is None or b.valid is None \
-            or a.query is None or a.fitted.shape != b.fitted.shape:
+    if (
+        a.fitted is None
+        or b.fitted is None
+        or a.valid is None
+        or b.valid is None
+        or a.query is None
+        or a.fitted.shape != b.fitted.shape
+    ):
         return 0, 0.0, 0.0
     both = a.valid & b.valid
-    diff = both & (np.abs(a.fitted.astype(np.int16) - b.fitted.astype(np.int16))
-                   > DISCRIMINATE_LEVELS)
+    diff = both & (
+        np.abs(a.fitted.astype(np.int16) - b.fitted.astype(np.int16)) > DISCRIMINATE_LEVELS
+    )
     n = int(diff.sum())
     if n == 0:
         return 0, 0.0, 0.0

@@ -78,8 +78,11 @@ class FigureCodes:
         """(scheme, value) pairs to store as further codes of the content."""
         out = [(IMAGE_CODE_SCHEME, self.image_code)] if self.image_code else []
         if any(v.detail is not None for v in self.views):
-            out += [(INDEX_SCHEME, self.index_value()), (CODES_SCHEME, self.codes_value()),
-                    (DETAIL_SCHEME, self.detail_value())]
+            out += [
+                (INDEX_SCHEME, self.index_value()),
+                (CODES_SCHEME, self.codes_value()),
+                (DETAIL_SCHEME, self.detail_value()),
+            ]
         else:
             out.append((SKIP_SCHEME, "; ".join(self.notes) or "no picture content"))
         return out
@@ -117,7 +120,7 @@ class FigureCodes:
         while off < len(raw):
             i, size = struct.unpack_from("<HI", raw, off)
             off += 6
-            views[i].detail = Detail.from_bytes(raw[off:off + size])
+            views[i].detail = Detail.from_bytes(raw[off : off + size])
             off += size
         return cls(views)
 
@@ -135,8 +138,16 @@ def _describe(fig: figure.Figure, windows: bool, max_pages: int) -> FigureCodes:
             panels += kind == "panel"
             d = detail(page.gray, box, page.scale) if needs_detail else None
             where[n] = len(out.views)
-            out.views.append(View(page.index, kind, box, code or bytes(32), d,
-                                  where.get(parent, -1) if kind != "page" else -1))
+            out.views.append(
+                View(
+                    page.index,
+                    kind,
+                    box,
+                    code or bytes(32),
+                    d,
+                    where.get(parent, -1) if kind != "page" else -1,
+                )
+            )
     if len(fig.pages) > max_pages:
         out.notes.append(f"{len(fig.pages)} pages: keypoints for the first {max_pages} only")
     return out
@@ -162,14 +173,16 @@ def picture_rows(paths: Mapping[str, str]) -> list[tuple[str, str, str]]:
     return rows
 
 
-def query_views(path: Path, side: int | None = None, max_pages: int = figure.MAX_PAGES
-                ) -> FigureCodes:
+def query_views(
+    path: Path, side: int | None = None, max_pages: int = figure.MAX_PAGES
+) -> FigureCodes:
     """The views of a query: each trimmed page and its panel tree, with codes and details.
     PDF pages are rendered larger than figures: a panel of a paper page is a small part."""
     if side is None:
         side = PAPER_SIDE if path.suffix.lower() == ".pdf" else figure.CODE_SIDE
-    return _describe(figure.load(path, side=side, max_pages=max_pages), windows=False,
-                     max_pages=max_pages)
+    return _describe(
+        figure.load(path, side=side, max_pages=max_pages), windows=False, max_pages=max_pages
+    )
 
 
 PANELS_VERIFIED = 2  #: a candidate's panels verified per query view: the nearest by code
@@ -182,8 +195,10 @@ def verify_views(q: View, c: Sequence[View]) -> tuple[View, Geometry] | None:
     if q.detail is None:
         return None
     pages = [v for v in c if v.detail is not None and v.kind == "page"]
-    panels = sorted((v for v in c if v.detail is not None and v.kind == "panel"),
-                    key=lambda v: hamming256(q.code, v.code))[:PANELS_VERIFIED]
+    panels = sorted(
+        (v for v in c if v.detail is not None and v.kind == "panel"),
+        key=lambda v: hamming256(q.code, v.code),
+    )[:PANELS_VERIFIED]
     for v in (*pages, *panels):
         assert v.detail is not None
         g = verify(q.detail, v.detail)
@@ -195,7 +210,7 @@ def verify_views(q: View, c: Sequence[View]) -> tuple[View, Geometry] | None:
 def split_codes(value: str) -> list[bytes]:
     """The 256-bit codes of a ``codes_value``."""
     raw = base64.b64decode(value)
-    return [raw[i:i + 32] for i in range(0, len(raw) - 31, 32)]
+    return [raw[i : i + 32] for i in range(0, len(raw) - 31, 32)]
 
 
 def hamming256(a: bytes, b: bytes) -> int:
@@ -238,7 +253,7 @@ class CodeIndex:
                 kth = np.partition(best, k - 1)[k - 1]
                 take = np.flatnonzero(best <= kth + TIE_BITS)  # never cut between near-ties
                 if take.size > 4 * k:
-                    take = take[np.argsort(best[take], kind="stable")[:4 * k]]
+                    take = take[np.argsort(best[take], kind="stable")[: 4 * k]]
             else:
                 take = np.arange(best.size)
             for o, d in zip(self.ids[take].tolist(), best[take].tolist(), strict=True):

@@ -94,8 +94,10 @@ def _raster(path: Path, side: int, max_pages: int, fig: Figure) -> None:
         if img.format == "JPEG":
             img.draft("L", (side, side))  # the codec decodes at 1/2, 1/4 or 1/8 scale
         elif w * h > MAX_DECODE_PIXELS:
-            fig.notes.append(f"{w}x{h} pixels: above {MAX_DECODE_PIXELS // 1_000_000} MP, "
-                             "not decoded for picture codes")
+            fig.notes.append(
+                f"{w}x{h} pixels: above {MAX_DECODE_PIXELS // 1_000_000} MP, "
+                "not decoded for picture codes"
+            )
             return
         n = getattr(img, "n_frames", 1)
         for i, frame in enumerate(ImageSequence.Iterator(img)):
@@ -105,11 +107,11 @@ def _raster(path: Path, side: int, max_pages: int, fig: Figure) -> None:
             gray = _to_gray(frame)
             scale = min(1.0, side / max(gray.size))
             if scale < 1.0:
-                gray = gray.resize((max(1, round(gray.width * scale)),
-                                    max(1, round(gray.height * scale))),
-                                   Image.Resampling.BOX)
-            fig.pages.append(Page(np.asarray(gray, dtype=np.uint8), i,
-                                  gray.width / w))
+                gray = gray.resize(
+                    (max(1, round(gray.width * scale)), max(1, round(gray.height * scale))),
+                    Image.Resampling.BOX,
+                )
+            fig.pages.append(Page(np.asarray(gray, dtype=np.uint8), i, gray.width / w))
             if img.format != "TIFF":  # GIF/WebP animations: the first frame is the figure
                 break
 
@@ -117,8 +119,9 @@ def _raster(path: Path, side: int, max_pages: int, fig: Figure) -> None:
 def _to_gray(frame: Image.Image) -> Image.Image:
     """8-bit grayscale as iscc-sdk normalises (EXIF orientation, alpha on white), except that
     16-bit and float planes are rescaled by their 0.1-99.9 percentiles (Pillow clips them)."""
-    orientation = frame.getexif().get(0x0112, 1) if frame.format in ("JPEG", "TIFF", "WEBP",
-                                                                     "PNG") else 1
+    orientation = (
+        frame.getexif().get(0x0112, 1) if frame.format in ("JPEG", "TIFF", "WEBP", "PNG") else 1
+    )
     pic = (ImageOps.exif_transpose(frame) or frame) if orientation != 1 else frame
     if pic.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(pic, dtype=np.float32)
@@ -139,8 +142,7 @@ def _svg(path: Path, side: int) -> Page:
 
     import cairosvg  # type: ignore[import-untyped]
 
-    png = cairosvg.svg2png(url=str(path), output_width=side, background_color="white",
-                           unsafe=False)
+    png = cairosvg.svg2png(url=str(path), output_width=side, background_color="white", unsafe=False)
     with Image.open(io.BytesIO(png)) as img:
         gray = _to_gray(img)
         if max(gray.size) > side:  # a very tall SVG: fit the long side
@@ -233,8 +235,11 @@ def split_tree(gray: Gray, box: Box | None = None, depth: int = 4) -> list[tuple
             if not runs:
                 continue
             cuts = [0] + [c for r in runs for c in r] + [length]
-            pieces = [(x0 + a, y0, x0 + e, y1) if axis == 1 else (x0, y0 + a, x1, y0 + e)
-                      for a, e in zip(cuts[::2], cuts[1::2], strict=True) if e - a >= min_side]
+            pieces = [
+                (x0 + a, y0, x0 + e, y1) if axis == 1 else (x0, y0 + a, x1, y0 + e)
+                for a, e in zip(cuts[::2], cuts[1::2], strict=True)
+                if e - a >= min_side
+            ]
             pieces = [p for p in pieces if min(p[2] - p[0], p[3] - p[1]) >= min_side // 2]
             if len(pieces) >= 2:
                 for p in pieces:
@@ -264,8 +269,10 @@ def _code(gray: Gray, box: Box | None) -> tuple[str, bytes] | None:
     pixels = img.resize((32, 32), Image.Resampling.BICUBIC).tobytes()
     code = str(il.gen_image_code_v0(pixels, 256)["iscc"])
     body = bytes(il.iscc_decode(code)[4])
-    if any(int.from_bytes(body[i:i + 8], "big").bit_count() < MIN_FEATURE_BITS
-           for i in range(0, len(body), 8)):
+    if any(
+        int.from_bytes(body[i : i + 8], "big").bit_count() < MIN_FEATURE_BITS
+        for i in range(0, len(body), 8)
+    ):
         return None
     return code, body
 

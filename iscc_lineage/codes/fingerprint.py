@@ -170,8 +170,9 @@ def fingerprint_bytes(data: bytes) -> Fingerprint:
     return Fingerprint(iscc, datahash, size, data_code, instance_code)
 
 
-def fingerprint_copy(path: Path, dst: IO[bytes] | None = None, *,
-                     on_bytes: OnBytes | None = None) -> tuple[Fingerprint, str]:
+def fingerprint_copy(
+    path: Path, dst: IO[bytes] | None = None, *, on_bytes: OnBytes | None = None
+) -> tuple[Fingerprint, str]:
     """Fingerprint a regular file and take its SHA-256 in the same read, copying to ``dst``.
 
     One pass over the bytes serves identity (ISCC-SUM), fixity for generic tools (SHA-256)
@@ -190,8 +191,9 @@ def fingerprint_copy(path: Path, dst: IO[bytes] | None = None, *,
     return Fingerprint(iscc, datahash, size, data_code, instance_code), sha.hexdigest()
 
 
-def fingerprint_stream(src: IO[bytes], *, on_bytes: OnBytes | None = None
-                       ) -> tuple[Fingerprint, str]:
+def fingerprint_stream(
+    src: IO[bytes], *, on_bytes: OnBytes | None = None
+) -> tuple[Fingerprint, str]:
     """Fingerprint and SHA-256 of what a readable stream yields (a zip member, read in place).
 
     :raises OSError: as the stream raises it (the caller knows what it reads).
@@ -220,7 +222,6 @@ class _Writer:
             raise FingerprintError(f"cannot write copy: {exc.strerror or exc}") from None
 
 
-
 def _stat(p: Path, *, follow: bool) -> os.stat_result | None:
     try:
         return os.stat(p, follow_symlinks=follow)
@@ -235,8 +236,9 @@ def _is_regular(p: Path) -> bool:
         return False
 
 
-def _hash_and_cache(path: Path, key: str, size: int, cache: FingerprintCache | None,
-                    on_bytes: OnBytes | None) -> Fingerprint:
+def _hash_and_cache(
+    path: Path, key: str, size: int, cache: FingerprintCache | None, on_bytes: OnBytes | None
+) -> Fingerprint:
     """Hash a regular file last seen with stat ``key``; cache it if still so and not racy."""
     fp = _hash_file(path, on_bytes, size)
     if cache is not None:
@@ -248,8 +250,9 @@ def _hash_and_cache(path: Path, key: str, size: int, cache: FingerprintCache | N
     return fp
 
 
-def _cached(cache: FingerprintCache, key: str, on_bytes: OnBytes | None,
-            size: int | None = None) -> Fingerprint | None:
+def _cached(
+    cache: FingerprintCache, key: str, on_bytes: OnBytes | None, size: int | None = None
+) -> Fingerprint | None:
     """The cached fingerprint under ``key``, or None on a miss. A hit counts ``size`` bytes
     (the file's size on disk; by default the fingerprint's) as done for ``on_bytes``."""
     hit = cache.cache_get(key)
@@ -258,8 +261,9 @@ def _cached(cache: FingerprintCache, key: str, on_bytes: OnBytes | None,
     return hit
 
 
-def _lookup(path: Path, cache: FingerprintCache, on_bytes: OnBytes | None
-            ) -> Fingerprint | str | None:
+def _lookup(
+    path: Path, cache: FingerprintCache, on_bytes: OnBytes | None
+) -> Fingerprint | str | None:
     """A regular file's cached fingerprint, its stat key on a miss, None if not a file."""
     st = _stat(path, follow=True)
     if st is None or not stat.S_ISREG(st.st_mode):

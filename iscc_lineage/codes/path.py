@@ -42,8 +42,9 @@ def fingerprint_path(
     return _fingerprint_stat(path, _stat(path, follow=True), cache, on_bytes)
 
 
-def _fingerprint_stat(path: Path, st: os.stat_result | None, cache: FingerprintCache | None,
-                      on_bytes: OnBytes | None) -> Fingerprint:
+def _fingerprint_stat(
+    path: Path, st: os.stat_result | None, cache: FingerprintCache | None, on_bytes: OnBytes | None
+) -> Fingerprint:
     """:func:`fingerprint_path` given the path's stat (None if it failed)."""
     # One stat decides directory / regular file; per-file cost matters for many small files
     # (benchmarks: 10,000 x 4 KiB). Anything else goes to _check_regular for its message.
@@ -76,8 +77,7 @@ def fingerprint_many(
         try:
             st = stats[i]
             if keys[i] is not None and st is not None:
-                return _hash_and_cache(Path(paths[i]), keys[i] or "", st.st_size, cache,
-                                       on_bytes)
+                return _hash_and_cache(Path(paths[i]), keys[i] or "", st.st_size, cache, on_bytes)
             return _fingerprint_stat(Path(paths[i]), stats[i], cache, on_bytes)
         except FingerprintError as exc:
             return exc
@@ -119,7 +119,8 @@ def fingerprint_many(
     done.update((i, one(i)) for i in small)
     if large:
         n = workers or min(len(large), os.cpu_count() or 1)
-        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="iscc-fp",
-                                initializer=_mark_pool_thread) as pool:
+        with ThreadPoolExecutor(
+            max_workers=n, thread_name_prefix="iscc-fp", initializer=_mark_pool_thread
+        ) as pool:
             done.update(zip(large, pool.map(one, large), strict=True))
     return [done[i] for i in range(len(paths))]

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["CODES_SCHEME", "DETAIL_SCHEME", "FIGURE_SUFFIXES", "INDEX_SCHEME", "SKIP_SCHEME",
-           "is_figure"]
+__all__ = [
+    "CODES_SCHEME",
+    "DETAIL_SCHEME",
+    "FIGURE_SUFFIXES",
+    "INDEX_SCHEME",
+    "SKIP_SCHEME",
+    "is_figure",
+]
 
 INDEX_SCHEME = "figure-index-v1"  #: coarse region codes (read by every search)
 CODES_SCHEME = "figure-codes-v1"  #: full 256-bit codes of pages and panels (candidates only)

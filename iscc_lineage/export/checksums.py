@@ -38,8 +38,14 @@ class ChecksumSummary:
         return {"out": self.out, "lines": self.lines, "skipped": self.skipped}
 
 
-def export_checksums(store: Store, out: Path, *, runs: Sequence[str] = (),
-                     for_files: Sequence[Path] = (), force: bool = False) -> ChecksumSummary:
+def export_checksums(
+    store: Store,
+    out: Path,
+    *,
+    runs: Sequence[str] = (),
+    for_files: Sequence[Path] = (),
+    force: bool = False,
+) -> ChecksumSummary:
     """Write the checksum file of the selection (default: the newest run) to ``out``.
 
     Per location the latest recorded content counts. Locations that are gone (temporary

@@ -18,7 +18,6 @@ from iscc_lineage.model import Content, Lineage
 __all__ = ["Node", "layered", "name", "same_pixels", "to_dot", "to_mermaid"]
 
 
-
 @dataclass(slots=True)
 class Node:
     key: str
@@ -43,8 +42,11 @@ def name(c: Content, base: str = "") -> str:
 
 def _base(lin: Lineage) -> str:
     """The deepest directory holding every content's first path (for short, distinct names)."""
-    dirs = [os.path.dirname(c.paths[0].rstrip("/")) for c in lin.contents.values()
-            if c.paths and c.paths[0].startswith("/")]
+    dirs = [
+        os.path.dirname(c.paths[0].rstrip("/"))
+        for c in lin.contents.values()
+        if c.paths and c.paths[0].startswith("/")
+    ]
     try:
         return os.path.commonpath(dirs) if dirs else ""
     except ValueError:
@@ -65,28 +67,55 @@ def layered(lin: Lineage) -> tuple[dict[str, Node], list[tuple[str, str]]]:
     nodes: dict[str, Node] = {}
     for key, c in lg.contents.items():
         kind = "target" if key == lin.target.datahash else "end" if key in ends else "content"
-        nodes[key] = Node(key, name(c, base), c.iscc, kind, 0,
-                          f"{c.paths[0] if c.paths else c.iscc}\n{c.iscc}\n{c.size:,} bytes")
+        nodes[key] = Node(
+            key,
+            name(c, base),
+            c.iscc,
+            kind,
+            0,
+            f"{c.paths[0] if c.paths else c.iscc}\n{c.iscc}\n{c.size:,} bytes",
+        )
     for key, st in lg.steps.items():
         params = ", ".join(f"{k}={v}" for k, v in st.params.items())
-        nodes[key] = Node(key, st.label, f"run {st.run[:8]}", "step", 0, "\n".join(
-            filter(None, (st.label, f"step {st.id[:12]} · run {st.run[:12]} · {st.status}",
-                          params and f"params: {params}", st.command or st.code))))
+        nodes[key] = Node(
+            key,
+            st.label,
+            f"run {st.run[:8]}",
+            "step",
+            0,
+            "\n".join(
+                filter(
+                    None,
+                    (
+                        st.label,
+                        f"step {st.id[:12]} · run {st.run[:12]} · {st.status}",
+                        params and f"params: {params}",
+                        st.command or st.code,
+                    ),
+                )
+            ),
+        )
     for key, f in lg.locations.items():
-        label = os.path.relpath(f.path, base) if base and f.path.startswith("/") \
+        label = (
+            os.path.relpath(f.path, base)
+            if base and f.path.startswith("/")
             else os.path.basename(f.path)
-        nodes[key] = Node(key, label, (f.edge.note if f.edge else None) or "no content",
-                           "location", 0)
+        )
+        nodes[key] = Node(
+            key, label, (f.edge.note if f.edge else None) or "no content", "location", 0
+        )
     edges = sorted({(f.source, f.target) for f in lg.flows})
     # A step that used and made one content (a copy) is a 2-cycle: layer by what it made.
     loops = {(a, b) for a, b in edges if (b, a) in edges and b.startswith(STEP_PREFIX)}
-    _longest_path_layers(nodes, [e for e in edges if e not in loops], lin.direction,
-                         lin.target.datahash)
+    _longest_path_layers(
+        nodes, [e for e in edges if e not in loops], lin.direction, lin.target.datahash
+    )
     return nodes, edges
 
 
-def _longest_path_layers(nodes: dict[str, Node], edges: list[tuple[str, str]],
-                         direction: str, target: str) -> None:
+def _longest_path_layers(
+    nodes: dict[str, Node], edges: list[tuple[str, str]], direction: str, target: str
+) -> None:
     """Layer by the longest path to the target, so every edge points one way.
 
     (BFS distance would put an intermediate and its derivative in one column.) Bounded
@@ -121,8 +150,10 @@ def to_mermaid(lin: Lineage) -> str:
         shape = f'(["{text}"])' if n.kind == "step" else f'["{text}<br/><small>{n.sub}</small>"]'
         lines.append(f"  {ids[k]}{shape}")
     same = same_pixels(lin)
-    lines += [f"  {ids[a]} -. same pixels .- {ids[b]}" if (a, b) in same
-              else f"  {ids[a]} --> {ids[b]}" for a, b in edges]
+    lines += [
+        f"  {ids[a]} -. same pixels .- {ids[b]}" if (a, b) in same else f"  {ids[a]} --> {ids[b]}"
+        for a, b in edges
+    ]
     lines.append("  classDef target fill:#fde68a,stroke:#b45309")
     lines.append("  classDef end fill:#bbf7d0,stroke:#15803d")
     lines.append("  classDef step fill:#e0e7ff,stroke:#4338ca")
@@ -137,14 +168,23 @@ def to_mermaid(lin: Lineage) -> str:
 def to_dot(lin: Lineage) -> str:
     """Graphviz DOT (``dot -Tsvg``)."""
     nodes, edges = layered(lin)
-    fill = {"target": "#fde68a", "end": "#bbf7d0", "step": "#e0e7ff", "content": "#ffffff",
-            "location": "#f1f5f9"}
+    fill = {
+        "target": "#fde68a",
+        "end": "#bbf7d0",
+        "step": "#e0e7ff",
+        "content": "#ffffff",
+        "location": "#f1f5f9",
+    }
     out = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for k, n in sorted(nodes.items()):
         label = n.label.replace('"', '\\"') + ("" if n.kind == "step" else f"\\n{n.sub}")
-        shape = "box, style=\"rounded,filled\"" if n.kind == "step" else "box, style=filled"
+        shape = 'box, style="rounded,filled"' if n.kind == "step" else "box, style=filled"
         out.append(f'  "{k}" [label="{label}", shape={shape}, fillcolor="{fill[n.kind]}"];')
     same = same_pixels(lin)
-    out += [f'  "{a}" -> "{b}" [style=dashed, dir=none, label="same pixels"];'
-            if (a, b) in same else f'  "{a}" -> "{b}";' for a, b in edges]
+    out += [
+        f'  "{a}" -> "{b}" [style=dashed, dir=none, label="same pixels"];'
+        if (a, b) in same
+        else f'  "{a}" -> "{b}";'
+        for a, b in edges
+    ]
     return "\n".join(out) + "\n}\n"

@@ -23,8 +23,13 @@ __all__ = ["to_digraph", "write_graphml"]
 
 
 def _content_attrs(c: Content) -> dict[str, Any]:
-    return {"type": "content", "iscc": c.iscc, "paths": list(c.paths), "size": c.size,
-            "kind": c.kind}
+    return {
+        "type": "content",
+        "iscc": c.iscc,
+        "paths": list(c.paths),
+        "size": c.size,
+        "kind": c.kind,
+    }
 
 
 def to_digraph(lineage: Lineage) -> nx.DiGraph[str]:
@@ -42,12 +47,26 @@ def to_digraph(lineage: Lineage) -> nx.DiGraph[str]:
     for key, c in lg.contents.items():
         g.add_node(key, **_content_attrs(c))
     for key, s in lg.steps.items():
-        g.add_node(key, **_present({"type": "step", "name": s.name, "run": s.run,
-                                    "command": s.command, "status": s.status}))
+        g.add_node(
+            key,
+            **_present(
+                {
+                    "type": "step",
+                    "name": s.name,
+                    "run": s.run,
+                    "command": s.command,
+                    "status": s.status,
+                }
+            ),
+        )
     for key, f in lg.locations.items():
         assert f.step is not None and f.edge is not None  # a location is a step's edge
-        g.add_node(key, **_present({"type": "location", "path": f.path, "run": f.step.run,
-                                    "note": f.edge.note}))
+        g.add_node(
+            key,
+            **_present(
+                {"type": "location", "path": f.path, "run": f.step.run, "note": f.edge.note}
+            ),
+        )
     for f in lg.flows:
         g.add_edge(f.source, f.target, role=f.role, path=f.path)
     return g

@@ -59,9 +59,16 @@ def omero_rows(images: Sequence[OmeroImage]) -> list[dict[str, str]]:
         name = os.path.basename(item.path.rstrip("/"))
         if item.scenes > 1:
             name += f" [{item.image.name or item.image.scene}]"
-        rows.append({"Image Name": name, "ISCC-CODE": item.image.wide,
-                     "ISCC-SUM": item.image.iscc, "ISCC-PIXELS": item.image.datahash,
-                     "ISCC-FILE": item.file_iscc, "Source Path": item.path})
+        rows.append(
+            {
+                "Image Name": name,
+                "ISCC-CODE": item.image.wide,
+                "ISCC-SUM": item.image.iscc,
+                "ISCC-PIXELS": item.image.datahash,
+                "ISCC-FILE": item.file_iscc,
+                "Source Path": item.path,
+            }
+        )
     return rows
 
 
@@ -71,8 +78,10 @@ def write_omero(out: Path, images: Sequence[OmeroImage]) -> tuple[Path, Path]:
     :raises ExportError: nothing to write, or ``out`` cannot be written.
     """
     if not images:
-        raise ExportError("no pixel-coded images to export (run `iscc-lineage reindex "
-                          "--pixels` first, or record with pixel codes on)")
+        raise ExportError(
+            "no pixel-coded images to export (run `iscc-lineage reindex "
+            "--pixels` first, or record with pixel codes on)"
+        )
     import yaml
 
     rows = omero_rows(images)
@@ -87,11 +96,11 @@ def write_omero(out: Path, images: Sequence[OmeroImage]) -> tuple[Path, Path]:
             w.writerow([c for c, _, _ in COLUMNS])
             for row in rows:
                 w.writerow([row[c] for c, _, _ in COLUMNS])
-        yml_path.write_text(yaml.safe_dump(_bulkmap(), sort_keys=False, allow_unicode=True),
-                            encoding="utf-8")
+        yml_path.write_text(
+            yaml.safe_dump(_bulkmap(), sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
     except OSError as exc:
-        raise ExportError(f"{out}: cannot write the OMERO files ({exc.strerror or exc})"
-                          ) from None
+        raise ExportError(f"{out}: cannot write the OMERO files ({exc.strerror or exc})") from None
     return csv_path, yml_path
 
 
@@ -100,9 +109,23 @@ def _bulkmap() -> dict[str, Any]:
     return {
         "name": "iscc-lineage/org.iscc.omero",
         "version": 2,
-        "defaults": {"include": False, "type": "string", "includeclient": True,
-                     "visible": True, "omitempty": True},
-        "columns": [{"group": {"namespace": NAMESPACE, "columns": [
-            {"name": c, "clientname": c, "include": True}
-            for c, _, _ in COLUMNS if c != "Image Name"]}}],
+        "defaults": {
+            "include": False,
+            "type": "string",
+            "includeclient": True,
+            "visible": True,
+            "omitempty": True,
+        },
+        "columns": [
+            {
+                "group": {
+                    "namespace": NAMESPACE,
+                    "columns": [
+                        {"name": c, "clientname": c, "include": True}
+                        for c, _, _ in COLUMNS
+                        if c != "Image Name"
+                    ],
+                }
+            }
+        ],
     }

@@ -43,8 +43,13 @@ class Selection:
 Resolver = Callable[[Path], "tuple[Content, dict[str, Any]] | None"]
 
 
-def select(store: Store, *, runs: Sequence[str] = (), for_files: Sequence[Path] = (),
-           similar: Resolver | None = None) -> Selection:
+def select(
+    store: Store,
+    *,
+    runs: Sequence[str] = (),
+    for_files: Sequence[Path] = (),
+    similar: Resolver | None = None,
+) -> Selection:
     """Select by run ids (prefixes work), by files' lineage, or else the newest run. With
     both, the files' lineage as far as those runs recorded it (their steps only).
 
@@ -71,8 +76,12 @@ def _run_of(store: Store, ref: str) -> Run:
     return next((r for r in store.runs() if r.id == ref), None) or store.run(ref)
 
 
-def _for_files(store: Store, files: Sequence[Path], only: set[str] | None = None,
-               similar: Resolver | None = None) -> Selection:
+def _for_files(
+    store: Store,
+    files: Sequence[Path],
+    only: set[str] | None = None,
+    similar: Resolver | None = None,
+) -> Selection:
     steps: dict[str, Step] = {}
     targets = []
     matches = []
@@ -82,29 +91,44 @@ def _for_files(store: Store, files: Sequence[Path], only: set[str] | None = None
             shown = similar(path)
             if shown is not None:
                 content, evidence = shown
-                matches.append({"query": location(path), "query_datahash": fp.datahash,
-                                "query_iscc": fp.iscc, "match": evidence})
+                matches.append(
+                    {
+                        "query": location(path),
+                        "query_datahash": fp.datahash,
+                        "query_iscc": fp.iscc,
+                        "match": evidence,
+                    }
+                )
         if content is None:
             raise NotFoundError(f"{path}: content {fp.iscc} is not in the lineage store")
         lin = trace(store, content.datahash)
         found = [s for s in lin.steps if only is None or s.run in only]
         if not found:
-            raise ExportError(f"{path}: no recorded step {'of the given runs ' if only else ''}"
-                              "generated this content, so it has no lineage to export")
+            raise ExportError(
+                f"{path}: no recorded step {'of the given runs ' if only else ''}"
+                "generated this content, so it has no lineage to export"
+            )
         steps.update((s.id, s) for s in found)
         targets.append((location(path), content))
     known = {r.id: r for r in store.runs()}
     run_ids = sorted({s.run for s in steps.values()})
-    sel = _finish(store, "for", [known[rid] for rid in run_ids], list(steps.values()),
-                  tuple(targets))
+    sel = _finish(
+        store, "for", [known[rid] for rid in run_ids], list(steps.values()), tuple(targets)
+    )
     return replace(sel, matches=tuple(matches))
 
 
-def _finish(store: Store, mode: Literal["run", "for"], runs: list[Run], steps: list[Step],
-            targets: tuple[tuple[str, Content], ...]) -> Selection:
+def _finish(
+    store: Store,
+    mode: Literal["run", "for"],
+    runs: list[Run],
+    steps: list[Step],
+    targets: tuple[tuple[str, Content], ...],
+) -> Selection:
     if not steps:
-        raise ExportError(f"run {', '.join(r.id[:12] for r in runs)} has no recorded steps: "
-                          "nothing to export")
+        raise ExportError(
+            f"run {', '.join(r.id[:12] for r in runs)} has no recorded steps: nothing to export"
+        )
     runs.sort(key=lambda r: (r.started, r.id))
     rank = {r.id: i for i, r in enumerate(runs)}
     steps.sort(key=lambda s: (rank[s.run], s.started or s.ended or "", s.ended or "", s.id))

@@ -20,9 +20,13 @@ __all__ = ["MAX_WIDTH", "to_html", "to_svg"]
 MAX_WIDTH = 1360  #: wider left-to-right drawings turn top to bottom (a 1400 px window)
 COL_GAP, ROW_GAP, BOX_H, CHAR_W, PAD, LANE = 64, 26, 40, 8.2, 14, 12
 TB_GAP = 40  #: between the rows of a top-to-bottom drawing (a screen is wider than tall)
-STYLE = {"target": ("#fde68a", "#b45309"), "end": ("#bbf7d0", "#15803d"),
-         "step": ("#e0e7ff", "#4338ca"), "content": ("#ffffff", "#475569"),
-         "location": ("#f1f5f9", "#94a3b8")}
+STYLE = {
+    "target": ("#fde68a", "#b45309"),
+    "end": ("#bbf7d0", "#15803d"),
+    "step": ("#e0e7ff", "#4338ca"),
+    "content": ("#ffffff", "#475569"),
+    "location": ("#f1f5f9", "#94a3b8"),
+}
 
 
 Lanes = dict[int, tuple[float, float, float]]  #: lane slot -> where it starts, and its run
@@ -56,12 +60,14 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
     wide = _extent_lr(cols) > max_width
     place = _place_tb if wide else _place_lr
     width, height, lanes = place(cols)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
-             f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
-             'font-family="Helvetica, Arial, sans-serif">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
-             'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/>'
-             "</marker></defs>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
+        'font-family="Helvetica, Arial, sans-serif">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/>'
+        "</marker></defs>",
+    ]
     same = same_pixels(lin)
     for (a, b), chain in sorted(chains.items()):
         d = _route(chain, lanes, wide)
@@ -70,8 +76,14 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
         na, nb = nodes[a], nodes[b]
         x1, x2 = na.x + na.w / 2, nb.x + nb.w / 2
         top = min(na.y, nb.y) - 10
-        parts.append(_edge(a, b, f"M{x1:.1f},{na.y:.1f} C{x1:.1f},{top:.1f} {x2:.1f},{top:.1f} "
-                                 f"{x2:.1f},{nb.y:.1f}", dashed=True))
+        parts.append(
+            _edge(
+                a,
+                b,
+                f"M{x1:.1f},{na.y:.1f} C{x1:.1f},{top:.1f} {x2:.1f},{top:.1f} {x2:.1f},{nb.y:.1f}",
+                dashed=True,
+            )
+        )
     for n in sorted(nodes.values(), key=lambda n: n.key):
         parts.append(_box(n))
     parts.append("</svg>")
@@ -80,34 +92,44 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
 
 def _edge(a: str, b: str, d: str, *, dashed: bool = False, same: bool = False) -> str:
     if same:  # two files holding one image: no direction of data flow, a dashed link
-        return (f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
-                'fill="none" stroke="#a21caf" stroke-width="1.5" stroke-dasharray="5 3">'
-                "<title>same pixels</title></path>")
+        return (
+            f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
+            'fill="none" stroke="#a21caf" stroke-width="1.5" stroke-dasharray="5 3">'
+            "<title>same pixels</title></path>"
+        )
     dash = ' stroke-dasharray="4 3"' if dashed else ""
-    return (f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
-            f'fill="none" stroke="#94a3b8" stroke-width="1.5"{dash} '
-            'marker-end="url(#arrow)"/>')
+    return (
+        f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
+        f'fill="none" stroke="#94a3b8" stroke-width="1.5"{dash} '
+        'marker-end="url(#arrow)"/>'
+    )
 
 
 def _box(n: Node) -> str:
     fill, stroke = STYLE[n.kind]
     rx = BOX_H / 2 if n.kind == "step" else 4
     dash = ' stroke-dasharray="4 3"' if n.kind == "location" else ""
-    head = (f'<g data-node="{html.escape(n.key)}"><title>{html.escape(n.title or n.label)}'
-            f'</title><rect x="{n.x:.1f}" y="{n.y:.1f}" width="{n.w:.1f}" height="{BOX_H}" '
-            f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>')
+    head = (
+        f'<g data-node="{html.escape(n.key)}"><title>{html.escape(n.title or n.label)}'
+        f'</title><rect x="{n.x:.1f}" y="{n.y:.1f}" width="{n.w:.1f}" height="{BOX_H}" '
+        f'rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>'
+    )
     if n.kind == "step":
-        return (head + f'<text x="{n.x + n.w / 2:.1f}" y="{n.y + 25:.1f}" font-size="13" '
-                f'text-anchor="middle">{html.escape(n.label)}</text></g>')
-    return (head + f'<text x="{n.x + PAD:.1f}" y="{n.y + 17:.1f}" font-size="13" '
-            f'font-weight="bold">{html.escape(n.label)}</text>'
-            f'<text x="{n.x + PAD:.1f}" y="{n.y + 32:.1f}" font-size="9.5" '
-            f'fill="#475569">{html.escape(n.sub[:19])}…</text></g>')
+        return (
+            head + f'<text x="{n.x + n.w / 2:.1f}" y="{n.y + 25:.1f}" font-size="13" '
+            f'text-anchor="middle">{html.escape(n.label)}</text></g>'
+        )
+    return (
+        head + f'<text x="{n.x + PAD:.1f}" y="{n.y + 17:.1f}" font-size="13" '
+        f'font-weight="bold">{html.escape(n.label)}</text>'
+        f'<text x="{n.x + PAD:.1f}" y="{n.y + 32:.1f}" font-size="9.5" '
+        f'fill="#475569">{html.escape(n.sub[:19])}…</text></g>'
+    )
 
 
-def _columns(nodes: dict[str, Node], edges: list[tuple[str, str]], col: dict[str, int]
-             ) -> tuple[list[list[_Slot]], dict[tuple[str, str], list[_Slot]],
-                        list[tuple[str, str]]]:
+def _columns(
+    nodes: dict[str, Node], edges: list[tuple[str, str]], col: dict[str, int]
+) -> tuple[list[list[_Slot]], dict[tuple[str, str], list[_Slot]], list[tuple[str, str]]]:
     """Slots per column, the chain of slots of every forward edge, and the back edges."""
     cols: list[list[_Slot]] = [[] for _ in range(max(col.values()) + 1)]
     slot = {}
@@ -143,7 +165,7 @@ def _order(cols: list[list[_Slot]], chains: dict[tuple[str, str], list[_Slot]]) 
             s.order = float(i)
     for sweep in range(8):
         forward = sweep % 2 == 0
-        for column in (cols[1:] if forward else cols[-2::-1]):
+        for column in cols[1:] if forward else cols[-2::-1]:
             for s in column:
                 nbrs = (left if forward else right).get(id(s), [])
                 if nbrs:
@@ -259,13 +281,15 @@ def to_html(lin: Lineage, title: str) -> str:
         f"<tr><td>{html.escape(name(c))}</td><td>{part(c.datahash)}</td>"
         f"<td><code>{c.iscc}</code></td><td>{c.size:,}</td>"
         f"<td>{'<br>'.join(html.escape(p) for p in c.paths)}</td></tr>"
-        for c in sorted(lin.contents.values(), key=lambda c: (part(c.datahash), name(c))))
+        for c in sorted(lin.contents.values(), key=lambda c: (part(c.datahash), name(c)))
+    )
     steps = "\n".join(
         f"<tr><td>{html.escape(s.label)}</td><td>{html.escape(s.status)}</td>"
         f"<td><code>{s.run[:12]}</code></td>"
         f"<td>{html.escape(', '.join(f'{k}={v}' for k, v in s.params.items()))}</td>"
         f"<td><code>{html.escape(s.command or s.code or '')}</code></td></tr>"
-        for s in lin.steps)
+        for s in lin.steps
+    )
     what = "Lineage of" if lin.direction == "trace" else "Impact of"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{what} {html.escape(title)}</title>

@@ -36,7 +36,8 @@ __all__ = [
 _LABEL = r"pipe|service|nodelocal|update|before update|cached|access: [^()]*"
 _STORAGE = r"retrieve from storage|only provide storage uri|send to storage|in storage"
 _SUFFIX = re.compile(
-    rf" \((?:(?P<label>{_LABEL})(?:, (?P<storage>{_STORAGE}))?|(?P<only>{_STORAGE}))\)$")
+    rf" \((?:(?P<label>{_LABEL})(?:, (?P<storage>{_STORAGE}))?|(?P<only>{_STORAGE}))\)$"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,18 +155,23 @@ class Interrupted:
     created: float
 
 
-Event = (WorkflowStarted | JobInfo | JobFinished | JobError | GroupInfo | Error | Plain
-         | Interrupted)
+Event = WorkflowStarted | JobInfo | JobFinished | JobError | GroupInfo | Error | Plain | Interrupted
 
 _TERMINATING = "Terminating processes on user request"
 _REMOVED_TEMP = re.compile(r"^Removing temporary output (?P<path>.+)\.$")
 _SUBMITTED = (
     # snakemake-executor-plugin-slurm 1.x-2.x
-    (re.compile(r"^Job (?P<jobid>\d+) has been submitted with SLURM jobid (?P<ext>[\w.-]+)"),
-     "slurm"),
+    (
+        re.compile(r"^Job (?P<jobid>\d+) has been submitted with SLURM jobid (?P<ext>[\w.-]+)"),
+        "slurm",
+    ),
     # snakemake-executor-plugin-cluster-generic
-    (re.compile(r"^Submitted (?:group )?job (?P<jobid>\d+) with external jobid '(?P<ext>[^']+)'"),
-     "cluster-generic"),
+    (
+        re.compile(
+            r"^Submitted (?:group )?job (?P<jobid>\d+) with external jobid '(?P<ext>[^']+)'"
+        ),
+        "cluster-generic",
+    ),
 )
 
 
@@ -191,13 +197,19 @@ def _workflow_started(r: LogRecord, created: float) -> WorkflowStarted:
     wid = getattr(r, "workflow_id", None)
     wid_text = wid.hex if isinstance(wid, uuid.UUID) else str(wid or uuid.uuid4().hex)
     return WorkflowStarted(
-        created, wid_text.replace("-", ""),
-        _str(getattr(r, "snakefile_main", None)), _str(getattr(r, "cmd", None)),
-        _str(getattr(r, "rundir", None)), tuple(str(c) for c in getattr(r, "configfiles", ())
-                                                or ()),
-        _str(getattr(r, "config_md5", None)), _str(getattr(r, "snakemake_version", None)),
-        _str(getattr(r, "host", None)), _str(getattr(r, "user", None)),
-        _str(getattr(r, "platform", None)), _str(getattr(r, "python_version", None)))
+        created,
+        wid_text.replace("-", ""),
+        _str(getattr(r, "snakefile_main", None)),
+        _str(getattr(r, "cmd", None)),
+        _str(getattr(r, "rundir", None)),
+        tuple(str(c) for c in getattr(r, "configfiles", ()) or ()),
+        _str(getattr(r, "config_md5", None)),
+        _str(getattr(r, "snakemake_version", None)),
+        _str(getattr(r, "host", None)),
+        _str(getattr(r, "user", None)),
+        _str(getattr(r, "platform", None)),
+        _str(getattr(r, "python_version", None)),
+    )
 
 
 def _job_info(r: LogRecord, created: float) -> JobInfo:
@@ -206,14 +218,22 @@ def _job_info(r: LogRecord, created: float) -> JobInfo:
         bench = bench[0] if bench else None
     threads = getattr(r, "threads", None)
     return JobInfo(
-        created, int(getattr(r, "jobid")), str(getattr(r, "rule_name", "") or ""),  # noqa: B009
-        _files(getattr(r, "input", None)), _files(getattr(r, "output", None)),
-        _files(getattr(r, "log", None)), split_display(str(bench)) if bench else None,
+        created,
+        int(getattr(r, "jobid")),  # noqa: B009 - LogRecord extras are dynamic
+        str(getattr(r, "rule_name", "") or ""),
+        _files(getattr(r, "input", None)),
+        _files(getattr(r, "output", None)),
+        _files(getattr(r, "log", None)),
+        split_display(str(bench)) if bench else None,
         {str(k): str(v) for k, v in dict(getattr(r, "wildcards", None) or {}).items()},
         int(threads) if isinstance(threads, int) else None,
-        plain_mapping(getattr(r, "resources", None)), _str(getattr(r, "reason", None)),
-        _str(getattr(r, "shellcmd", None)), bool(getattr(r, "is_checkpoint", False)),
-        getattr(r, "local", None), _str(getattr(r, "rule_msg", None)))
+        plain_mapping(getattr(r, "resources", None)),
+        _str(getattr(r, "reason", None)),
+        _str(getattr(r, "shellcmd", None)),
+        bool(getattr(r, "is_checkpoint", False)),
+        getattr(r, "local", None),
+        _str(getattr(r, "rule_msg", None)),
+    )
 
 
 def _job_finished(r: LogRecord, created: float) -> JobFinished:
@@ -221,8 +241,13 @@ def _job_finished(r: LogRecord, created: float) -> JobFinished:
 
 
 def _job_error(r: LogRecord, created: float) -> JobError:
-    return JobError(created, int(getattr(r, "jobid")), _str(getattr(r, "rule_name", None)),  # noqa: B009
-                    _str(getattr(r, "container_img", None)), _str(getattr(r, "conda_env", None)))
+    return JobError(
+        created,
+        int(getattr(r, "jobid")),  # noqa: B009 - LogRecord extras are dynamic
+        _str(getattr(r, "rule_name", None)),
+        _str(getattr(r, "container_img", None)),
+        _str(getattr(r, "conda_env", None)),
+    )
 
 
 def _group_info(r: LogRecord, created: float) -> GroupInfo:

@@ -33,6 +33,7 @@ NOTE_NO_HASH = "not fingerprinted (--logger-iscc-no-hash-inputs)"
 INTERRUPTED = "not fingerprinted: interrupted"  #: the run was interrupted (Ctrl-C) first
 Role = Literal["input", "output"]
 
+
 @dataclass(frozen=True, slots=True)
 class Hashed:
     """A fingerprinted (or content-less) location and the stat key it had when read."""
@@ -50,8 +51,14 @@ class FileHasher:
         stat cache, never by reading it.
     """
 
-    def __init__(self, cache: FingerprintCache | None, *, max_size: int | None = None,
-                 hash_inputs: bool = True, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        cache: FingerprintCache | None,
+        *,
+        max_size: int | None = None,
+        hash_inputs: bool = True,
+        workers: int | None = None,
+    ) -> None:
         self.cache = cache
         self.max_size = max_size
         self.hash_inputs = hash_inputs
@@ -128,8 +135,10 @@ class FileHasher:
             if size > self.max_size:
                 hit = self.cache.cache_get(key) if (self.cache and is_file) else None
                 if hit is None:
-                    note = (f"not fingerprinted: {format_size(size)} > max size "
-                            f"{format_size(self.max_size)}")
+                    note = (
+                        f"not fingerprinted: {format_size(size)} > max size "
+                        f"{format_size(self.max_size)}"
+                    )
                     return Hashed(Artifact(path, None, note), key)
                 return Hashed(Artifact(path, hit), key)
         try:

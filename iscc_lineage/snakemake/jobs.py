@@ -20,10 +20,14 @@ from iscc_lineage.snakemake.metadata import MetadataRecord
 
 __all__ = ["CodeRef", "EnvFinder", "code_of", "environment_of", "params_of", "rule_dirs"]
 
-_DIRECTIVE = re.compile(r"^\s*(?P<kind>script|notebook|wrapper|cwl|template_engine)\s*:\s*"
-                        r"(?P<arg>.+?)\s*$", re.S)
-_SKIP_DIRS = frozenset({".snakemake", ".git", ".iscc-lineage", "__pycache__", ".pixi", ".venv",
-                        "node_modules", ".tox"})
+_DIRECTIVE = re.compile(
+    r"^\s*(?P<kind>script|notebook|wrapper|cwl|template_engine)\s*:\s*"
+    r"(?P<arg>.+?)\s*$",
+    re.S,
+)
+_SKIP_DIRS = frozenset(
+    {".snakemake", ".git", ".iscc-lineage", "__pycache__", ".pixi", ".venv", "node_modules", ".tox"}
+)
 _SCRIPT_SUFFIXES = (".py", ".R", ".r", ".Rmd", ".jl", ".rs", ".sh", ".ipynb", ".bash")
 _WRAPPER = re.compile(r"^(?:v\d[\w.]*|master|main)/(?:bio|utils|meta)/")
 MAX_RULE_DIRS = 50  #: directories with rule files searched for relative script paths
@@ -64,8 +68,7 @@ def rule_dirs(snakefile: Path) -> list[Path]:
     return found
 
 
-def code_of(record: MetadataRecord | None, shellcmd: str | None,
-            search: list[Path]) -> CodeRef:
+def code_of(record: MetadataRecord | None, shellcmd: str | None, search: list[Path]) -> CodeRef:
     """Classify the job's code and resolve a script / notebook / wrapper to a file if we can.
 
     The record's ``code`` is the rule's source lines after the directive keyword: for
@@ -91,8 +94,13 @@ def code_of(record: MetadataRecord | None, shellcmd: str | None,
         return _classify(kind, node.value, search)
     # A path expression such as str(BASEDIR / "scripts/x.py"): try its string constants.
     # (Not a call like shell(...) or subprocess.run(...): that is a one-line run: block.)
-    names = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant)
-             and isinstance(n.value, str) and n.value.endswith(_SCRIPT_SUFFIXES)]
+    names = [
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant)
+        and isinstance(n.value, str)
+        and n.value.endswith(_SCRIPT_SUFFIXES)
+    ]
     if not names or (kind is None and not _is_path_expr(node)):
         return CodeRef(kind or "run", None, arg if kind else None)
     found = _classify(kind, names[-1], search)
@@ -169,8 +177,9 @@ class EnvFinder:
         found: dict[bytes, Path] = {}
         seen = 0
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames
-                                 if d not in _SKIP_DIRS and not d.startswith("."))
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")
+            )
             for name in sorted(filenames):
                 if not name.endswith((".yaml", ".yml")):
                     continue

@@ -68,11 +68,13 @@ class MetadataRecord:
             raise RecordError(f"rule: {_kind(rule)}, not a string")
         checksums = d.get("input_checksums") or {}
         if not isinstance(checksums, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in checksums.items()):
+            isinstance(k, str) and isinstance(v, str) for k, v in checksums.items()
+        ):
             raise RecordError(f"input_checksums: {_kind(checksums)}, not a map of strings")
         params = d.get("params") or []
         if not isinstance(params, list) or not all(
-                p is None or isinstance(p, (str, int, float, bool)) for p in params):
+            p is None or isinstance(p, (str, int, float, bool)) for p in params
+        ):
             raise RecordError(f"params: {_kind(params)}, not a list of values")
         return cls(
             output=output,
@@ -103,8 +105,13 @@ LATEST = 32503680000.0  #: 3000-01-01: later times are not Snakemake's (nor are 
 
 
 def _kind(v: object) -> str:
-    return "a list" if isinstance(v, list) else "an object" if isinstance(v, dict) \
+    return (
+        "a list"
+        if isinstance(v, list)
+        else "an object"
+        if isinstance(v, dict)
         else f"{type(v).__name__} {str(v)[:40]!r}"
+    )
 
 
 def _strs(d: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -187,8 +194,7 @@ def read_record(workdir: Path, output: str) -> MetadataRecord | None:
     return None
 
 
-def iter_records(workdir: Path, skipped: list[str] | None = None
-                 ) -> Iterator[MetadataRecord]:
+def iter_records(workdir: Path, skipped: list[str] | None = None) -> Iterator[MetadataRecord]:
     """Every record of a working directory, file backend and database backend.
 
     A record that cannot be read or has the wrong shape is left out; with ``skipped``, one
@@ -218,8 +224,9 @@ def iter_records(workdir: Path, skipped: list[str] | None = None
     yield from _db_records(Path(workdir) / ".snakemake" / "metadata.db", None, note)
 
 
-def _db_records(db_path: Path, target: str | None,
-                note: Callable[[str], None] = lambda _: None) -> Iterator[MetadataRecord]:
+def _db_records(
+    db_path: Path, target: str | None, note: Callable[[str], None] = lambda _: None
+) -> Iterator[MetadataRecord]:
     """Records of the experimental ``--persistence-backend db`` (table snakemake_metadata)."""
     if not db_path.is_file():
         return
@@ -229,16 +236,20 @@ def _db_records(db_path: Path, target: str | None,
         return
     try:
         con.row_factory = sqlite3.Row
-        kind = con.execute("SELECT type FROM sqlite_master WHERE name = 'snakemake_metadata'"
-                           ).fetchone()
+        kind = con.execute(
+            "SELECT type FROM sqlite_master WHERE name = 'snakemake_metadata'"
+        ).fetchone()
         if kind is None or kind[0] != "table":  # a view would run its SQL: never read one
             if kind is not None:
-                note(f".snakemake/metadata.db: snakemake_metadata is a {kind[0]}, not a "
-                     "table (not read)")
+                note(
+                    f".snakemake/metadata.db: snakemake_metadata is a {kind[0]}, not a "
+                    "table (not read)"
+                )
             return
         sql = "SELECT * FROM snakemake_metadata"
-        rows = con.execute(sql + (" WHERE target = ?" if target else ""),
-                           (target,) if target else ()).fetchall()
+        rows = con.execute(
+            sql + (" WHERE target = ?" if target else ""), (target,) if target else ()
+        ).fetchall()
     except sqlite3.Error:
         rows = []
     finally:

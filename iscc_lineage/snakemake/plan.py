@@ -78,8 +78,10 @@ def plan_import(workdir: Path) -> ImportPlan:
     workdir = Path(os.path.abspath(workdir))
     base = workdir / ".snakemake"
     if not (base / "metadata").is_dir() and not (base / "metadata.db").is_file():
-        raise NotFoundError(f"{workdir}: no Snakemake metadata here (.snakemake/metadata or "
-                            ".snakemake/metadata.db); run snakemake in this directory first")
+        raise NotFoundError(
+            f"{workdir}: no Snakemake metadata here (.snakemake/metadata or "
+            ".snakemake/metadata.db); run snakemake in this directory first"
+        )
     skipped: list[str] = []
     records = [r for r in iter_records(workdir, skipped) if r.rule and not r.incomplete]
     logs = list(iter_run_logs(workdir, skipped))
@@ -87,8 +89,9 @@ def plan_import(workdir: Path) -> ImportPlan:
     for job in jobs:
         job.run, job.logged = _assign(job, logs)
     jobs.sort(key=lambda j: (j.started, j.rule))
-    snakefile = next((Path(lg.header["Snakefile"]) for lg in reversed(logs)
-                      if lg.header.get("Snakefile")), None)
+    snakefile = next(
+        (Path(lg.header["Snakefile"]) for lg in reversed(logs) if lg.header.get("Snakefile")), None
+    )
     if snakefile is None:
         snakefile = next((workdir / n for n in SNAKEFILES if (workdir / n).is_file()), None)
     return ImportPlan(workdir, jobs, logs, snakefile, records, skipped)
@@ -119,12 +122,15 @@ def _assign(job: Job, logs: list[RunLog]) -> tuple[RunLog | None, LoggedJob | No
     keeps the previous run's ``starttime`` in its record (observed) but not its endtime.
     """
     outputs = {r.output for r in job.records}
-    named = [(lg, lj) for lg in logs for lj in lg.jobs
-             if lj.rule == job.rule and outputs & set(lj.outputs)]
+    named = [
+        (lg, lj)
+        for lg in logs
+        for lj in lg.jobs
+        if lj.rule == job.rule and outputs & set(lj.outputs)
+    ]
     for slack in (0.0, SLACK):  # clocks and mtimes are coarse
         for t in (job.ended, job.started):
-            hits = [(lg, lj) for lg, lj in named
-                    if lg.started - slack <= t <= lg.ended + slack]
+            hits = [(lg, lj) for lg, lj in named if lg.started - slack <= t <= lg.ended + slack]
             if hits:
                 return max(hits, key=lambda h: h[0].started)
     for slack in (0.0, SLACK):

@@ -50,8 +50,7 @@ def profile_file(workflow_dir: Path) -> Path:
         for p in sorted(folder.iterdir()):
             m = _CONFIG_NAME.fullmatch(p.name)
             major = int(m["major"] or 0) if m else None
-            if major is not None and major <= SNAKEMAKE_MAJOR and (best is None or
-                                                                  major > best[0]):
+            if major is not None and major <= SNAKEMAKE_MAJOR and (best is None or major > best[0]):
                 best = (major, p)
     return best[1] if best else folder / "config.yaml"
 
@@ -82,15 +81,17 @@ def enable_logger(workflow_dir: Path, *, store: str | None = None) -> ProfileCha
         new_text = _set_line(new_text, STORE_KEY, store)
     kept = _parses_to(new_text, want)
     if not kept:
-        new_text = yaml.safe_dump(want, sort_keys=False, default_flow_style=None,
-                                  allow_unicode=True)
+        new_text = yaml.safe_dump(
+            want, sort_keys=False, default_flow_style=None, allow_unicode=True
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(new_text, encoding="utf-8")
     except OSError as exc:
         raise ProfileError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return ProfileChange(path, created, True, before, loggers, want.get(STORE_KEY),
-                         kept or "#" not in text)
+    return ProfileChange(
+        path, created, True, before, loggers, want.get(STORE_KEY), kept or "#" not in text
+    )
 
 
 def _read(path: Path) -> str:
@@ -146,8 +147,10 @@ def _load(path: Path, text: str) -> dict[str, Any]:
 
     try:
         if text.strip() and _expanded_nodes(text) > MAX_NODES:
-            raise ProfileError(f"{path}: its aliases expand to more than {MAX_NODES:,} "
-                               "values (a YAML alias bomb?); not read")
+            raise ProfileError(
+                f"{path}: its aliases expand to more than {MAX_NODES:,} "
+                "values (a YAML alias bomb?); not read"
+            )
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
@@ -176,8 +179,9 @@ def _set_line(text: str, key: str, value: Any) -> str:
 
     # None: a list in flow style ([rich, iscc]); False: never a flow mapping for a scalar.
     style = None if isinstance(value, list) else False
-    line = yaml.safe_dump({key: value}, default_flow_style=style, sort_keys=False,
-                          allow_unicode=True, width=10_000)
+    line = yaml.safe_dump(
+        {key: value}, default_flow_style=style, sort_keys=False, allow_unicode=True, width=10_000
+    )
     lines = text.splitlines(keepends=True)
     head = re.compile(rf"^(['\"]?){re.escape(key)}\1\s*:(\s|$)")
     for i, current in enumerate(lines):
@@ -185,8 +189,7 @@ def _set_line(text: str, key: str, value: Any) -> str:
             j = i + 1
             while j < len(lines) and (lines[j][:1] in (" ", "\t", "-") or not lines[j].strip()):
                 j += 1
-            while j > i + 1 and (not lines[j - 1].strip()
-                                 or lines[j - 1].lstrip().startswith("#")):
+            while j > i + 1 and (not lines[j - 1].strip() or lines[j - 1].lstrip().startswith("#")):
                 j -= 1  # blank lines and comments after the entry belong to what follows
             return "".join(lines[:i]) + line + "".join(lines[j:])
     if text and not text.endswith("\n"):

@@ -29,16 +29,23 @@ def recover_lost_steps(store: Store, workdir: Path, *, keep: str | None = None) 
     considered, so a normal start reads nothing from ``.snakemake``.
     """
     where = location(workdir)
-    todo = [r for r in store.runs() if r.workdir == where and r.id != keep
-            and r.status == "incomplete" and not r.info.get("imported")
-            and "recovery" not in r.info]
+    todo = [
+        r
+        for r in store.runs()
+        if r.workdir == where
+        and r.id != keep
+        and r.status == "incomplete"
+        and not r.info.get("imported")
+        and "recovery" not in r.info
+    ]
     if not todo:
         return 0
     from iscc_lineage.snakemake.importer import plan_import, record_plan
 
     result = record_plan(plan_import(workdir), Recorder(store), only_lost=True, keep=keep)
     for r in todo:
-        store.update_run(r.id, status=r.status, ended=r.ended,
-                         info={"recovery": result.runs.get(r.id, 0)})
+        store.update_run(
+            r.id, status=r.status, ended=r.ended, info={"recovery": result.runs.get(r.id, 0)}
+        )
     log.debug("recovered %d lost steps in %s", result.steps, workdir)
     return result.steps

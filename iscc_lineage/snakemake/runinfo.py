@@ -60,8 +60,14 @@ def git_state(directory: Path) -> dict[str, Any] | None:
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", "-C", str(directory), *args], capture_output=True,
-                                 text=True, timeout=GIT_TIMEOUT, env=env, check=False)
+            out = subprocess.run(
+                ["git", "-C", str(directory), *args],
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                env=env,
+                check=False,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return out.stdout.strip() if out.returncode == 0 else None
@@ -71,8 +77,11 @@ def git_state(directory: Path) -> dict[str, Any] | None:
         return None
     status = git("status", "--porcelain", "--untracked-files=no")
     remote = git("remote", "get-url", "origin")
-    return {"commit": commit, "dirty": bool(status) if status is not None else None,
-            "remote": _strip_credentials(remote) if remote else None}
+    return {
+        "commit": commit,
+        "dirty": bool(status) if status is not None else None,
+        "remote": _strip_credentials(remote) if remote else None,
+    }
 
 
 def _strip_credentials(url: str) -> str:
@@ -86,8 +95,9 @@ def _strip_credentials(url: str) -> str:
     return url
 
 
-def run_info(ev: WorkflowStarted, workdir: Path, recorder: Recorder, *,
-             touch: bool) -> dict[str, Any]:
+def run_info(
+    ev: WorkflowStarted, workdir: Path, recorder: Recorder, *, touch: bool
+) -> dict[str, Any]:
     """The run's ``info``: engine, versions, Snakefile and config fingerprints, git, launch dir."""
     info: dict[str, Any] = {"engine": "snakemake", "imported": False}
     if ev.snakemake_version:

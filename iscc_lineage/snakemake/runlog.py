@@ -31,8 +31,11 @@ _ERROR = re.compile(r"^Error in rule (?P<rule>\S+):$")
 _REMOVING = re.compile(r"^Removing output files of failed job (?P<rule>\S+) since")
 _FAILED_RUN = ("Exiting because a job execution failed", "WorkflowError:")
 _DONE_RUN = ("Complete log(s):", "Nothing to be done", "steps (100%) done")
-_ELAPSED = re.compile(r"^Elapsed time: (?:(?P<days>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):"
-                      r"(?P<s>\d\d(?:\.\d+)?)\s*$", re.M)
+_ELAPSED = re.compile(
+    r"^Elapsed time: (?:(?P<days>\d+) days?, )?(?P<h>\d+):(?P<m>\d\d):"
+    r"(?P<s>\d\d(?:\.\d+)?)\s*$",
+    re.M,
+)
 ZONE_STEP = 900.0  #: time zone offsets are whole quarter hours
 MAX_ZONE_OFFSET = 26 * 3600.0  #: UTC-12 to UTC+14
 ZONE_TOLERANCE = 2.0  #: seconds between the file name's time and the file's clock (~0.02 seen)
@@ -87,11 +90,19 @@ class RunLog:
         except (ValueError, SyntaxError):
             configs = []
         return WorkflowStarted(
-            self.started, self.workflow_id, h.get("Snakefile"), h.get("Command"),
+            self.started,
+            self.workflow_id,
+            h.get("Snakefile"),
+            h.get("Command"),
             h.get("Run directory"),
             tuple(str(c) for c in configs) if isinstance(configs, list) else (),
-            h.get("Config MD5"), h.get("Snakemake version"), h.get("Host"), h.get("User"),
-            h.get("Platform"), h.get("Python version"))
+            h.get("Config MD5"),
+            h.get("Snakemake version"),
+            h.get("Host"),
+            h.get("User"),
+            h.get("Platform"),
+            h.get("Python version"),
+        )
 
 
 MAX_LOG = 1 << 30  #: larger run logs are skipped unread (10^5 jobs log ~50 MB)
@@ -169,11 +180,24 @@ def read_run_log(path: Path) -> RunLog | None:
                 i += 1
                 failed_outputs.add(lines[i])
         i += 1
-    status = ("failed" if failed or failed_outputs or any(s in text for s in _FAILED_RUN)
-              else "finished" if any(s in text for s in _DONE_RUN) else "incomplete")
-    return RunLog(path, _started(path, header, mtime, text), mtime, header, tuple(jobs),
-                  frozenset(finished), frozenset(failed - finished), frozenset(failed_outputs),
-                  status)
+    status = (
+        "failed"
+        if failed or failed_outputs or any(s in text for s in _FAILED_RUN)
+        else "finished"
+        if any(s in text for s in _DONE_RUN)
+        else "incomplete"
+    )
+    return RunLog(
+        path,
+        _started(path, header, mtime, text),
+        mtime,
+        header,
+        tuple(jobs),
+        frozenset(finished),
+        frozenset(failed - finished),
+        frozenset(failed_outputs),
+        status,
+    )
 
 
 def _started(path: Path, header: dict[str, str], mtime: float, text: str) -> float:
@@ -193,8 +217,10 @@ def _started(path: Path, header: dict[str, str], mtime: float, text: str) -> flo
     if local is None:
         return clock
     delta = local - clock
-    zone_shift = (ZONE_STEP / 2 < abs(delta) <= MAX_ZONE_OFFSET
-                  and abs(delta - round(delta / ZONE_STEP) * ZONE_STEP) <= ZONE_TOLERANCE)
+    zone_shift = (
+        ZONE_STEP / 2 < abs(delta) <= MAX_ZONE_OFFSET
+        and abs(delta - round(delta / ZONE_STEP) * ZONE_STEP) <= ZONE_TOLERANCE
+    )
     return clock if zone_shift else local
 
 
@@ -213,10 +239,19 @@ def _local_start(path: Path, header: dict[str, str]) -> float | None:
 def _job(m: re.Match[str], f: dict[str, str]) -> LoggedJob:
     bench = _files(f.get("benchmark"))
     return LoggedJob(
-        m["rule"], _int(f.get("jobid")), _files(f.get("output")), _files(f.get("input")),
-        _files(f.get("log")), bench[0] if bench else None, _pairs(f.get("wildcards")),
-        _int(f.get("threads")), _pairs(f.get("resources")),
-        f.get("reason"), m["kind"] == "checkpoint", bool(m["local"]))
+        m["rule"],
+        _int(f.get("jobid")),
+        _files(f.get("output")),
+        _files(f.get("input")),
+        _files(f.get("log")),
+        bench[0] if bench else None,
+        _pairs(f.get("wildcards")),
+        _int(f.get("threads")),
+        _pairs(f.get("resources")),
+        f.get("reason"),
+        m["kind"] == "checkpoint",
+        bool(m["local"]),
+    )
 
 
 def _files(value: str | None) -> tuple[str, ...]:

@@ -17,8 +17,13 @@ from iscc_lineage.errors import SettingsError, StoreError
 from iscc_lineage.size import format_size, parse_size
 from iscc_lineage.store import STORE_ENV, Store, open_store, resolve_location
 
-__all__ = ["EXCLUDE_FLAG", "CaptureSettings", "SettingsError", "check_capture_store",
-           "open_capture_store"]
+__all__ = [
+    "EXCLUDE_FLAG",
+    "CaptureSettings",
+    "SettingsError",
+    "check_capture_store",
+    "open_capture_store",
+]
 
 EXCLUDE_FLAG = "--logger-iscc-exclude"
 
@@ -52,14 +57,23 @@ class CaptureSettings:
             raise SettingsError(f"--logger-iscc-max-size: {exc}") from None
         globs = [*(getattr(s, "exclude", None) or ()), *exclude_from_argv(argv)]
         hash_inputs = not bool(getattr(s, "no_hash_inputs", False))
-        return cls(store, tuple(dict.fromkeys(str(g) for g in globs)), max_size, hash_inputs,
-                   bool(getattr(s, "pixels", False)))
+        return cls(
+            store,
+            tuple(dict.fromkeys(str(g) for g in globs)),
+            max_size,
+            hash_inputs,
+            bool(getattr(s, "pixels", False)),
+        )
 
     def describe(self) -> dict[str, Any]:
         """The settings as recorded in the run's ``info.capture``."""
-        return {"plugin": "snakemake-logger-plugin-iscc", "exclude": list(self.exclude),
-                "max_size": format_size(self.max_size) if self.max_size else None,
-                "hash_inputs": self.hash_inputs, "pixels": self.pixels}
+        return {
+            "plugin": "snakemake-logger-plugin-iscc",
+            "exclude": list(self.exclude),
+            "max_size": format_size(self.max_size) if self.max_size else None,
+            "hash_inputs": self.hash_inputs,
+            "pixels": self.pixels,
+        }
 
 
 def exclude_from_argv(argv: list[str]) -> list[str]:
@@ -94,8 +108,10 @@ def open_capture_store(path: Path | str) -> Store:
         store.check_writable()  # takes the write lock: fails now on a read-only store
     except Exception as exc:
         store.close()
-        raise StoreError(f"{store.location}: the lineage store cannot be written "
-                         f"({str(exc).removeprefix(store.location + ': ')})") from None
+        raise StoreError(
+            f"{store.location}: the lineage store cannot be written "
+            f"({str(exc).removeprefix(store.location + ': ')})"
+        ) from None
     return store
 
 
@@ -146,5 +162,6 @@ def check_capture_store(path: Path | str) -> None:
         raise StoreError(f"{path}: not a readable iscc-lineage store (not an SQLite file)")
     app = int.from_bytes(head[68:72], "big")
     if app not in (0, APPLICATION_ID):
-        raise StoreError(f"{path}: not a readable iscc-lineage store (another application's "
-                         "SQLite file)")
+        raise StoreError(
+            f"{path}: not a readable iscc-lineage store (another application's SQLite file)"
+        )

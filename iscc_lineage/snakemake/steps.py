@@ -59,9 +59,19 @@ class Job:
 class StepWriter:
     """Builds and records steps for one run."""
 
-    def __init__(self, recorder: Recorder, run_id: str, workdir: Path, rule_dirs: list[Path],
-                 envs: EnvFinder, temps: set[str], streams: set[str] | None = None, *,
-                 code: CodeFinder | None = None, software: SoftwareCache | None = None) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        run_id: str,
+        workdir: Path,
+        rule_dirs: list[Path],
+        envs: EnvFinder,
+        temps: set[str],
+        streams: set[str] | None = None,
+        *,
+        code: CodeFinder | None = None,
+        software: SoftwareCache | None = None,
+    ) -> None:
         self.recorder = recorder
         self.code = code or CodeFinder(rule_dirs[0] if rule_dirs else workdir, workdir)
         self.software = software
@@ -87,18 +97,29 @@ class StepWriter:
         data = {s.path for s in (*job.inputs, *job.outputs)}
         capture_note = None
         try:
-            jc = self.code.job(kind=code.kind, script=code.path, shellcmd=info.shellcmd,
-                               live=live, params=params_of(record), data=data)
+            jc = self.code.job(
+                kind=code.kind,
+                script=code.path,
+                shellcmd=info.shellcmd,
+                live=live,
+                params=params_of(record),
+                data=data,
+            )
             inputs += self._code_artifacts(jc)
         except Exception as exc:  # never lose the step over the code it ran
             capture_note = f"code not captured ({type(exc).__name__}: {exc})"
             jc = JobCode(code.kind, params=params_of(record))
         kind = "touch" if status == "touch" else jc.kind
         step_info: dict[str, Any] = {
-            "jobid": info.jobid, "wildcards": info.wildcards, "threads": info.threads,
-            "resources": info.resources, "log": [self._abs(r.path) for r in info.log],
+            "jobid": info.jobid,
+            "wildcards": info.wildcards,
+            "threads": info.threads,
+            "resources": info.resources,
+            "log": [self._abs(r.path) for r in info.log],
             "benchmark": self._abs(info.benchmark.path) if info.benchmark else None,
-            "reason": info.reason, "kind": kind, "is_checkpoint": info.is_checkpoint,
+            "reason": info.reason,
+            "kind": kind,
+            "is_checkpoint": info.is_checkpoint,
             "group": job.group,
         }
         if code.source is not None:
@@ -107,17 +128,20 @@ class StepWriter:
         if jc.run_source:
             step_info["run_source"] = jc.run_source
             step_info["run_source_datahash"] = fingerprint_bytes(
-                jc.run_source.encode("utf-8")).datahash
+                jc.run_source.encode("utf-8")
+            ).datahash
         if job.settled:
             step_info["settled"] = job.settled
         if job.external is not None:
             step_info["external_jobid"], step_info["executor"] = job.external
         if record is None and info.output:
             step_info["metadata"] = "no .snakemake/metadata record (params, code unknown)"
-        main = next((f.path for f in jc.files if f.role in ("script", "notebook", "wrapper")),
-                    None)
-        code_path = main if main is not None else (
-            code.path if code.path is not None and code.path.is_file() else None)
+        main = next((f.path for f in jc.files if f.role in ("script", "notebook", "wrapper")), None)
+        code_path = (
+            main
+            if main is not None
+            else (code.path if code.path is not None and code.path.is_file() else None)
+        )
         environment = self._environment(record)
         try:
             environment.update(self._software_of(jc, live, code_path))
@@ -126,11 +150,20 @@ class StepWriter:
         if capture_note:
             step_info["capture_note"] = capture_note
         self.recorder.record_step(
-            self.run_id, info.rule, inputs=inputs, outputs=outputs, process=info.rule,
-            command=info.shellcmd if jc.kind == "shell" else None, code=code_path,
-            params=jc.params, environment=environment,
-            started=from_epoch(info.created), ended=from_epoch(job.ended) if job.ended else None,
-            status=status, info=step_info)
+            self.run_id,
+            info.rule,
+            inputs=inputs,
+            outputs=outputs,
+            process=info.rule,
+            command=info.shellcmd if jc.kind == "shell" else None,
+            code=code_path,
+            params=jc.params,
+            environment=environment,
+            started=from_epoch(info.created),
+            ended=from_epoch(job.ended) if job.ended else None,
+            status=status,
+            info=step_info,
+        )
 
     def _abs(self, path: str) -> str:
         return os.path.abspath(os.path.join(self.workdir, path))
@@ -144,14 +177,21 @@ class StepWriter:
                 out.append(Artifact(f.path.as_posix(), None, f.note + "; not fingerprinted"))
         return out
 
-    def _software_of(self, jc: JobCode, live: LiveJob | None, script: Path | None
-                     ) -> dict[str, Any]:
+    def _software_of(
+        self, jc: JobCode, live: LiveJob | None, script: Path | None
+    ) -> dict[str, Any]:
         """What ran (``software``: record ids) and what was only declared, for one step."""
         env: dict[str, Any] = {}
         if live is not None:
             env["deployment"] = list(live.deployment)
-            declared = {k: v for k, v in (("conda_env_file", live.conda_env_file),
-                                          ("container", live.container_declared)) if v}
+            declared = {
+                k: v
+                for k, v in (
+                    ("conda_env_file", live.conda_env_file),
+                    ("container", live.container_declared),
+                )
+                if v
+            }
             if declared:
                 env["declared"] = declared
             if live.conda_env_file and "conda" not in live.deployment:
@@ -168,8 +208,9 @@ class StepWriter:
         if live is not None and live.container:
             ids.append(sw.container(live.container))
         suffix = script.suffix if script is not None else ""
-        if jc.kind == "run" or (jc.kind in ("script", "notebook", "wrapper")
-                                and suffix in (".py", ".ipynb", "")):
+        if jc.kind == "run" or (
+            jc.kind in ("script", "notebook", "wrapper") and suffix in (".py", ".ipynb", "")
+        ):
             py = os.path.join(prefix, "bin", "python") if prefix else None
             in_container = live is not None and live.container
             if not in_container:
@@ -194,8 +235,7 @@ class StepWriter:
                 return read_record(self.workdir, ref.path)
         return None
 
-    def _artifact(self, slot: Slot, status: str, checksums: dict[str, str],
-                  role: str) -> Artifact:
+    def _artifact(self, slot: Slot, status: str, checksums: dict[str, str], role: str) -> Artifact:
         if slot.fixed is not None:
             return slot.fixed
         assert slot.future is not None
@@ -227,9 +267,12 @@ class StepWriter:
                     env["conda_env_datahash"] = self.recorder.fingerprint(env_file).datahash
                 else:
                     env["conda_env_datahash"] = fingerprint_bytes(
-                        record.conda_env.encode("utf-8")).datahash
-                    env["conda_env_note"] = ("no file with this content below the workflow "
-                                             "directory: the datahash is of the recorded YAML")
+                        record.conda_env.encode("utf-8")
+                    ).datahash
+                    env["conda_env_note"] = (
+                        "no file with this content below the workflow "
+                        "directory: the datahash is of the recorded YAML"
+                    )
             except LineageError:
                 pass
         return env

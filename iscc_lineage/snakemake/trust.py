@@ -84,8 +84,12 @@ class Judge:
             used, made = self._plan(job)
             todo.update((loc, None) for loc, note in (*used, *made) if note is None)
         paths = [p for p in todo if p not in self._fps]
-        results = fingerprint_many([Path(p) for p in paths], cache=recorder.cache,
-                                   on_bytes=recorder.on_bytes, workers=recorder.workers)
+        results = fingerprint_many(
+            [Path(p) for p in paths],
+            cache=recorder.cache,
+            on_bytes=recorder.on_bytes,
+            workers=recorder.workers,
+        )
         self._fps.update(zip(paths, results, strict=True))
 
     def inputs(self, job: Job) -> list[Artifact]:
@@ -123,11 +127,14 @@ class Judge:
         they count as evidence.
         """
         made = self._plan(job)[1][: len(job.records)]  # declared outputs come first
-        if any(note is None or "://" in r.output for (_, note), r in zip(made, job.records,
-                                                                           strict=True)):
+        if any(
+            note is None or "://" in r.output
+            for (_, note), r in zip(made, job.records, strict=True)
+        ):
             return False
-        return not any(t >= job.ended - SLACK for r in job.records
-                       for t, _ in self.seen.get(r.output, ()))
+        return not any(
+            t >= job.ended - SLACK for r in job.records for t, _ in self.seen.get(r.output, ())
+        )
 
     # -- verdicts ----------------------------------------------------------------------------
 

@@ -83,6 +83,8 @@ def open_store(location: str | os.PathLike[str] | None = None, *, create: bool =
     path = sqlite_path(text)
     if path is None:
         scheme = text.split("://", 1)[0]
-        raise StoreError(f"{scheme}:// stores are not supported (a file path, sqlite:///path "
-                         "or postgresql://user@host/db)")
+        raise StoreError(
+            f"{scheme}:// stores are not supported (a file path, sqlite:///path "
+            "or postgresql://user@host/db)"
+        )
     return Store(path, create=create)

@@ -70,13 +70,21 @@ class LineageStore(Protocol):
     def insert_run(self, run: Run) -> None:
         """Record a new run."""
 
-    def update_run(self, run_id: str, *, status: str, ended: str | None,
-                   info: dict[str, Any] | None = None) -> None:
+    def update_run(
+        self, run_id: str, *, status: str, ended: str | None, info: dict[str, Any] | None = None
+    ) -> None:
         """Set a run's status and end; ``info`` is merged into the run's info."""
 
-    def mark_stale_runs(self, *, workdir: str, host: str | None, keep: str | None = None,
-                        engine: str | None = None, reason: str | None = None,
-                        only: str | None = None) -> list[str]:
+    def mark_stale_runs(
+        self,
+        *,
+        workdir: str,
+        host: str | None,
+        keep: str | None = None,
+        engine: str | None = None,
+        reason: str | None = None,
+        only: str | None = None,
+    ) -> list[str]:
         """Mark runs left ``running`` in ``workdir`` on ``host`` as ``incomplete``; their ids."""
 
     def has_run(self, run_id: str) -> bool:
@@ -91,8 +99,14 @@ class LineageStore(Protocol):
     def output_ends(self, paths: Sequence[str]) -> dict[str, list[str | None]]:
         """When the steps that wrote each of ``paths`` ended (any run, any status)."""
 
-    def insert_step(self, step: Step, inputs: Sequence[Artifact], outputs: Sequence[Artifact],
-                    code: Fingerprint | None = None, output_role: str = "generated") -> None:
+    def insert_step(
+        self,
+        step: Step,
+        inputs: Sequence[Artifact],
+        outputs: Sequence[Artifact],
+        code: Fingerprint | None = None,
+        output_role: str = "generated",
+    ) -> None:
         """Record a step with its used and generated artifacts."""
 
     def runs(self, limit: int | None = None) -> list[Run]:
@@ -110,8 +124,9 @@ class LineageStore(Protocol):
     def steps_by_id(self, ids: Sequence[int]) -> list[Step]:
         """Steps with their edges, in the order of ``ids`` (ids from :meth:`walk`)."""
 
-    def observations(self, *, run_id: str | None = None, paths: Sequence[str] | None = None
-                     ) -> list[tuple[str, str | None]]:
+    def observations(
+        self, *, run_id: str | None = None, paths: Sequence[str] | None = None
+    ) -> list[tuple[str, str | None]]:
         """The latest recorded (path, datahash) per path, for a run, some paths, or all."""
 
     def stats(self) -> dict[str, int]:
@@ -150,12 +165,10 @@ class LineageStore(Protocol):
     def codes_of(self, datahashes: Iterable[str], scheme: str) -> dict[str, str]:
         """datahash -> its code of ``scheme``, for those of ``datahashes`` that carry one."""
 
-    def nearest_by_code(self, scheme: str, code: str, limit: int = 10
-                        ) -> list[tuple[Content, int]]:
+    def nearest_by_code(self, scheme: str, code: str, limit: int = 10) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code``, with the bit distance."""
 
-    def nearest_by_data_code(self, data_code: str, limit: int = 10
-                             ) -> list[tuple[Content, int]]:
+    def nearest_by_data_code(self, data_code: str, limit: int = 10) -> list[tuple[Content, int]]:
         """Contents nearest by the 64-bit Data-Code prefix, with the bit distance."""
 
     # -- the hash chain and signed notes (``signing``) -----------------------------------------
@@ -178,8 +191,9 @@ class LineageStore(Protocol):
     def insert_note(self, note: StoredNote) -> None:
         """Keep a signed note beside its content (or run)."""
 
-    def stored_notes(self, *, kind: str | None = None, subjects: Iterable[str] | None = None
-                     ) -> list[StoredNote]:
+    def stored_notes(
+        self, *, kind: str | None = None, subjects: Iterable[str] | None = None
+    ) -> list[StoredNote]:
         """Notes in the order they were signed."""
 
     # -- images (pixel codes and acquisition metadata) ----------------------------------------

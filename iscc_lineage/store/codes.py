@@ -22,8 +22,7 @@ __all__ = ["CodeQueries"]
 class CodeQueries:
     """Content codes and nearest-code lookups; the host class provides the primitives."""
 
-    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-               ) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         raise NotImplementedError  # pragma: no cover - provided by Store
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
@@ -38,55 +37,70 @@ class CodeQueries:
             db.executemany(
                 "INSERT OR REPLACE INTO content_code (content_id, scheme, value)"
                 " SELECT id, ?, ? FROM content WHERE datahash = ?",
-                [(scheme, value, h) for h, scheme, value in rows])
+                [(scheme, value, h) for h, scheme, value in rows],
+            )
 
     def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
         """Those of ``datahashes`` that already carry a code of ``scheme``."""
         rows = self._query(
             "SELECT c.datahash FROM content c JOIN content_code k ON k.content_id = c.id"
             " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
-            (scheme, json.dumps(list(datahashes))))
+            (scheme, json.dumps(list(datahashes))),
+        )
         return {r[0] for r in rows}
 
     def code_values(self, scheme: str) -> list[tuple[int, str]]:
         """(content id, value) of every code of ``scheme``, in content id order."""
-        return [(r[0], r[1]) for r in self._query(
-            "SELECT content_id, value FROM content_code WHERE scheme = ? ORDER BY content_id",
-            (scheme,))]
+        return [
+            (r[0], r[1])
+            for r in self._query(
+                "SELECT content_id, value FROM content_code WHERE scheme = ? ORDER BY content_id",
+                (scheme,),
+            )
+        ]
 
     def code_values_of(self, ids: Iterable[int], scheme: str) -> dict[int, str]:
         """The ``scheme`` code of each of the contents ``ids`` that has one."""
-        return {r[0]: r[1] for r in self._query(
-            "SELECT content_id, value FROM content_code WHERE scheme = ?"
-            " AND content_id IN (SELECT value FROM json_each(?))",
-            (scheme, json.dumps(sorted(set(ids)))))}
+        return {
+            r[0]: r[1]
+            for r in self._query(
+                "SELECT content_id, value FROM content_code WHERE scheme = ?"
+                " AND content_id IN (SELECT value FROM json_each(?))",
+                (scheme, json.dumps(sorted(set(ids)))),
+            )
+        }
 
     def contents_lacking(self, schemes: Sequence[str], suffixes: Iterable[str]) -> list[int]:
         """Ids of file contents seen at a path ending in one of ``suffixes`` (lower case, with
         the dot) that carry none of the codes ``schemes`` (pictures not yet coded)."""
-        return [r[0] for r in self._query(
-            "SELECT id FROM content c WHERE kind = 'file' AND id NOT IN"
-            " (SELECT content_id FROM content_code"
-            "  WHERE scheme IN (SELECT value FROM json_each(?)))"
-            " AND EXISTS (SELECT 1 FROM observation o, json_each(?) s"
-            "  WHERE o.content_id = c.id AND lower(o.path) LIKE '%' || s.value) ORDER BY id",
-            (json.dumps(list(schemes)), json.dumps(sorted(suffixes))))]
+        return [
+            r[0]
+            for r in self._query(
+                "SELECT id FROM content c WHERE kind = 'file' AND id NOT IN"
+                " (SELECT content_id FROM content_code"
+                "  WHERE scheme IN (SELECT value FROM json_each(?)))"
+                " AND EXISTS (SELECT 1 FROM observation o, json_each(?) s"
+                "  WHERE o.content_id = c.id AND lower(o.path) LIKE '%' || s.value) ORDER BY id",
+                (json.dumps(list(schemes)), json.dumps(sorted(suffixes))),
+            )
+        ]
 
     def codes_of(self, datahashes: Iterable[str], scheme: str) -> dict[str, str]:
         """datahash -> its code of ``scheme``, for those of ``datahashes`` that carry one."""
         rows = self._query(
             "SELECT c.datahash, k.value FROM content_code k JOIN content c ON c.id = k.content_id"
             " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
-            (scheme, json.dumps(list(datahashes))))
+            (scheme, json.dumps(list(datahashes))),
+        )
         return {r[0]: r[1] for r in rows}
 
-    def nearest_by_code(self, scheme: str, code: str, limit: int = 10
-                        ) -> list[tuple[Content, int]]:
+    def nearest_by_code(self, scheme: str, code: str, limit: int = 10) -> list[tuple[Content, int]]:
         """Contents whose ``scheme`` code is nearest to ``code`` (64-bit prefix Hamming)."""
         probe = prefix64(code)
         scored = []
-        for r in self._query("SELECT content_id, value FROM content_code WHERE scheme = ?",
-                             (scheme,)):
+        for r in self._query(
+            "SELECT content_id, value FROM content_code WHERE scheme = ?", (scheme,)
+        ):
             other = prefix64(r[1])
             scored.append(((probe ^ other).bit_count(), r[0]))
         scored.sort()
@@ -94,12 +108,12 @@ class CodeQueries:
         found = self.contents_by_id(i for _, i in best)
         return [(found[i], d) for d, i in best if i in found]
 
-    def nearest_by_data_code(self, data_code: str, limit: int = 10
-                             ) -> list[tuple[Content, int]]:
+    def nearest_by_data_code(self, data_code: str, limit: int = 10) -> list[tuple[Content, int]]:
         """Contents nearest by 64-bit Data-Code prefix (a scan of one integer column)."""
         probe = data64(data_code) & 0xFFFFFFFFFFFFFFFF
         scored = sorted(
             (((r[1] & 0xFFFFFFFFFFFFFFFF) ^ probe).bit_count(), r[0])
-            for r in self._query("SELECT id, data64 FROM content WHERE kind = 'file'"))[:limit]
+            for r in self._query("SELECT id, data64 FROM content WHERE kind = 'file'")
+        )[:limit]
         found = self.contents_by_id(i for _, i in scored)
         return [(found[i], d) for d, i in scored if i in found]

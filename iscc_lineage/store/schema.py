@@ -10,8 +10,17 @@ from collections.abc import Callable
 
 from iscc_lineage.errors import SchemaVersionError, StoreError
 
-__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SEALS", "check", "check_objects",
-           "expected_objects", "probe", "upgrade"]
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "SEALS",
+    "check",
+    "check_objects",
+    "expected_objects",
+    "probe",
+    "upgrade",
+]
 
 APPLICATION_ID = 0x4953434C  #: "ISCL", marks a SQLite file as an iscc-lineage store
 
@@ -179,8 +188,10 @@ def check(db: sqlite3.Connection, location: str, *, create: bool) -> int:
     if empty and not create and location != ":memory:":
         raise StoreError(f"{location}: an empty file, not a lineage store yet")
     if version > SCHEMA_VERSION:
-        raise SchemaVersionError(f"{location}: store schema v{version} is newer than this "
-                                 f"iscc-lineage (v{SCHEMA_VERSION}); upgrade iscc-lineage")
+        raise SchemaVersionError(
+            f"{location}: store schema v{version} is newer than this "
+            f"iscc-lineage (v{SCHEMA_VERSION}); upgrade iscc-lineage"
+        )
     if not empty:
         check_objects(db, location, version)
         probe(db)
@@ -196,8 +207,10 @@ def expected_objects(version: int) -> dict[tuple[str, str], str | None]:
         for target in range(1, version + 1):
             for statement in MIGRATIONS[target]:
                 mem.execute(statement)
-        return {(t, n): sql for t, n, sql in
-                mem.execute("SELECT type, name, sql FROM sqlite_master").fetchall()}
+        return {
+            (t, n): sql
+            for t, n, sql in mem.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        }
     finally:
         mem.close()
 
@@ -216,21 +229,25 @@ def check_objects(db: sqlite3.Connection, location: str, version: int) -> None:
         if kind == "table" and str(name).startswith("sqlite_stat"):
             continue  # ANALYZE's statistics: data, never run
         if (kind, name) not in want or want[(kind, name)] != sql:
-            raise StoreError(f"{location}: not an iscc-lineage store (unexpected schema "
-                             f"object: {kind} {str(name)[:80]!r})")
+            raise StoreError(
+                f"{location}: not an iscc-lineage store (unexpected schema "
+                f"object: {kind} {str(name)[:80]!r})"
+            )
 
 
 def probe(db: sqlite3.Connection) -> None:
     """Read the root and first leaf of every table and index: O(depth) each, so a damaged
     store (garbage pages, a truncated file) fails on open, before anything is written."""
     for kind, name, table in db.execute(
-            "SELECT type, name, tbl_name FROM sqlite_master WHERE rootpage > 0").fetchall():
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE rootpage > 0"
+    ).fetchall():
         how = f'INDEXED BY "{name}"' if kind == "index" else "NOT INDEXED"
         db.execute(f'SELECT 1 FROM "{table}" {how} LIMIT 1').fetchall()
 
 
-def upgrade(db: sqlite3.Connection,
-            seal: Callable[[str, sqlite3.Connection], None] | None = None) -> None:
+def upgrade(
+    db: sqlite3.Connection, seal: Callable[[str, sqlite3.Connection], None] | None = None
+) -> None:
     """Run the migrations after the file's version; the caller holds the write transaction.
 
     ``seal(name, db)`` runs the Python step a migration names in :data:`SEALS` (same

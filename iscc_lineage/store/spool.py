@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 SPOOL_DIR = "spool"
 VERSION = 1
 #: store methods that may be spooled (every one replays idempotently)
-OPS = frozenset({"insert_run", "update_run", "insert_step", "cache_put", "add_codes",
-                 "add_images"})
+OPS = frozenset({"insert_run", "update_run", "insert_step", "cache_put", "add_codes", "add_images"})
 
 
 def spool_dir(store_path: str | os.PathLike[str]) -> Path:
@@ -67,10 +66,14 @@ def encode(op: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         s = asdict(step)
         s.pop("inputs", None)
         s.pop("outputs", None)
-        return {"op": op, "step": s,
-                "inputs": [_art_dict(a) for a in inputs],
-                "outputs": [_art_dict(a) for a in outputs],
-                "code": code.to_dict() if code is not None else None, "output_role": role}
+        return {
+            "op": op,
+            "step": s,
+            "inputs": [_art_dict(a) for a in inputs],
+            "outputs": [_art_dict(a) for a in outputs],
+            "code": code.to_dict() if code is not None else None,
+            "output_role": role,
+        }
     if op == "cache_put":
         (entries,) = args
         return {"op": op, "entries": [[k, fp.to_dict()] for k, fp in entries]}
@@ -79,14 +82,22 @@ def encode(op: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"op": op, "rows": [list(r) for r in rows]}
     if op == "add_images":
         datahash, result = args
-        return {"op": op, "datahash": datahash, "reader": result.reader, "note": result.note,
-                "images": [i.to_dict() for i in result.images]}
+        return {
+            "op": op,
+            "datahash": datahash,
+            "reader": result.reader,
+            "note": result.note,
+            "images": [i.to_dict() for i in result.images],
+        }
     raise ValueError(f"not a spooled store call: {op}")
 
 
 def _art_dict(a: Artifact) -> dict[str, Any]:
-    return {"path": a.path, "fingerprint": a.fingerprint.to_dict() if a.fingerprint else None,
-            "note": a.note}
+    return {
+        "path": a.path,
+        "fingerprint": a.fingerprint.to_dict() if a.fingerprint else None,
+        "note": a.note,
+    }
 
 
 def apply(store: Store, rec: dict[str, Any]) -> None:
@@ -101,14 +112,19 @@ def apply(store: Store, rec: dict[str, Any]) -> None:
             store.insert_run(Run(**r))
     elif op == "update_run":
         if store.has_run(rec["run_id"]):
-            store.update_run(rec["run_id"], status=rec["status"], ended=rec.get("ended"),
-                             info=rec.get("info"))
+            store.update_run(
+                rec["run_id"], status=rec["status"], ended=rec.get("ended"), info=rec.get("info")
+            )
     elif op == "insert_step":
         s = dict(rec["step"])
         if not store.has_step(s["id"]):
-            store.insert_step(Step(**s), [_art(a) for a in rec["inputs"]],
-                              [_art(a) for a in rec["outputs"]], _fp(rec.get("code")),
-                              output_role=rec.get("output_role", "generated"))
+            store.insert_step(
+                Step(**s),
+                [_art(a) for a in rec["inputs"]],
+                [_art(a) for a in rec["outputs"]],
+                _fp(rec.get("code")),
+                output_role=rec.get("output_role", "generated"),
+            )
     elif op == "cache_put":
         store.cache_put([(k, Fingerprint.from_dict(d)) for k, d in rec["entries"]])
     elif op == "add_codes":
@@ -116,8 +132,9 @@ def apply(store: Store, rec: dict[str, Any]) -> None:
     elif op == "add_images":
         from iscc_lineage.codes.pixel import ImageCode, PixelResult  # not on the capture's path
 
-        result = PixelResult(tuple(ImageCode.from_dict(d) for d in rec["images"]),
-                             rec.get("reader"), rec.get("note"))
+        result = PixelResult(
+            tuple(ImageCode.from_dict(d) for d in rec["images"]), rec.get("reader"), rec.get("note")
+        )
         store.add_images(rec["datahash"], result)
     else:
         raise ValueError(f"unknown spool record {op!r}")

@@ -18,8 +18,7 @@ __all__ = ["GraphWalks"]
 class GraphWalks:
     """Step walks and end detection; the host class provides ``_query``."""
 
-    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
-               ) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         raise NotImplementedError  # pragma: no cover - provided by Store
 
     def walk(self, datahash: str, direction: str, depth: int | None = None) -> list[int]:
@@ -52,7 +51,8 @@ class GraphWalks:
             "NOT EXISTS (SELECT 1 FROM observation x"
             " JOIN image xa ON xa.content_id = x.content_id"
             " JOIN image xb ON xb.pixel_id = xa.pixel_id AND xb.content_id = {o}.content_id"
-            f" WHERE x.step_id = {{o}}.step_id AND x.role IN {far})")
+            f" WHERE x.step_id = {{o}}.step_id AND x.role IN {far})"
+        )
         sql = f"""
         WITH RECURSIVE w(step_id, depth) AS (
           SELECT o.step_id, 1 FROM content c JOIN observation o ON o.content_id = c.id
@@ -97,13 +97,17 @@ class GraphWalks:
         """Start steps through directory membership: the generator of a directory holding
         the target (trace), or the users of a directory's member files (impact)."""
         if direction == "trace":
-            return ("SELECT o.step_id, 1 FROM member m JOIN observation o"
-                    " ON o.content_id = m.tree_id AND o.role = 'generated'"
-                    " WHERE m.datahash = ? AND o.step_id IS NOT NULL")
-        return ("SELECT o.step_id, 1 FROM content t JOIN member m ON m.tree_id = t.id"
-                " JOIN content mc ON mc.datahash = m.datahash AND mc.size > 0"
-                " JOIN observation o ON o.content_id = mc.id AND o.role = 'used'"
-                " WHERE t.datahash = ? AND o.step_id IS NOT NULL")
+            return (
+                "SELECT o.step_id, 1 FROM member m JOIN observation o"
+                " ON o.content_id = m.tree_id AND o.role = 'generated'"
+                " WHERE m.datahash = ? AND o.step_id IS NOT NULL"
+            )
+        return (
+            "SELECT o.step_id, 1 FROM content t JOIN member m ON m.tree_id = t.id"
+            " JOIN content mc ON mc.datahash = m.datahash AND mc.size > 0"
+            " JOIN observation o ON o.content_id = mc.id AND o.role = 'used'"
+            " WHERE t.datahash = ? AND o.step_id IS NOT NULL"
+        )
 
     @staticmethod
     def _member_hop(direction: str, step_depth: str, limit: str) -> str:
@@ -131,7 +135,9 @@ class GraphWalks:
         rows = self._query(
             "SELECT m.datahash, t.datahash FROM member m JOIN content t ON t.id = m.tree_id"
             " WHERE m.datahash IN (SELECT value FROM json_each(?))"
-            " AND t.datahash IN (SELECT value FROM json_each(?))", (hashes, hashes))
+            " AND t.datahash IN (SELECT value FROM json_each(?))",
+            (hashes, hashes),
+        )
         return {r[0]: r[1] for r in rows}
 
     def containing(self, datahash: str) -> list[tuple[str, str]]:
@@ -139,7 +145,9 @@ class GraphWalks:
         file's path inside it), for a file that is not itself a recorded content."""
         rows = self._query(
             "SELECT t.datahash, m.path FROM member m JOIN content t ON t.id = m.tree_id"
-            " WHERE m.datahash = ? ORDER BY t.datahash, m.path", (datahash,))
+            " WHERE m.datahash = ? ORDER BY t.datahash, m.path",
+            (datahash,),
+        )
         return [(r[0], r[1]) for r in rows]
 
     def never(self, datahashes: Iterable[str], role: str) -> set[str]:
@@ -153,10 +161,11 @@ class GraphWalks:
         member_link = (
             "SELECT 1 FROM member m JOIN observation g ON g.content_id = m.tree_id"
             " AND g.role = 'generated' AND g.step_id IS NOT NULL WHERE m.datahash = c.datahash"
-            if role == "generated" else
-            "SELECT 1 FROM member m JOIN content mc ON mc.datahash = m.datahash"
+            if role == "generated"
+            else "SELECT 1 FROM member m JOIN content mc ON mc.datahash = m.datahash"
             " JOIN observation u ON u.content_id = mc.id AND u.role = 'used'"
-            " AND u.step_id IS NOT NULL WHERE m.tree_id = c.id")
+            " AND u.step_id IS NOT NULL WHERE m.tree_id = c.id"
+        )
         rows = self._query(
             "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
             " AND (c.size = 0 OR (NOT EXISTS (SELECT 1 FROM observation o"
@@ -164,6 +173,11 @@ class GraphWalks:
             " AND o.role IN (?, ?) AND o.step_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM"
             " observation x WHERE x.step_id = o.step_id AND x.content_id = c.id AND x.role = ?))"
             f" AND NOT EXISTS ({member_link})))",
-            (json.dumps(list(datahashes)), role, "partial" if role == "generated" else role,
-             "used" if role == "generated" else "generated"))
+            (
+                json.dumps(list(datahashes)),
+                role,
+                "partial" if role == "generated" else role,
+                "used" if role == "generated" else "generated",
+            ),
+        )
         return {r[0] for r in rows}

@@ -52,11 +52,16 @@ def validate(validator_cache: str) -> Validate:
     """
     pytest.importorskip("rocrate_validator")
 
-    def run(crate: Path, level: str = "REQUIRED",
-            profile: str = "provenance-run-crate-0.5") -> dict[str, Any]:
+    def run(
+        crate: Path, level: str = "REQUIRED", profile: str = "provenance-run-crate-0.5"
+    ) -> dict[str, Any]:
         proc = subprocess.run(
             [sys.executable, "-c", _VALIDATE, str(crate), profile, level, validator_cache],
-            capture_output=True, text=True, timeout=900, check=False)
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         assert CACHE_MISS not in proc.stdout + proc.stderr, proc.stderr[-3000:]
         assert proc.returncode == 0, proc.stderr[-3000:]
         doc: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -89,21 +94,73 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     tifffile.imwrite(proj / "raw" / "img.tif", rng.integers(0, 4000, (64, 64), dtype=np.uint16))
     (outside / "ref.csv").write_text("sample,scale\nimg,0.65\n")
     py = sys.executable
-    invoke("record", "--run", "r1", "-n", "measure", "-i", "raw/img.tif",
-           "-i", str(outside / "ref.csv"), "-o", "results/table.csv", "-p", "sigma=2", "--",
-           py, "-c", "open('results/table.csv', 'w').write('label,area\\n1,42\\n2,17\\n')")
+    invoke(
+        "record",
+        "--run",
+        "r1",
+        "-n",
+        "measure",
+        "-i",
+        "raw/img.tif",
+        "-i",
+        str(outside / "ref.csv"),
+        "-o",
+        "results/table.csv",
+        "-p",
+        "sigma=2",
+        "--",
+        py,
+        "-c",
+        "open('results/table.csv', 'w').write('label,area\\n1,42\\n2,17\\n')",
+    )
     (proj / "scripts" / "plot.py").write_text(
-        "import sys\nfrom PIL import Image\n"
-        "Image.new('L', (32, 16), 200).save(sys.argv[1])\n")
-    invoke("record", "--run", "r1", "-n", "plot", "-i", "results/table.csv",
-           "-o", "results/figure.png", "--code", "scripts/plot.py", "--",
-           py, "scripts/plot.py", "results/figure.png")
-    invoke("record", "--run", "r1", "-n", "tiles", "-i", "raw/img.tif", "-o", "results/tiles",
-           "--", py, "-c", "import os; os.makedirs('results/tiles'); "
-           "[open(f'results/tiles/t{i}.bin', 'wb').write(bytes([i]) * 300) for i in range(3)]")
+        "import sys\nfrom PIL import Image\nImage.new('L', (32, 16), 200).save(sys.argv[1])\n"
+    )
+    invoke(
+        "record",
+        "--run",
+        "r1",
+        "-n",
+        "plot",
+        "-i",
+        "results/table.csv",
+        "-o",
+        "results/figure.png",
+        "--code",
+        "scripts/plot.py",
+        "--",
+        py,
+        "scripts/plot.py",
+        "results/figure.png",
+    )
+    invoke(
+        "record",
+        "--run",
+        "r1",
+        "-n",
+        "tiles",
+        "-i",
+        "raw/img.tif",
+        "-o",
+        "results/tiles",
+        "--",
+        py,
+        "-c",
+        "import os; os.makedirs('results/tiles'); "
+        "[open(f'results/tiles/t{i}.bin', 'wb').write(bytes([i]) * 300) for i in range(3)]",
+    )
     Image.new("L", (32, 16), 90).save(proj / "results" / "figure-annotated.png")
-    invoke("record", "--run", "r1", "-n", "annotate in Fiji", "-i", "results/figure.png",
-           "-o", "results/figure-annotated.png")
+    invoke(
+        "record",
+        "--run",
+        "r1",
+        "-n",
+        "annotate in Fiji",
+        "-i",
+        "results/figure.png",
+        "-o",
+        "results/figure-annotated.png",
+    )
     return Project(proj, store, outside)
 
 
@@ -114,8 +171,24 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     store = root / "lineage.db"
     env = {**os.environ, "ISCC_LINEAGE_STORE": str(store)}
     res = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(DEMO / "Snakefile"), "-c2", "--logger",
-         "iscc", "--directory", str(root / "wd")],
-        cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(DEMO / "Snakefile"),
+            "-c2",
+            "--logger",
+            "iscc",
+            "--directory",
+            str(root / "wd"),
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return Demo(root / "wd", store)

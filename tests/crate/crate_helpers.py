@@ -42,8 +42,13 @@ def seed_validator_cache(cache_path: str, contexts: dict[str, Path]) -> None:
     import urllib3
     from requests_cache import CachedSession
 
-    session = CachedSession(cache_name=cache_path, backend="sqlite", expire_after=-1,
-                            allowable_methods=("GET",), allowable_codes=(200, 302, 404))
+    session = CachedSession(
+        cache_name=cache_path,
+        backend="sqlite",
+        expire_after=-1,
+        allowable_methods=("GET",),
+        allowable_codes=(200, 302, 404),
+    )
     for url, path in contexts.items():
         body = path.read_bytes()
         resp = requests.Response()
@@ -51,16 +56,21 @@ def seed_validator_cache(cache_path: str, contexts: dict[str, Path]) -> None:
         resp.headers["Content-Type"] = "application/ld+json"
         resp.request = requests.Request("GET", url).prepare()
         resp.raw = urllib3.HTTPResponse(
-            body=io.BytesIO(body), headers={"Content-Type": "application/ld+json"},
-            status=200, preload_content=False, request_url=url)
+            body=io.BytesIO(body),
+            headers={"Content-Type": "application/ld+json"},
+            status=200,
+            preload_content=False,
+            request_url=url,
+        )
         session.cache.save_response(resp)
     session.close()
 
 
 def failures(report: dict[str, Any]) -> list[str]:
     """One line per failed check of a validator report (see the ``validate`` fixture)."""
-    return [f"{i['check']} [{i['severity']}]: {i['message']} @ {i['entity']}"
-            for i in report["issues"]]
+    return [
+        f"{i['check']} [{i['severity']}]: {i['message']} @ {i['entity']}" for i in report["issues"]
+    ]
 
 
 def has_tool(name: str) -> bool:
@@ -123,8 +133,20 @@ def sha256(path: Path) -> str:
 
 def fingerprint_cli(paths: list[Path]) -> dict[str, str]:
     """ISCC per path from a separate ``iscc-lineage fingerprint`` process (no stat cache)."""
-    res = subprocess.run([sys.executable, "-m", "iscc_lineage", "fingerprint", "--no-cache",
-                          "--json", *map(str, paths)], capture_output=True, text=True, check=True)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iscc_lineage",
+            "fingerprint",
+            "--no-cache",
+            "--json",
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return {d["path"]: d["iscc"] for d in json.loads(res.stdout)}
 
 
@@ -141,8 +163,22 @@ def record_failed_run(project: Project) -> None:
 
     from iscc_lineage.cli import cli
 
-    res = CliRunner().invoke(cli, [
-        "record", "--run", "r2", "-n", "crash", "-i", "raw/img.tif", "-o", "results/half.csv",
-        "--", sys.executable, "-c", "open('results/half.csv', 'w').write('x'); raise "
-        "SystemExit(1)"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "record",
+            "--run",
+            "r2",
+            "-n",
+            "crash",
+            "-i",
+            "raw/img.tif",
+            "-o",
+            "results/half.csv",
+            "--",
+            sys.executable,
+            "-c",
+            "open('results/half.csv', 'w').write('x'); raise SystemExit(1)",
+        ],
+    )
     assert res.exit_code == 1, res.output

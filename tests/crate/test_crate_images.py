@@ -30,8 +30,18 @@ def imaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         pytest.skip(f"pylibCZIrw cannot be installed here: {exc}")
     invoke("record", "--run", "r1", "--pixels", "-n", "acquire", "-o", "raw/a.czi")
     pd.write_ome_tiff(proj / "conv" / "a.ome.tif", data)
-    invoke("record", "--run", "r1", "--pixels", "-n", "convert", "-i", "raw/a.czi",
-           "-o", "conv/a.ome.tif")
+    invoke(
+        "record",
+        "--run",
+        "r1",
+        "--pixels",
+        "-n",
+        "convert",
+        "-i",
+        "raw/a.czi",
+        "-o",
+        "conv/a.ome.tif",
+    )
     return tmp_path
 
 
@@ -40,11 +50,21 @@ def _graph(crate: Path) -> dict[str, dict[str, Any]]:
     return {e["@id"]: e for e in doc["@graph"]}
 
 
-def test_one_image_entity_for_two_formats_with_metadata(imaged: Path,
-                                                        validate: Validate) -> None:
+def test_one_image_entity_for_two_formats_with_metadata(imaged: Path, validate: Validate) -> None:
     out = imaged / "crate"
-    invoke("--store", str(imaged / "lineage.db"), "export", "crate", str(out), "--data", "all",
-           "--license", "CC-BY-4.0", "--author", "0000-0002-1825-0097")
+    invoke(
+        "--store",
+        str(imaged / "lineage.db"),
+        "export",
+        "crate",
+        str(out),
+        "--data",
+        "all",
+        "--license",
+        "CC-BY-4.0",
+        "--author",
+        "0000-0002-1825-0097",
+    )
     g = _graph(out)
     czi, tif = g["raw/a.czi"], g["conv/a.ome.tif"]
     assert czi["encodesCreativeWork"] == tif["encodesCreativeWork"]
@@ -57,7 +77,6 @@ def test_one_image_entity_for_two_formats_with_metadata(imaged: Path,
     assert values["channel 0 excitation wavelength"] == 405.0
     assert image["dateCreated"].startswith("2026-11-03")
     ids = [g[r["@id"]]["value"] for r in image["identifier"]]
-    assert any(v.startswith("ISCC:KUA") for v in ids) and any(v.startswith("ISCC:K4A")
-                                                              for v in ids)
+    assert any(v.startswith("ISCC:KUA") for v in ids) and any(v.startswith("ISCC:K4A") for v in ids)
     report = validate(out)
     assert report["passed"], failures(report)

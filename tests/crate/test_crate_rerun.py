@@ -28,13 +28,15 @@ def datahash(path: Path) -> str:
     return str(ic.gen_instance_code_v0(io.BytesIO(path.read_bytes()), bits=256)["datahash"])
 
 
-def run(cmd: list[str], cwd: Path, store: Path | None = None, timeout: float = 900
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], cwd: Path, store: Path | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
     if store is not None:
         env["ISCC_LINEAGE_STORE"] = str(store)
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,27 +47,44 @@ def crate(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_crate_ships_the_code_that_ran(crate: Path) -> None:
-    for rel in ("workflow/Snakefile", "workflow/config/config.yaml",
-                "workflow/scripts/acquire.py", "workflow/scripts/bioimage_io.py"):
+    for rel in (
+        "workflow/Snakefile",
+        "workflow/config/config.yaml",
+        "workflow/scripts/acquire.py",
+        "workflow/scripts/bioimage_io.py",
+    ):
         assert (crate / rel).read_bytes() == (DEMO / rel.removeprefix("workflow/")).read_bytes()
 
 
-def test_crate_reruns_from_its_unpacked_folder_to_the_same_figure(crate: Path,
-                                                                  tmp_path: Path) -> None:
+def test_crate_reruns_from_its_unpacked_folder_to_the_same_figure(
+    crate: Path, tmp_path: Path
+) -> None:
     unpacked = tmp_path / "unpacked"
     shutil.copytree(crate, unpacked)
     figure = unpacked / "results" / "figures" / "summary.png"
     want = graph(crate)["results/figures/summary.png"]["sha256"]
     figure.unlink()  # nothing left from the run: snakemake must make it again
-    res = run([sys.executable, "-m", "snakemake", "-s", "workflow/Snakefile", "-c2", "-F",
-               "results/figures/summary.png"], unpacked)
+    res = run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            "workflow/Snakefile",
+            "-c2",
+            "-F",
+            "results/figures/summary.png",
+        ],
+        unpacked,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert hashlib.sha256(figure.read_bytes()).hexdigest() == want
 
 
 def test_reproduce_the_crate(crate: Path, tmp_path: Path) -> None:
-    res = run([sys.executable, "-m", "iscc_lineage", "reproduce", "--json", "-c2", str(crate)],
-              tmp_path)
+    res = run(
+        [sys.executable, "-m", "iscc_lineage", "reproduce", "--json", "-c2", str(crate)], tmp_path
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     doc = json.loads(res.stdout)
     shipped = {o["path"] for o in doc["outputs"]}
@@ -75,8 +94,20 @@ def test_reproduce_the_crate(crate: Path, tmp_path: Path) -> None:
 
 def test_reproduce_the_demo_run_all_identical(demo: Demo, tmp_path: Path) -> None:
     [run_id] = json.loads(invoke("--store", str(demo.store), "runs", "--json"))[:1]
-    res = run([sys.executable, "-m", "iscc_lineage", "--store", str(demo.store), "reproduce",
-               "--json", "-c2", run_id["id"]], tmp_path)
+    res = run(
+        [
+            sys.executable,
+            "-m",
+            "iscc_lineage",
+            "--store",
+            str(demo.store),
+            "reproduce",
+            "--json",
+            "-c2",
+            run_id["id"],
+        ],
+        tmp_path,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     doc = json.loads(res.stdout)
     assert doc["reproduced"] and doc["first_diverging_step"] is None
@@ -90,26 +121,52 @@ def test_reproduce_the_demo_run_all_identical(demo: Demo, tmp_path: Path) -> Non
 
 def test_diff_names_the_changed_config_param(tmp_path: Path) -> None:
     work, store = tmp_path / "wd", tmp_path / "lineage.db"
-    base = [sys.executable, "-m", "snakemake", "-s", str(DEMO / "Snakefile"), "-c2",
-            "--logger", "iscc", "--directory", str(work)]
+    base = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(DEMO / "Snakefile"),
+        "-c2",
+        "--logger",
+        "iscc",
+        "--directory",
+        str(work),
+    ]
     assert run(base, tmp_path, store).returncode == 0
-    files = sorted(p for p in work.rglob("*") if p.is_file() and ".snakemake" not in p.parts
-                   and ".iscc-lineage" not in p.parts)
+    files = sorted(
+        p
+        for p in work.rglob("*")
+        if p.is_file() and ".snakemake" not in p.parts and ".iscc-lineage" not in p.parts
+    )
     before = {p.relative_to(work).as_posix(): datahash(p) for p in files}
     res = run([*base, "--config", "pixel_size_um=0.5"], tmp_path, store)
     assert res.returncode == 0, res.stderr[-2000:]
     after = {p: datahash(work / p) for p in before}
     runs = json.loads(invoke("--store", str(store), "runs", "--json"))
     old, new = sorted(runs, key=lambda r: r["started"])
-    res = run([sys.executable, "-m", "iscc_lineage", "--store", str(store), "diff", "--json",
-               old["id"], new["id"]], tmp_path)
+    res = run(
+        [
+            sys.executable,
+            "-m",
+            "iscc_lineage",
+            "--store",
+            str(store),
+            "diff",
+            "--json",
+            old["id"],
+            new["id"],
+        ],
+        tmp_path,
+    )
     assert res.returncode == 1, res.stderr
     doc = json.loads(res.stdout)
     steps = {s["key"]: s for s in doc["steps"]}
     for key, s in steps.items():
         if key.startswith(("to_zarr", "measure")):
-            assert s["causes"] == [{"kind": "params", "name": "pixel_size_um",
-                                    "before": 0.65, "after": 0.5}], s
+            assert s["causes"] == [
+                {"kind": "params", "name": "pixel_size_um", "before": 0.65, "after": 0.5}
+            ], s
         elif s["verdict"] not in ("only-a", "same"):
             assert {c["kind"] for c in s["causes"]} == {"inputs"}, s
     assert "non-deterministic" not in {s["verdict"] for s in steps.values()}
@@ -117,7 +174,9 @@ def test_diff_names_the_changed_config_param(tmp_path: Path) -> None:
     changed = {p for p in before if before[p] != after[p]}
     listed = set(doc["changed_outputs"])
     assert {p for p in listed if not p.endswith(".ome.zarr")} == {
-        p for p in changed if ".ome.zarr/" not in p}
+        p for p in changed if ".ome.zarr/" not in p
+    }
     assert {p for p in listed if p.endswith(".ome.zarr")} == {
-        p.split(".ome.zarr/")[0] + ".ome.zarr" for p in changed if ".ome.zarr/" in p}
+        p.split(".ome.zarr/")[0] + ".ome.zarr" for p in changed if ".ome.zarr/" in p
+    }
     assert doc["first_diverging"].startswith(("to_zarr", "measure"))

@@ -23,16 +23,24 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def iscc_sum_check(folder: Path, name: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "iscc-sum"), "-c", name], cwd=folder, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [str(BIN / "iscc-sum"), "-c", name], cwd=folder, capture_output=True, text=True, check=False
+    )
 
 
 def test_iscc_sum_accepts_then_flags_a_one_byte_change(recorded: Project) -> None:
     invoke("export", "checksums", "ISCC-SUMS")
     lines = (recorded.root / "ISCC-SUMS").read_text().splitlines()
     paths = {line.split(" *", 1)[1] for line in lines}
-    assert {"raw/img.tif", "results/table.csv", "results/figure.png", "results/tiles/",
-            "results/figure-annotated.png", "scripts/plot.py", "../outside/ref.csv"} == paths
+    assert {
+        "raw/img.tif",
+        "results/table.csv",
+        "results/figure.png",
+        "results/tiles/",
+        "results/figure-annotated.png",
+        "scripts/plot.py",
+        "../outside/ref.csv",
+    } == paths
     assert all(line.startswith("ISCC:KUA") for line in lines)  # narrow, ISO 24138
     ok = iscc_sum_check(recorded.root, "ISCC-SUMS")
     assert ok.returncode == 0, ok.stdout + ok.stderr
@@ -53,8 +61,7 @@ def test_checksum_file_elsewhere_and_gone_files(recorded: Project, tmp_path: Pat
     res = CliRunner().invoke(cli, ["export", "checksums", str(out), "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["skipped"] == {(recorded.root / "results/figure.png").as_posix():
-                              "missing"}
+    assert doc["skipped"] == {(recorded.root / "results/figure.png").as_posix(): "missing"}
     assert iscc_sum_check(out.parent, "all.iscc").returncode == 0
     assert CliRunner().invoke(cli, ["export", "checksums", str(out)]).exit_code == 2
     invoke("export", "checksums", str(out), "--force", "--run", "r1")
@@ -68,8 +75,19 @@ def validator(name: str) -> Draft202012Validator:
 
 def test_json_outputs_match_their_schemas(recorded: Project, tmp_path: Path) -> None:
     runner = CliRunner()
-    res = runner.invoke(cli, ["export", "crate", str(tmp_path / "c"), "--json", "--data",
-                              "none", "--data-url", "https://example.org/x"])
+    res = runner.invoke(
+        cli,
+        [
+            "export",
+            "crate",
+            str(tmp_path / "c"),
+            "--json",
+            "--data",
+            "none",
+            "--data-url",
+            "https://example.org/x",
+        ],
+    )
     summary = json.loads(res.stdout)
     validator("export-crate").validate(summary)
     assert summary["runs"] == ["r1"] and summary["steps"] == 4
@@ -85,22 +103,28 @@ def test_json_outputs_match_their_schemas(recorded: Project, tmp_path: Path) -> 
     # web references are never fetched, nor read at their recorded path (alternateName)
     web = "https://example.org/x/results/"
     assert (checks[web + "table.csv"]["where"], checks[web + "table.csv"]["status"]) == (
-        "web", "unreachable")
+        "web",
+        "unreachable",
+    )
     assert checks[web + "figure-annotated.png"]["status"] == "unreachable"
 
 
-@pytest.mark.parametrize(("loc", "workdir", "code", "want"), [
-    ("/w/a/b.tif", "/w", None, "a/b.tif"),
-    ("b.tif", "/w", None, "b.tif"),
-    ("../x.tif", "/w/sub", None, external_rel("/w/x.tif")),
-    ("/w/../etc/passwd", "/w", None, external_rel("/etc/passwd")),
-    ("/wx/a", "/w", None, external_rel("/wx/a")),
-    ("/code/rules/a.smk", "/w", "/code", "workflow/rules/a.smk"),
-    ("/w/README.md", "/w", None, "files/README.md"),
-    ("/w", "/w", None, external_rel("/w")),
-])
-def test_crate_paths_never_leave_the_crate(loc: str, workdir: str, code: str | None,
-                                           want: str) -> None:
+@pytest.mark.parametrize(
+    ("loc", "workdir", "code", "want"),
+    [
+        ("/w/a/b.tif", "/w", None, "a/b.tif"),
+        ("b.tif", "/w", None, "b.tif"),
+        ("../x.tif", "/w/sub", None, external_rel("/w/x.tif")),
+        ("/w/../etc/passwd", "/w", None, external_rel("/etc/passwd")),
+        ("/wx/a", "/w", None, external_rel("/wx/a")),
+        ("/code/rules/a.smk", "/w", "/code", "workflow/rules/a.smk"),
+        ("/w/README.md", "/w", None, "files/README.md"),
+        ("/w", "/w", None, external_rel("/w")),
+    ],
+)
+def test_crate_paths_never_leave_the_crate(
+    loc: str, workdir: str, code: str | None, want: str
+) -> None:
     assert crate_rel(loc, workdir, code) == want
     assert check_name(want) == want
 
@@ -113,7 +137,12 @@ def test_unsafe_member_names_are_refused(name: str) -> None:
 
 def test_sizes() -> None:
     assert [parse_size(t) for t in ("5000", "100MB", "1.5 GB", "2MiB", "1kb")] == [
-        5000, 100_000_000, 1_500_000_000, 2 * 1024 * 1024, 1000]
+        5000,
+        100_000_000,
+        1_500_000_000,
+        2 * 1024 * 1024,
+        1000,
+    ]
     with pytest.raises(ValueError):
         parse_size("lots")
     res = CliRunner().invoke(cli, ["export", "crate", "x", "--max-size", "lots"])

@@ -32,9 +32,12 @@ from iscc_lineage.export.crate.place import external_rel
 from iscc_lineage.store import Store
 
 PRONOM = "https://www.nationalarchives.gov.uk/PRONOM/"
-PROFILES = {"https://w3id.org/ro/wfrun/process/0.5", "https://w3id.org/ro/wfrun/workflow/0.5",
-            "https://w3id.org/ro/wfrun/provenance/0.5",
-            "https://w3id.org/workflowhub/workflow-ro-crate/1.0"}
+PROFILES = {
+    "https://w3id.org/ro/wfrun/process/0.5",
+    "https://w3id.org/ro/wfrun/workflow/0.5",
+    "https://w3id.org/ro/wfrun/provenance/0.5",
+    "https://w3id.org/workflowhub/workflow-ro-crate/1.0",
+}
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+00:00$")  # notes §2
 DEPOSIT = ("--license", "CC-BY-4.0", "--author", "Jane Doe <0000-0002-1825-0097>")
 
@@ -43,8 +46,10 @@ def test_record_crate_describes_every_file(recorded: Project, tmp_path: Path) ->
     out = tmp_path / "crate"
     invoke("export", "crate", str(out), *DEPOSIT)
     doc = json.loads((out / "ro-crate-metadata.json").read_text())
-    assert doc["@context"][:2] == ["https://w3id.org/ro/crate/1.1/context",
-                                   "https://w3id.org/ro/terms/workflow-run/context"]
+    assert doc["@context"][:2] == [
+        "https://w3id.org/ro/crate/1.1/context",
+        "https://w3id.org/ro/terms/workflow-run/context",
+    ]
     assert doc["@context"][2] == {"iscc": ISCC_IRI}
     g = graph(out)
     root = g["./"]
@@ -66,9 +71,17 @@ def test_record_crate_describes_every_file(recorded: Project, tmp_path: Path) ->
     files = data_entities(g)
     # outside the workflow folder: described by reference, its folder not named
     outside = "#" + external_rel((recorded.outside / "ref.csv").as_posix())
-    assert {"raw/img.tif", "results/table.csv", "results/figure.png", "results/tiles/",
-            "results/figure-annotated.png", "scripts/plot.py", outside, "README.md",
-            main["@id"]} == set(files)
+    assert {
+        "raw/img.tif",
+        "results/table.csv",
+        "results/figure.png",
+        "results/tiles/",
+        "results/figure-annotated.png",
+        "scripts/plot.py",
+        outside,
+        "README.md",
+        main["@id"],
+    } == set(files)
     assert set(ids(root["hasPart"])) == set(files)
     assert not (out / "external").exists()  # nothing from outside is copied by default
     for eid, ent in files.items():
@@ -77,7 +90,10 @@ def test_record_crate_describes_every_file(recorded: Project, tmp_path: Path) ->
         pv = g[ids(ent["identifier"])[0]]
         assert pv["@id"] == "#iscc-" + ent["iscc"].removeprefix("ISCC:")
         assert (pv["@type"], pv["propertyID"], pv["value"]) == (
-            "PropertyValue", ISCC_IRI, ent["iscc"])
+            "PropertyValue",
+            ISCC_IRI,
+            ent["iscc"],
+        )
         if path.is_file():
             assert ent["contentSize"] == str(path.stat().st_size)
             assert ent["sha256"] == sha256(path)
@@ -106,8 +122,11 @@ def test_every_step_is_an_action_with_its_tool(recorded: Project, tmp_path: Path
     out = tmp_path / "crate"
     invoke("export", "crate", str(out), *DEPOSIT)
     g = graph(out)
-    jobs = {e["name"]: e for e in g.values() if e["@type"] == "CreateAction"
-            and e["@id"].startswith("#job-")}
+    jobs = {
+        e["name"]: e
+        for e in g.values()
+        if e["@type"] == "CreateAction" and e["@id"].startswith("#job-")
+    }
     assert set(jobs) == {"measure", "plot", "tiles", "annotate in Fiji"}
     for job in jobs.values():
         tool = g[ids(job["instrument"])[0]]
@@ -129,23 +148,30 @@ def test_every_step_is_an_action_with_its_tool(recorded: Project, tmp_path: Path
     actions = {k for k, e in g.items() if str(e["@type"]).endswith("Action")}
     assert actions == mentioned
     assert set(ids(g["results/figure-annotated.png"]["isBasedOn"])) == {
-        "raw/img.tif", "#" + external_rel((recorded.outside / "ref.csv").as_posix())}
+        "raw/img.tif",
+        "#" + external_rel((recorded.outside / "ref.csv").as_posix()),
+    }
 
 
-def test_iscc_of_every_file_is_what_fingerprint_gives(recorded: Project,
-                                                       tmp_path: Path) -> None:
+def test_iscc_of_every_file_is_what_fingerprint_gives(recorded: Project, tmp_path: Path) -> None:
     out = tmp_path / "crate"
     invoke("export", "crate", str(out), *DEPOSIT)
-    files = {eid: e for eid, e in data_entities(graph(out)).items()
-             if not eid.startswith("#")}  # shipped files (outside ones are referenced)
+    files = {
+        eid: e for eid, e in data_entities(graph(out)).items() if not eid.startswith("#")
+    }  # shipped files (outside ones are referenced)
     paths = [out / eid.rstrip("/") for eid in files]
     got = fingerprint_cli(paths)
     assert {eid: got[str(out / eid.rstrip("/"))] for eid in files} == {
-        eid: e["iscc"] for eid, e in files.items()}
+        eid: e["iscc"] for eid, e in files.items()
+    }
     # and an independent implementation agrees on the files: iscc-sum --narrow
     plain = [p for p in paths if p.is_file()]
-    res = subprocess.run([str(BIN / "iscc-sum"), "--narrow", *map(str, plain)],
-                         capture_output=True, text=True, check=True)
+    res = subprocess.run(
+        [str(BIN / "iscc-sum"), "--narrow", *map(str, plain)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     by_path = {line.split(" *", 1)[1]: line.split(" *", 1)[0] for line in res.stdout.splitlines()}
     for p in plain:
         assert by_path[str(p)] == files[str(p.relative_to(out))]["iscc"]
@@ -202,10 +228,11 @@ def test_paths_that_would_escape_stay_inside(recorded: Project, tmp_path: Path) 
         fp_rel = fingerprint_file(recorded.root / "rel.txt")
         run = store.runs()[0]
         weird = f"{recorded.root}/results/../../sneaky.txt"  # not normalised, leaves proj
-        store.insert_step(Step("weird-step", run.id, "weird", ended="2030-01-01T00:00:00.000"
-                               "+00:00"),
-                          [Artifact(weird, fp_out), Artifact("../proj/rel.txt", fp_rel)],
-                          [Artifact("../../../../../../../tmp/x.txt", fp_rel)])
+        store.insert_step(
+            Step("weird-step", run.id, "weird", ended="2030-01-01T00:00:00.000+00:00"),
+            [Artifact(weird, fp_out), Artifact("../proj/rel.txt", fp_rel)],
+            [Artifact("../../../../../../../tmp/x.txt", fp_rel)],
+        )
     before = tree(tmp_path)
     out = tmp_path / "crate"
     invoke("export", "crate", str(out), "--data", "all", "--include-outside")
@@ -217,16 +244,17 @@ def test_paths_that_would_escape_stay_inside(recorded: Project, tmp_path: Path) 
     assert (out / "rel.txt").read_text() == "relative in the store"
 
 
-def test_data_none_references_everything_with_its_iscc(recorded: Project,
-                                                        tmp_path: Path) -> None:
+def test_data_none_references_everything_with_its_iscc(recorded: Project, tmp_path: Path) -> None:
     out = tmp_path / "crate"
     invoke("export", "crate", str(out), "--data", "none")
     g = graph(out)
     img = g["#raw/img.tif"]
     assert img["alternateName"] == "raw/img.tif"  # relative to the workflow folder
     assert img["sha256"] == sha256(recorded.root / "raw" / "img.tif")  # small: still summed
-    assert img["iscc"] == fingerprint_cli([recorded.root / "raw/img.tif"])[
-        str(recorded.root / "raw/img.tif")]
+    assert (
+        img["iscc"]
+        == fingerprint_cli([recorded.root / "raw/img.tif"])[str(recorded.root / "raw/img.tif")]
+    )
     assert not (out / "raw").exists()
     assert "scripts/plot.py" in g and (out / "scripts" / "plot.py").exists()  # code ships
     assert "#raw/img.tif" in ids(g["./"]["hasPart"])
@@ -253,16 +281,19 @@ def test_for_file_exports_only_its_lineage(recorded: Project, tmp_path: Path) ->
     out = tmp_path / "crate"
     invoke("export", "crate", str(out), "--for", "results/figure-annotated.png")
     g = graph(out)
-    names = {e["name"] for e in g.values() if e["@type"] == "CreateAction"
-             and e["@id"].startswith("#job-")}
+    names = {
+        e["name"]
+        for e in g.values()
+        if e["@type"] == "CreateAction" and e["@id"].startswith("#job-")
+    }
     assert names == {"measure", "plot", "annotate in Fiji"}
     assert "results/tiles/" not in g and "results/figure-annotated.png" in g
     assert g["./"]["name"] == "Provenance of figure-annotated.png"
-    res = CliRunner().invoke(cli, ["export", "crate", str(tmp_path / "x"), "--for",
-                                   "raw/img.tif"])
+    res = CliRunner().invoke(cli, ["export", "crate", str(tmp_path / "x"), "--for", "raw/img.tif"])
     assert res.exit_code == 2 and "no recorded step generated" in res.output
-    res = CliRunner().invoke(cli, ["export", "crate", str(tmp_path / "x"), "--for",
-                                   "raw/img.tif", "--run", "r1"])  # both: that run's part
+    res = CliRunner().invoke(
+        cli, ["export", "crate", str(tmp_path / "x"), "--for", "raw/img.tif", "--run", "r1"]
+    )  # both: that run's part
     assert res.exit_code == 2 and "no recorded step of the given runs" in res.output
     with Store(str(recorded.store)) as store:
         from iscc_lineage.recorder import Recorder
@@ -286,11 +317,11 @@ def test_verify_crate_flags_a_one_byte_change(recorded: Project, tmp_path: Path)
     assert "ISCC differs" in bad[0]["detail"] and "SHA-256 differs" in bad[0]["detail"]
     (out / "results" / "figure.png").unlink()
     res = runner.invoke(cli, ["verify", "--crate", str(out), "--json"])
-    assert {c["id"]: c["status"] for c in json.loads(res.stdout)}["results/figure.png"] \
-        == "missing"
+    assert {c["id"]: c["status"] for c in json.loads(res.stdout)}["results/figure.png"] == "missing"
     flip(out / "results" / "table.csv")  # back as it was; a renamed tile breaks the folder
-    (out / "results" / "figure.png").write_bytes((recorded.root / "results/figure.png")
-                                                 .read_bytes())
+    (out / "results" / "figure.png").write_bytes(
+        (recorded.root / "results/figure.png").read_bytes()
+    )
     os.rename(out / "results/tiles/t1.bin", out / "results/tiles/t9.bin")
     res = runner.invoke(cli, ["verify", "--crate", str(out), "--json"])
     assert res.exit_code == 1
@@ -312,13 +343,11 @@ def test_verify_crate_zip_and_reachable_references(recorded: Project, tmp_path: 
     res = runner.invoke(cli, ["verify", "--crate", str(zipped), "--json", *local])
     assert res.exit_code == 0, res.output
     checks = {c["id"]: c for c in json.loads(res.stdout)}
-    assert checks["#raw/img.tif"]["where"] == "local" and checks["#raw/img.tif"]["status"] \
-        == "ok"
+    assert checks["#raw/img.tif"]["where"] == "local" and checks["#raw/img.tif"]["status"] == "ok"
     flip(recorded.root / "raw" / "img.tif", at=4000)
     res = runner.invoke(cli, ["verify", "--crate", str(zipped), "--json", *local])
     assert res.exit_code == 1
-    assert {c["id"] for c in json.loads(res.stdout) if c["status"] == "changed"} == {
-        "#raw/img.tif"}
+    assert {c["id"] for c in json.loads(res.stdout) if c["status"] == "changed"} == {"#raw/img.tif"}
     flip(recorded.root / "raw" / "img.tif", at=4000)
     altered = tmp_path / "altered.zip"  # the same crate with one byte of the script changed
     with zipfile.ZipFile(zipped) as src, zipfile.ZipFile(altered, "w") as dst:
@@ -330,7 +359,8 @@ def test_verify_crate_zip_and_reachable_references(recorded: Project, tmp_path: 
     res = runner.invoke(cli, ["verify", "--crate", str(altered), "--json"])
     assert res.exit_code == 1
     assert [c["id"] for c in json.loads(res.stdout) if c["status"] == "changed"] == [
-        "scripts/plot.py"]
+        "scripts/plot.py"
+    ]
 
 
 def test_verify_crate_rejects_what_is_not_a_crate(tmp_path: Path) -> None:
@@ -348,8 +378,7 @@ def test_two_runs_and_a_failed_step(recorded: Project, tmp_path: Path) -> None:
     g = graph(out)
     assert g["#run-r1"]["actionStatus"] == "http://schema.org/CompletedActionStatus"
     assert g["#run-r2"]["actionStatus"] == "http://schema.org/FailedActionStatus"
-    [crash] = [e for e in g.values() if e.get("name") == "crash"
-               and e["@type"] == "CreateAction"]
+    [crash] = [e for e in g.values() if e.get("name") == "crash" and e["@type"] == "CreateAction"]
     assert crash["actionStatus"] == "http://schema.org/FailedActionStatus"
     assert crash["error"] == "exit status 1"
     assert "result" not in crash  # a failed step's output is partial: never a result
@@ -362,9 +391,21 @@ def test_two_runs_and_a_failed_step(recorded: Project, tmp_path: Path) -> None:
 def test_empty_folder_and_names_that_need_escaping(recorded: Project, tmp_path: Path) -> None:
     import sys
 
-    invoke("record", "--run", "r1", "-n", "prepare", "-o", "results/empty", "-o",
-           "results/a b#1.csv", "--", sys.executable, "-c",
-           "import os; os.mkdir('results/empty'); open('results/a b#1.csv', 'w').write('x')")
+    invoke(
+        "record",
+        "--run",
+        "r1",
+        "-n",
+        "prepare",
+        "-o",
+        "results/empty",
+        "-o",
+        "results/a b#1.csv",
+        "--",
+        sys.executable,
+        "-c",
+        "import os; os.mkdir('results/empty'); open('results/a b#1.csv', 'w').write('x')",
+    )
     for out, args in ((tmp_path / "c", ()), (tmp_path / "c.zip", ("--zip",))):
         invoke("export", "crate", str(out), *args)
         res = CliRunner().invoke(cli, ["verify", "--crate", str(out), "--json"])

@@ -36,38 +36,56 @@ def snakemake_store(tmp_path: Path) -> tuple[Path, Path, Path]:
         rec = Recorder(store)
         snakefile, config = rec.fingerprint(wf / "Snakefile"), rec.fingerprint(wf / "config.yaml")
         run = rec.begin_run(
-            workdir=proj, workflow=(wf / "Snakefile").as_posix(), command="snakemake -c1",
-            run_id="f" * 32, info={
-                "engine": "snakemake", "snakemake_version": "9.27.1",
+            workdir=proj,
+            workflow=(wf / "Snakefile").as_posix(),
+            command="snakemake -c1",
+            run_id="f" * 32,
+            info={
+                "engine": "snakemake",
+                "snakemake_version": "9.27.1",
                 "snakefile_datahash": snakefile.datahash,
-                "configfiles": [{"path": (wf / "config.yaml").as_posix(),
-                                 "datahash": config.datahash}],
-                "git": {"commit": COMMIT, "dirty": False, "remote": "git@github.com:org/wf.git"}})
+                "configfiles": [
+                    {"path": (wf / "config.yaml").as_posix(), "datahash": config.datahash}
+                ],
+                "git": {"commit": COMMIT, "dirty": False, "remote": "git@github.com:org/wf.git"},
+            },
+        )
         rec.record_step(
-            run, "segment", process="segment", inputs=[proj / "raw" / "a.tif"],
-            outputs=[proj / "mask.tif"], code=wf / "scripts" / "seg.py",
+            run,
+            "segment",
+            process="segment",
+            inputs=[proj / "raw" / "a.tif"],
+            outputs=[proj / "mask.tif"],
+            code=wf / "scripts" / "seg.py",
             params={"sigma": 2.0, "method": "otsu", "iterations": 3},
-            environment={"conda_env_file": (wf / "envs" / "env.yaml").as_posix(),
-                         "conda_env_datahash": rec.fingerprint(wf / "envs/env.yaml").datahash,
-                         "container_img_url": "docker://quay.io/biocontainers/skimage:0.22"},
+            environment={
+                "conda_env_file": (wf / "envs" / "env.yaml").as_posix(),
+                "conda_env_datahash": rec.fingerprint(wf / "envs/env.yaml").datahash,
+                "container_img_url": "docker://quay.io/biocontainers/skimage:0.22",
+            },
             info={"jobid": 1, "kind": "script", "wildcards": {"sample": "a"}},
-            step_id="1" * 32)
+            step_id="1" * 32,
+        )
         rec.finish_run(run)
     return store_path, proj, wf
 
 
-def test_workflow_code_travels_with_the_crate(snakemake_store: tuple[Path, Path, Path],
-                                              tmp_path: Path) -> None:
+def test_workflow_code_travels_with_the_crate(
+    snakemake_store: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     store, proj, wf = snakemake_store
     out = tmp_path / "crate"
     invoke("--store", str(store), "export", "crate", str(out))
     g = graph(out)
-    shipped = {"workflow/Snakefile": wf / "Snakefile",
-               "workflow/rules/segment.smk": wf / "rules/segment.smk",
-               "workflow/scripts/seg.py": wf / "scripts/seg.py",
-               "workflow/envs/env.yaml": wf / "envs/env.yaml",
-               "workflow/config.yaml": wf / "config.yaml",
-               "raw/a.tif": proj / "raw/a.tif", "mask.tif": proj / "mask.tif"}
+    shipped = {
+        "workflow/Snakefile": wf / "Snakefile",
+        "workflow/rules/segment.smk": wf / "rules/segment.smk",
+        "workflow/scripts/seg.py": wf / "scripts/seg.py",
+        "workflow/envs/env.yaml": wf / "envs/env.yaml",
+        "workflow/config.yaml": wf / "config.yaml",
+        "raw/a.tif": proj / "raw/a.tif",
+        "mask.tif": proj / "mask.tif",
+    }
     for eid, src in shipped.items():
         assert (out / eid).read_bytes() == src.read_bytes(), eid
         assert g[eid]["sha256"] == sha256(src)
@@ -85,18 +103,24 @@ def test_workflow_code_travels_with_the_crate(snakemake_store: tuple[Path, Path,
     assert kinds == {"sigma": "Float", "method": "Text", "iterations": "Integer"}
     job = g["#job-" + "1" * 32]
     assert job["name"] == "segment (sample=a)"
-    values = {g[i]["name"]: g[i]["value"] for i in ids(job["object"])
-              if g[i]["@type"] == "PropertyValue"}
+    values = {
+        g[i]["name"]: g[i]["value"] for i in ids(job["object"]) if g[i]["@type"] == "PropertyValue"
+    }
     assert values == {"sigma": 2.0, "method": "otsu", "iterations": 3}
     image = g[ids(job["containerImage"])[0]]
     assert (image["@type"], image["registry"], image["name"], image["tag"]) == (
-        "ContainerImage", "quay.io", "biocontainers/skimage", "0.22")
+        "ContainerImage",
+        "quay.io",
+        "biocontainers/skimage",
+        "0.22",
+    )
     engine = next(e for e in g.values() if e["@type"] == "OrganizeAction")
     assert ids(engine["instrument"]) == ["https://pypi.org/project/snakemake/9.27.1/"]
 
 
-def test_a_snakefile_edited_after_the_run_says_so(snakemake_store: tuple[Path, Path, Path],
-                                                  tmp_path: Path) -> None:
+def test_a_snakefile_edited_after_the_run_says_so(
+    snakemake_store: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     store, _, wf = snakemake_store
     (wf / "Snakefile").write_text((wf / "Snakefile").read_text() + "# edited later\n")
     out = tmp_path / "crate"
@@ -113,19 +137,33 @@ def test_a_snakefile_edited_after_the_run_says_so(snakemake_store: tuple[Path, P
 
 
 @pytest.mark.e2e
-def test_snakemake_shaped_crate_is_valid(snakemake_store: tuple[Path, Path, Path],
-                                         tmp_path: Path, validate: Validate) -> None:
+def test_snakemake_shaped_crate_is_valid(
+    snakemake_store: tuple[Path, Path, Path], tmp_path: Path, validate: Validate
+) -> None:
     store, _, _ = snakemake_store
     out = tmp_path / "crate"
-    invoke("--store", str(store), "export", "crate", str(out), "--license", "CC0-1.0",
-           "--author", "0000-0002-1825-0097", "--affiliation", "https://ror.org/04vnq7t77",
-           "--publisher", "https://ror.org/04vnq7t77")
+    invoke(
+        "--store",
+        str(store),
+        "export",
+        "crate",
+        str(out),
+        "--license",
+        "CC0-1.0",
+        "--author",
+        "0000-0002-1825-0097",
+        "--affiliation",
+        "https://ror.org/04vnq7t77",
+        "--publisher",
+        "https://ror.org/04vnq7t77",
+    )
     report = validate(out)
     assert report["passed"], failures(report)
     # with a git remote, ORCID, affiliation and publisher: only the finding notes §1.2 calls
     # unavoidable is left (the main workflow's id is its path in the crate)
     report = validate(out, level="RECOMMENDED")
-    assert {i["check"] for i in report["issues"]} == {"process-run-crate-0.5_5.1"}, \
-        failures(report)
+    assert {i["check"] for i in report["issues"]} == {"process-run-crate-0.5_5.1"}, failures(report)
     assert {i["entity"] for i in report["issues"]} == {
-        "http://schema.org/SoftwareSourceCode", "https://bioschemas.org/ComputationalWorkflow"}
+        "http://schema.org/SoftwareSourceCode",
+        "https://bioschemas.org/ComputationalWorkflow",
+    }

@@ -61,8 +61,10 @@ def _flip_keep_mtime(p: Path, rng: random.Random) -> bool:
 
 
 KINDS: dict[str, Change] = {
-    "one byte changed": _flip_byte, "one bit flipped": _flip_bit,
-    "one byte cut off": _truncate, "one byte appended": _append,
+    "one byte changed": _flip_byte,
+    "one bit flipped": _flip_bit,
+    "one byte cut off": _truncate,
+    "one byte appended": _append,
     "byte changed, size and mtime kept": _flip_keep_mtime,
 }
 
@@ -82,13 +84,13 @@ def run(work: Path, *, files: int = 60, max_size: int = 4 << 20, seed: int = 7) 
     env = {**os.environ, "ISCC_LINEAGE_STORE": str(work / "lineage.db")}
     cli = [sys.executable, "-m", "iscc_lineage"]
     outs = [a for p in originals for a in ("-o", str(p))]
-    subprocess.run([*cli, "record", "-n", "make", *outs], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([*cli, "record", "-n", "make", *outs], env=env, check=True, capture_output=True)
     tried = caught = restored = 0
     for change in KINDS.values():
         changed = {p for p in originals if change(p, rng)}
-        res = subprocess.run([*cli, "verify", "--json", "-q"], env=env, capture_output=True,
-                             text=True)
+        res = subprocess.run(
+            [*cli, "verify", "--json", "-q"], env=env, capture_output=True, text=True
+        )
         reported = {Path(c["path"]) for c in json.loads(res.stdout) if c["status"] == "changed"}
         tried += len(changed)
         caught += len(changed & reported) if res.returncode == 1 else 0
@@ -109,8 +111,10 @@ def main() -> int:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="iscc-faults-changes-") as tmp:
         counts = run(Path(tmp), files=a.files)
-    print(f"changes caught / tried: {counts['caught']} / {counts['tried']} "
-          f"(restored and verified clean: {counts['restored_ok']} / {counts['kinds']})")
+    print(
+        f"changes caught / tried: {counts['caught']} / {counts['tried']} "
+        f"(restored and verified clean: {counts['restored_ok']} / {counts['kinds']})"
+    )
     if a.json:
         a.json.write_text(json.dumps(counts))
     return 0 if counts["caught"] == counts["tried"] else 1

@@ -70,8 +70,10 @@ rule slow:
     shell: "sleep 30; touch {output}"
 """
 
-LOCKER = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
-          "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()")
+LOCKER = (
+    "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+    "c.execute('BEGIN IMMEDIATE'); print('locked', flush=True); sys.stdin.read()"
+)
 
 
 def env() -> dict[str, str]:
@@ -80,9 +82,14 @@ def env() -> dict[str, str]:
 
 def snakemake(work: Path, *args: str, plugin: bool = True) -> subprocess.Popen[bytes]:
     logger = ["--logger", "iscc"] if plugin else []
-    return subprocess.Popen([sys.executable, "-m", "snakemake", *args, "-c2", *logger],
-                            cwd=work, env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *args, "-c2", *logger],
+        cwd=work,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def finish(proc: subprocess.Popen[bytes], timeout: float) -> tuple[int | None, str]:
@@ -125,8 +132,10 @@ def store_ok(db: Path) -> bool:
 
 def generated(db: Path) -> set[str]:
     with closing(sqlite3.connect(db, timeout=30)) as con:
-        rows = con.execute("SELECT DISTINCT o.path FROM observation o JOIN step s ON "
-                           "s.id = o.step_id WHERE o.role = 'generated'").fetchall()
+        rows = con.execute(
+            "SELECT DISTINCT o.path FROM observation o JOIN step s ON "
+            "s.id = o.step_id WHERE o.role = 'generated'"
+        ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -135,8 +144,9 @@ def outputs(work: Path) -> set[str]:
     return {p.resolve().as_posix() for p in found if p.exists()}
 
 
-def kill_points(root: Path, n: int, rng: random.Random, timeout: float,
-                baseline: float) -> dict[str, Any]:
+def kill_points(
+    root: Path, n: int, rng: random.Random, timeout: float, baseline: float
+) -> dict[str, Any]:
     tried = survived = live = lost = 0
     details = []
     for k in range(n):
@@ -164,21 +174,36 @@ def kill_points(root: Path, n: int, rng: random.Random, timeout: float,
         live += hit
         ok = store_ok(db)
         survived += ok
-        subprocess.run([sys.executable, "-m", "snakemake", "--unlock"], cwd=work, env=env(),
-                       capture_output=True, timeout=timeout, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "--unlock"],
+            cwd=work,
+            env=env(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
         rc, _ = finish(snakemake(work, "--rerun-incomplete"), timeout)
-        subprocess.run([sys.executable, "-m", "iscc_lineage", "--store", str(db), "import",
-                        "-q", str(work)], env=env(), capture_output=True, timeout=timeout,
-                       check=False)
+        subprocess.run(
+            [sys.executable, "-m", "iscc_lineage", "--store", str(db), "import", "-q", str(work)],
+            env=env(),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
         missing = outputs(work) - generated(db) if db.exists() else outputs(work)
         lost += len(missing)
-        details.append({"at": round(at, 2), "live": hit, "writer_killed": with_helper,
-                        "store_ok": ok, "rerun_rc": rc,
-                        "lost": sorted(Path(m).relative_to(work.resolve()).as_posix()
-                                       for m in missing)})
+        details.append(
+            {
+                "at": round(at, 2),
+                "live": hit,
+                "writer_killed": with_helper,
+                "store_ok": ok,
+                "rerun_rc": rc,
+                "lost": sorted(Path(m).relative_to(work.resolve()).as_posix() for m in missing),
+            }
+        )
         shutil.rmtree(work, ignore_errors=True)
-    return {"tried": tried, "live": live, "survived": survived, "lost": lost,
-            "details": details}
+    return {"tried": tried, "live": live, "survived": survived, "lost": lost, "details": details}
 
 
 def alive(pid: int) -> bool:
@@ -230,10 +255,19 @@ def scenario(root: Path, name: str, plugin: bool, timeout: float) -> tuple[int |
     (work / "Snakefile").write_text(WORKFLOW)
     t0 = time.monotonic()
     if name == "locked store":
-        subprocess.run([sys.executable, "-c", "import sqlite3,sys; sqlite3.connect(sys.argv[1])"
-                        ".execute('PRAGMA journal_mode=WAL')", str(db)], check=True)
-        holder = subprocess.Popen([sys.executable, "-c", LOCKER, str(db)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3,sys; sqlite3.connect(sys.argv[1])"
+                ".execute('PRAGMA journal_mode=WAL')",
+                str(db),
+            ],
+            check=True,
+        )
+        holder = subprocess.Popen(
+            [sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
         assert holder.stdout is not None
         holder.stdout.readline()
         t0 = time.monotonic()
@@ -244,8 +278,9 @@ def scenario(root: Path, name: str, plugin: bool, timeout: float) -> tuple[int |
         holder.wait()
     else:
         proc = snakemake(work, *store, plugin=plugin)
-        wait(lambda: (work / "proc").is_dir() and len(list((work / "proc").iterdir())) >= 2,
-             timeout)
+        wait(
+            lambda: (work / "proc").is_dir() and len(list((work / "proc").iterdir())) >= 2, timeout
+        )
         if plugin:
             wait(lambda: steps_in(db) >= 2, 10)
         if name == "truncated -shm":
@@ -283,24 +318,36 @@ def main() -> int:
         for name in ("locked store", "truncated -shm", "ctrl-c", "store deleted"):
             rc0, t_without = scenario(root, name, False, a.timeout)
             rc1, t_with = scenario(root, name, True, a.timeout)
-            rows.append({"scenario": name, "rc_without": rc0, "rc_with": rc1,
-                         "s_without": round(t_without, 2), "s_with": round(t_with, 2),
-                         "failed": rc0 != rc1, "slower": t_with > 1.5 * t_without + 2})
+            rows.append(
+                {
+                    "scenario": name,
+                    "rc_without": rc0,
+                    "rc_with": rc1,
+                    "s_without": round(t_without, 2),
+                    "s_with": round(t_with, 2),
+                    "failed": rc0 != rc1,
+                    "slower": t_with > 1.5 * t_without + 2,
+                }
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     total = time.monotonic() - t_all
     hurt_fail = sum(r["failed"] for r in rows)
     hurt_slow = sum(r["slower"] and not r["failed"] for r in rows)
-    print(f"| check | result |\n|---|---|\n"
-          f"| kill -9 points tried (hit a live run) | {kills['tried']} ({kills['live']}) |\n"
-          f"| stores that open and pass integrity_check | {kills['survived']}/{kills['tried']} |\n"
-          f"| steps lost (outputs without a step after rerun + import) | {kills['lost']} |\n"
-          f"| runs the plugin made fail / slower | {hurt_fail} / {hurt_slow} of {len(rows)} |")
+    print(
+        f"| check | result |\n|---|---|\n"
+        f"| kill -9 points tried (hit a live run) | {kills['tried']} ({kills['live']}) |\n"
+        f"| stores that open and pass integrity_check | {kills['survived']}/{kills['tried']} |\n"
+        f"| steps lost (outputs without a step after rerun + import) | {kills['lost']} |\n"
+        f"| runs the plugin made fail / slower | {hurt_fail} / {hurt_slow} of {len(rows)} |"
+    )
     print("\n| scenario | rc without -> with | s without -> with | verdict |\n|---|---|---|---|")
     for r in rows:
         verdict = "FAILS" if r["failed"] else "SLOWER" if r["slower"] else "ok"
-        print(f"| {r['scenario']} | {r['rc_without']} -> {r['rc_with']} | "
-              f"{r['s_without']} -> {r['s_with']} | {verdict} |")
+        print(
+            f"| {r['scenario']} | {r['rc_without']} -> {r['rc_with']} | "
+            f"{r['s_without']} -> {r['s_with']} | {verdict} |"
+        )
     print(f"\n({total:.0f} s; baseline run {baseline:.1f} s; seed {a.seed})")
     if a.json:
         a.json.write_text(json.dumps({"kills": kills, "plugin": rows}, indent=1))

@@ -24,8 +24,12 @@ def _run(script: str, args: list[str]) -> tuple[dict, float, int]:
     with tempfile.TemporaryDirectory(prefix="iscc-faults-table-") as tmp:
         out = Path(tmp) / "counts.json"
         t0 = time.monotonic()
-        res = subprocess.run([sys.executable, str(HERE / script), *args, "--json", str(out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        res = subprocess.run(
+            [sys.executable, str(HERE / script), *args, "--json", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         took = time.monotonic() - t0
         if not out.exists():
             print(res.stdout[-3000:], file=sys.stderr)
@@ -44,29 +48,49 @@ def main() -> int:
     fail = sum(r["failed"] for r in plugin)
     slow = sum(r["slower"] and not r["failed"] for r in plugin)
     rows = [
-        ("kill -9 points tried / survived (store opens, integrity_check ok)",
-         f"{k['tried']} / {k['survived']}", k["survived"] == k["tried"]),
-        ("steps lost (outputs without a step after rerun + import)", str(k["lost"]),
-         k["lost"] == 0),
-        ("runs the plugin made fail / slower", f"{fail} / {slow} of {len(plugin)}",
-         fail == slow == 0),
-        ("bad inputs tried / handled",
-         f"{hostile['bad_inputs']['tried']} / {hostile['bad_inputs']['handled']}",
-         hostile["bad_inputs"]["tried"] == hostile["bad_inputs"]["handled"]),
-        ("crafted files tried / contained",
-         f"{hostile['crafted_files']['tried']} / {hostile['crafted_files']['contained']}",
-         hostile["crafted_files"]["tried"] == hostile["crafted_files"]["contained"]),
-        ("changes caught / tried (single-byte, verify)",
-         f"{changes['caught']} / {changes['tried']}", changes["caught"] == changes["tried"]),
+        (
+            "kill -9 points tried / survived (store opens, integrity_check ok)",
+            f"{k['tried']} / {k['survived']}",
+            k["survived"] == k["tried"],
+        ),
+        (
+            "steps lost (outputs without a step after rerun + import)",
+            str(k["lost"]),
+            k["lost"] == 0,
+        ),
+        (
+            "runs the plugin made fail / slower",
+            f"{fail} / {slow} of {len(plugin)}",
+            fail == slow == 0,
+        ),
+        (
+            "bad inputs tried / handled",
+            f"{hostile['bad_inputs']['tried']} / {hostile['bad_inputs']['handled']}",
+            hostile["bad_inputs"]["tried"] == hostile["bad_inputs"]["handled"],
+        ),
+        (
+            "crafted files tried / contained",
+            f"{hostile['crafted_files']['tried']} / {hostile['crafted_files']['contained']}",
+            hostile["crafted_files"]["tried"] == hostile["crafted_files"]["contained"],
+        ),
+        (
+            "changes caught / tried (single-byte, verify)",
+            f"{changes['caught']} / {changes['tried']}",
+            changes["caught"] == changes["tried"],
+        ),
     ]
     print("| fault | result | holds |\n|---|---|---|")
     for label, result, ok in rows:
         print(f"| {label} | {result} | {'yes' if ok else 'NO'} |")
-    print(f"\n(kill points {t_kill:.0f} s, hostile input {t_host:.0f} s, changes {t_chg:.0f} s"
-          f"{', quick' if a.quick else ''})")
+    print(
+        f"\n(kill points {t_kill:.0f} s, hostile input {t_host:.0f} s, changes {t_chg:.0f} s"
+        f"{', quick' if a.quick else ''})"
+    )
     for r in plugin:
-        print(f"  plugin under {r['scenario']}: rc {r['rc_without']} -> {r['rc_with']}, "
-              f"{r['s_without']} s -> {r['s_with']} s")
+        print(
+            f"  plugin under {r['scenario']}: rc {r['rc_without']} -> {r['rc_with']}, "
+            f"{r['s_without']} s -> {r['s_with']} s"
+        )
     return 0 if all(ok for _, _, ok in rows) and not (rc_kill or rc_host or rc_chg) else 1
 
 

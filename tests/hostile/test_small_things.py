@@ -26,8 +26,9 @@ def _profile(root: Path) -> Path:
     return folder / "config.yaml"
 
 
-@pytest.mark.parametrize("text", [_bomb(12), "a: &x [1, *x]\nlogger: [rich]\n"],
-                         ids=["billion laughs", "self-reference"])
+@pytest.mark.parametrize(
+    "text", [_bomb(12), "a: &x [1, *x]\nlogger: [rich]\n"], ids=["billion laughs", "self-reference"]
+)
 def test_yaml_alias_bomb_is_refused_quickly(tmp_path: Path, text: str) -> None:
     _profile(tmp_path).write_text(text)  # 12 levels: hours when expanded by ==
     t = time.perf_counter()
@@ -64,8 +65,20 @@ def test_init_refuses_a_folder_that_does_not_exist(tmp_path: Path) -> None:
 @pytest.fixture
 def recorded(tmp_path: Path) -> Path:
     (tmp_path / "a.txt").write_text("a\n")
-    proc = cli("--store", "s.db", "record", "-i", "a.txt", "-o", "b.txt", "--", "sh", "-c",
-               "tr a b < a.txt > b.txt", cwd=tmp_path)
+    proc = cli(
+        "--store",
+        "s.db",
+        "record",
+        "-i",
+        "a.txt",
+        "-o",
+        "b.txt",
+        "--",
+        "sh",
+        "-c",
+        "tr a b < a.txt > b.txt",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     old = time.time() - 3600  # old enough for the stat cache to keep it
     for name in ("a.txt", "b.txt"):
@@ -86,16 +99,22 @@ def test_verify_with_an_empty_run_is_a_usage_error(recorded: Path) -> None:
 def _store_rows(db: Path) -> list[tuple[object, ...]]:
     con = sqlite3.connect(db)
     try:
-        return [tuple(r) for t in ("stat_cache", "step", "content", "observation")
-                for r in con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()]
+        return [
+            tuple(r)
+            for t in ("stat_cache", "step", "content", "observation")
+            for r in con.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+        ]
     finally:
         con.close()
 
 
-@pytest.mark.parametrize("args", [
-    ["record", "-i", "a.txt", "-o", "never.txt", "--", "true"],
-    ["fingerprint", "a.txt", "missing.txt"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["record", "-i", "a.txt", "-o", "never.txt", "--", "true"],
+        ["fingerprint", "a.txt", "missing.txt"],
+    ],
+)
 def test_exit_2_writes_nothing(recorded: Path, args: list[str]) -> None:
     (recorded / "old.txt").write_text("old\n")
     old = time.time() - 3600
@@ -110,6 +129,5 @@ def test_exit_2_writes_nothing(recorded: Path, args: list[str]) -> None:
 def test_an_empty_store_file_stays_empty_when_the_command_fails(tmp_path: Path) -> None:
     (tmp_path / "empty.db").touch()
     before = snapshot(tmp_path)
-    one_line(cli("--store", "empty.db", "record", "-o", "never.txt", "--", "true",
-                 cwd=tmp_path))
+    one_line(cli("--store", "empty.db", "record", "-o", "never.txt", "--", "true", cwd=tmp_path))
     assert snapshot(tmp_path) == before

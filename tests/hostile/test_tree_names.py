@@ -60,8 +60,9 @@ def test_nfc_and_nfd_twins_keep_both_members_and_iscc_sums_tree_code(tmp_path: P
     paths = [m.path for m in fp.members]
     assert len(paths) == 2 and len(set(paths)) == 2, paths  # two members, two names
     assert set(paths) == {NFC, NFD}  # twins keep their own (raw) names
-    out = subprocess.run([_iscc_sum(), "--tree", "--narrow", str(d)], capture_output=True,
-                         text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [_iscc_sum(), "--tree", "--narrow", str(d)], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert fp.iscc == out[0]  # the tree code is still iscc-sum's
     files = tree_files(d)
     assert sorted(files) == sorted(paths) and all(p.is_file() for p in files.values())

@@ -208,8 +208,13 @@ def test_four_concurrent_writers_keep_one_valid_chain(tmp_path: Path) -> None:
 def test_store_of_schema_v1_is_sealed_on_upgrade(recorded: Path) -> None:
     """A store written before the chain existed (schema v1) gets its records chained."""
     con = sqlite3.connect(recorded)
-    for stmt in ("DROP TABLE note", "DROP TABLE chain", "DROP VIEW twin", "DROP TABLE image",
-                 "PRAGMA user_version = 1"):  # what migrations 2 (chain) and 3 (images) add
+    for stmt in (
+        "DROP TABLE note",
+        "DROP TABLE chain",
+        "DROP VIEW twin",
+        "DROP TABLE image",
+        "PRAGMA user_version = 1",
+    ):  # what migrations 2 (chain) and 3 (images) add
         con.execute(stmt)
     con.commit()
     con.close()

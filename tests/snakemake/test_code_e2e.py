@@ -26,9 +26,13 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped,unuse
 from iscc_lineage.model import Run, Step
 from iscc_lineage.store import Store
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-    shutil.which("Rscript") is None,
-    reason="Rscript not installed (apt-get install r-base-core; .ci/run does)")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        shutil.which("Rscript") is None,
+        reason="Rscript not installed (apt-get install r-base-core; .ci/run does)",
+    ),
+]
 
 WORKFLOW = Path(__file__).parents[1] / "workflows" / "code"
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -52,14 +56,27 @@ def env() -> dict[str, str]:
 
 
 def snakemake(work: Path, *args: str) -> None:
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--logger", "iscc", "-c2", *args],
-                         cwd=work, env=env(), capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--logger", "iscc", "-c2", *args],
+        cwd=work,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
 
 def cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "iscc_lineage", *args], cwd=work, env=env(),
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "iscc_lineage", *args],
+        cwd=work,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +100,12 @@ def code_of(step: Step) -> dict[str, tuple[str | None, str | None]]:
 
 def test_shell_called_scripts_and_macro_recorded_by_content(work: Path) -> None:
     _, steps = recorded(work)
-    for rule, files in {"double": ["scripts/double.py"], "count_r": ["scripts/count.R"],
-                        "words_bash": ["scripts/words.sh"],
-                        "macro": ["scripts/imagej_headless.sh", "macros/threshold.ijm"]}.items():
+    for rule, files in {
+        "double": ["scripts/double.py"],
+        "count_r": ["scripts/count.R"],
+        "words_bash": ["scripts/words.sh"],
+        "macro": ["scripts/imagej_headless.sh", "macros/threshold.ijm"],
+    }.items():
         got = code_of(steps[rule])
         for rel in files:
             p = (work / rel).as_posix()
@@ -97,10 +117,15 @@ def test_shell_called_scripts_and_macro_recorded_by_content(work: Path) -> None:
 def test_script_imports_local_module_and_workflow_package(work: Path) -> None:
     _, steps = recorded(work)
     got = code_of(steps["summary"])
-    want = {"scripts/summary.py": "code: script", "scripts/helpers.py": "code: module",
-            "pkg/utils.py": "code: module", "pkg/__init__.py": "code: module"}
-    assert {p: n for p, (n, _) in got.items()} == {(work / r).as_posix(): n
-                                                  for r, n in want.items()}
+    want = {
+        "scripts/summary.py": "code: script",
+        "scripts/helpers.py": "code: module",
+        "pkg/utils.py": "code: module",
+        "pkg/__init__.py": "code: module",
+    }
+    assert {p: n for p, (n, _) in got.items()} == {
+        (work / r).as_posix(): n for r, n in want.items()
+    }
     for rel in want:
         assert got[(work / rel).as_posix()][1] == datahash(work / rel)
     assert steps["summary"].code == (work / "scripts/summary.py").as_posix()
@@ -115,8 +140,10 @@ def test_run_block_source_and_its_imports(work: Path) -> None:
     assert src.count("with open(output[0]") == 1  # faithful, not Snakemake's repeated lines
     got = code_of(make)
     assert got[(work / "Snakefile").as_posix()][0] == "code: run"
-    assert got[(work / "pkg/utils.py").as_posix()] == ("code: module",
-                                                      datahash(work / "pkg/utils.py"))
+    assert got[(work / "pkg/utils.py").as_posix()] == (
+        "code: module",
+        datahash(work / "pkg/utils.py"),
+    )
 
 
 def test_named_params_nothing_dropped(work: Path) -> None:
@@ -220,14 +247,22 @@ def test_import_after_the_fact_finds_the_code_statically(tmp_path: Path) -> None
     """A run made without the plugin, imported: the same files, read from the commands."""
     work = tmp_path / "wf"
     shutil.copytree(WORKFLOW, work)
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-c2"], cwd=work, env=env(),
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-c2"],
+        cwd=work,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     imp = cli(work, "import", str(work))
     assert imp.returncode == 0, imp.stderr
     _, steps = recorded(work)
     assert code_of(steps["double"])[(work / "scripts/double.py").as_posix()] == (
-        "code: shell", datahash(work / "scripts/double.py"))
+        "code: shell",
+        datahash(work / "scripts/double.py"),
+    )
     assert (work / "macros/threshold.ijm").as_posix() in code_of(steps["macro"])
     summary = code_of(steps["summary"])
     assert summary[(work / "scripts/helpers.py").as_posix()][0] == "code: module"

@@ -26,15 +26,30 @@ def tree(root: Path, files: dict[str, str]) -> None:
 
 def test_shell_files_python_r_bash_macro(tmp_path: Path) -> None:
     wf = tmp_path / "wf"
-    tree(wf, {"scripts/seg.py": "", "scripts/stats.R": "", "scripts/run.sh": "",
-              "macros/blur.ijm": "", "data/in.py": "", ".snakemake/x.py": ""})
-    cmd = ("python scripts/seg.py data/in.py out.tif && Rscript --vanilla scripts/stats.R | "
-           "bash scripts/run.sh; ImageJ-linux64 --headless --console -macro macros/blur.ijm "
-           "'a,b' ; python --script=scripts/seg.py missing.py .snakemake/x.py "
-           "/usr/lib/python3/dist-packages/foo.py")
+    tree(
+        wf,
+        {
+            "scripts/seg.py": "",
+            "scripts/stats.R": "",
+            "scripts/run.sh": "",
+            "macros/blur.ijm": "",
+            "data/in.py": "",
+            ".snakemake/x.py": "",
+        },
+    )
+    cmd = (
+        "python scripts/seg.py data/in.py out.tif && Rscript --vanilla scripts/stats.R | "
+        "bash scripts/run.sh; ImageJ-linux64 --headless --console -macro macros/blur.ijm "
+        "'a,b' ; python --script=scripts/seg.py missing.py .snakemake/x.py "
+        "/usr/lib/python3/dist-packages/foo.py"
+    )
     found = shell_files(cmd, [wf], wf, exclude={(wf / "data/in.py").as_posix()})
-    assert found == [wf / "scripts/seg.py", wf / "scripts/stats.R", wf / "scripts/run.sh",
-                     wf / "macros/blur.ijm"]
+    assert found == [
+        wf / "scripts/seg.py",
+        wf / "scripts/stats.R",
+        wf / "scripts/run.sh",
+        wf / "macros/blur.ijm",
+    ]
 
 
 def test_shell_files_absolute_and_outside(tmp_path: Path) -> None:
@@ -47,37 +62,50 @@ def test_shell_files_absolute_and_outside(tmp_path: Path) -> None:
 
 
 def test_shell_programs() -> None:
-    cmd = ("set -e; OMP=1 env time bwa mem ref.fa r.fq | samtools sort -o x.bam - && "
-           "if true; then echo hi; fi; python -c 'print(1)'")
+    cmd = (
+        "set -e; OMP=1 env time bwa mem ref.fa r.fq | samtools sort -o x.bam - && "
+        "if true; then echo hi; fi; python -c 'print(1)'"
+    )
     assert shell_programs(cmd) == ["bwa", "samtools", "python"]
 
 
 def test_local_imports_transitive(tmp_path: Path) -> None:
     wf = tmp_path / "wf"
-    tree(wf, {
-        "scripts/panel.py": "import numpy\nimport bioimage_io\nfrom pkg import utils\n"
-                            "from pkg.sub.deep import f\nimport os, json\n",
-        "scripts/bioimage_io.py": "from . import nothing\nimport helpers\n",
-        "helpers.py": "import tifffile\n",
-        "pkg/__init__.py": "",
-        "pkg/utils.py": "from .consts import X\n",
-        "pkg/consts.py": "X = 1\n",
-        "pkg/sub/__init__.py": "",
-        "pkg/sub/deep.py": "def f(): ...\n",
-        "unused.py": "",
-    })
+    tree(
+        wf,
+        {
+            "scripts/panel.py": "import numpy\nimport bioimage_io\nfrom pkg import utils\n"
+            "from pkg.sub.deep import f\nimport os, json\n",
+            "scripts/bioimage_io.py": "from . import nothing\nimport helpers\n",
+            "helpers.py": "import tifffile\n",
+            "pkg/__init__.py": "",
+            "pkg/utils.py": "from .consts import X\n",
+            "pkg/consts.py": "X = 1\n",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/deep.py": "def f(): ...\n",
+            "unused.py": "",
+        },
+    )
     found = set(local_imports(wf / "scripts/panel.py", [wf]))
-    assert found == {wf / "scripts/bioimage_io.py", wf / "helpers.py", wf / "pkg/__init__.py",
-                     wf / "pkg/utils.py", wf / "pkg/consts.py", wf / "pkg/sub/__init__.py",
-                     wf / "pkg/sub/deep.py"}
+    assert found == {
+        wf / "scripts/bioimage_io.py",
+        wf / "helpers.py",
+        wf / "pkg/__init__.py",
+        wf / "pkg/utils.py",
+        wf / "pkg/consts.py",
+        wf / "pkg/sub/__init__.py",
+        wf / "pkg/sub/deep.py",
+    }
 
 
 def test_local_imports_of_run_source_and_bad_syntax(tmp_path: Path) -> None:
     wf = tmp_path / "wf"
     tree(wf, {"lib.py": "", "broken.py": "def (\n"})
     src = "from lib import g\nimport broken\nshell('x')\n"
-    assert set(local_imports(wf / "Snakefile", [wf], source=src)) == {wf / "lib.py",
-                                                                      wf / "broken.py"}
+    assert set(local_imports(wf / "Snakefile", [wf], source=src)) == {
+        wf / "lib.py",
+        wf / "broken.py",
+    }
     assert local_imports(wf / "broken.py", [wf]) == []
 
 

@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "workflows" / "bioimage-demo" / "Snakefile"
 LIVE_PLUGIN = importlib.util.find_spec("iscc_lineage.snakemake.router") is not None
 
-SNAKEFILE = '''\
+SNAKEFILE = """\
 SAMPLES = ["a", "b"]
 
 rule all:
@@ -66,15 +66,15 @@ rule final:
             f.write(f"{n} parts\\n")
         if params.fail:
             raise ValueError("asked to fail")
-'''
-SCALE = '''\
+"""
+SCALE = """\
 factor = int(snakemake.params.factor)
 with open(snakemake.input[0]) as src, open(snakemake.output[0], "w") as dst:
     for line in src:
         dst.write(f"{int(line) * factor}\\n")
 with open(snakemake.log[0], "w") as log:
     log.write("scaled\\n")
-'''
+"""
 
 
 @pytest.fixture
@@ -93,8 +93,14 @@ def wf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def snakemake(workdir: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
     """A plain snakemake run (no --logger): what import has to work from."""
-    p = subprocess.run([SNAKEMAKE, "-c1", *args], cwd=workdir, capture_output=True, text=True,
-                       timeout=600, check=False)
+    p = subprocess.run(
+        [SNAKEMAKE, "-c1", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert (p.returncode == 0) == ok, p.stderr[-3000:]
     return p
 
@@ -132,14 +138,16 @@ def test_import_traces_final_output_through_temp_to_raw(wf: Path) -> None:
     assert store.is_file()  # the default store lives in the working directory
     (run_id,) = workflow_ids(wf)
     doc = lineage("--store", str(store), "trace", "--json", str(wf / "results/final.txt"))
-    assert sorted(s["name"] for s in doc["steps"]) == ["final", "scale", "scale", "split",
-                                                       "split"]
+    assert sorted(s["name"] for s in doc["steps"]) == ["final", "scale", "scale", "split", "split"]
     assert {s["run"] for s in doc["steps"]} == {run_id}
-    assert {c["datahash"] for c in doc["sources"]} == {datahash(wf / "raw/a.txt"),
-                                                      datahash(wf / "raw/b.txt")}
+    assert {c["datahash"] for c in doc["sources"]} == {
+        datahash(wf / "raw/a.txt"),
+        datahash(wf / "raw/b.txt"),
+    }
 
-    steps = {(s["name"], s["info"].get("wildcards", {}).get("s")): s
-             for s in steps_of(store, run_id)}
+    steps = {
+        (s["name"], s["info"].get("wildcards", {}).get("s")): s for s in steps_of(store, run_id)
+    }
     scale = steps[("scale", "a")]
     assert scale["code"] == str(wf / "scripts" / "scale.py")
     assert scale["code_datahash"] == datahash(wf / "scripts" / "scale.py")
@@ -175,8 +183,10 @@ def test_import_db_backend(wf: Path) -> None:
     res = lineage("--store", str(store), "import", str(wf))
     assert "Imported 5 steps" in res.output
     doc = lineage("--store", str(store), "trace", "--json", str(wf / "results/final.txt"))
-    assert {c["datahash"] for c in doc["sources"]} == {datahash(wf / "raw/a.txt"),
-                                                      datahash(wf / "raw/b.txt")}
+    assert {c["datahash"] for c in doc["sources"]} == {
+        datahash(wf / "raw/a.txt"),
+        datahash(wf / "raw/b.txt"),
+    }
     assert len(doc["steps"]) == 5
 
 
@@ -190,8 +200,9 @@ def test_failed_job_stale_record_is_not_a_result(wf: Path, keep_logs: bool) -> N
         lineage("--store", str(store), "import", str(wf))
     snakemake(wf, "--config", "fail=1", ok=False)  # params changed: final re-runs and fails
     assert not (wf / "results/final.txt").exists()  # Snakemake removed the failed output
-    record = json.loads(next((wf / ".snakemake/metadata").glob(
-        "cmVzdWx0cy9maW5hbC50eHQ*")).read_text())
+    record = json.loads(
+        next((wf / ".snakemake/metadata").glob("cmVzdWx0cy9maW5hbC50eHQ*")).read_text()
+    )
     assert record["incomplete"] is False  # the record still reads like a success
     if not keep_logs:
         for p in (wf / ".snakemake" / "log").iterdir():
@@ -248,11 +259,18 @@ def test_files_changed_after_the_run_are_not_attributed(wf: Path) -> None:
         result = import_workdir(wf, Recorder(store))
     assert (result.steps, result.untrusted) == (5, 1)
     assert result.gone == 3  # two temp files and final.txt
-    steps = {(s["name"], s["info"].get("wildcards", {}).get("s")): s
-             for s in steps_of(wf / "l.db", next(iter(result.runs)))}
+    steps = {
+        (s["name"], s["info"].get("wildcards", {}).get("s")): s
+        for s in steps_of(wf / "l.db", next(iter(result.runs)))
+    }
     scale = steps[("scale", "a")]
-    assert scale["inputs"] == [{"path": str(wf / "raw/a.txt"), "datahash": None,
-                                "note": f"changed since the job — sha256 then: {old_raw}"}]
+    assert scale["inputs"] == [
+        {
+            "path": str(wf / "raw/a.txt"),
+            "datahash": None,
+            "note": f"changed since the job — sha256 then: {old_raw}",
+        }
+    ]
     assert scale["code"] is None
     assert scale["info"]["code_source"] == f"{wf / 'scripts/scale.py'} (changed since the job)"
     assert steps[("final", None)]["outputs"][0]["note"] == "gone"
@@ -279,17 +297,25 @@ def test_import_without_metadata_is_one_line_error(tmp_path: Path) -> None:
 
 
 def _rec(output: str, rule: str, job_hash: int, start: float) -> MetadataRecord:
-    return MetadataRecord(output=output, rule=rule, job_hash=job_hash, starttime=start,
-                          endtime=start + 0.5)
+    return MetadataRecord(
+        output=output, rule=rule, job_hash=job_hash, starttime=start, endtime=start + 0.5
+    )
 
 
 def test_grouping_splits_repeated_job_hash_and_keeps_multi_output_jobs() -> None:
     # job_hash is Python's id()-based hash: the same value can come back in a later run.
-    recs = [_rec("b.txt", "b", 7, 100.0), _rec("b2.txt", "b", 7, 100.0003),
-            _rec("c.txt", "b", 7, 500.0), _rec("d.txt", "d", 7, 100.0)]
+    recs = [
+        _rec("b.txt", "b", 7, 100.0),
+        _rec("b2.txt", "b", 7, 100.0003),
+        _rec("c.txt", "b", 7, 500.0),
+        _rec("d.txt", "d", 7, 100.0),
+    ]
     jobs = sorted(_group(recs), key=lambda j: (j.rule, j.started))
     assert [sorted(r.output for r in j.records) for j in jobs] == [
-        ["b.txt", "b2.txt"], ["c.txt"], ["d.txt"]]
+        ["b.txt", "b2.txt"],
+        ["c.txt"],
+        ["d.txt"],
+    ]
     assert len({j.key for j in jobs}) == 3
 
 
@@ -303,7 +329,8 @@ def test_run_log_parsing(tmp_path: Path) -> None:
         "Finished jobid: 13 (Rule: acquire)\n"
         "checkpoint split:\n    input: a\n    output: b\n    jobid: 2\n"
         "Error in rule split:\n    message: None\n    jobid: 2\n    output: b\n"
-        "Exiting because a job execution failed. Look above for error messages\n")
+        "Exiting because a job execution failed. Look above for error messages\n"
+    )
     r = read_run_log(log)
     assert r is not None
     assert r.workflow_id == "56054a7af17b4bd59ee28436bcc17d96"
@@ -319,7 +346,8 @@ def test_run_log_parsing(tmp_path: Path) -> None:
     quiet.write_text(
         "Execute 1 jobs...\nRemoving output files of failed job b since they might be "
         "corrupted:\nb.txt\nc d.txt\nShutting down, this might take some time.\n"
-        "Complete log(s): x\n")
+        "Complete log(s): x\n"
+    )
     q = read_run_log(quiet)
     assert q is not None and q.jobs == () and q.status == "failed"
     assert q.failed_outputs == {"b.txt"}  # a name with a space is not taken (best effort)
@@ -332,12 +360,17 @@ def _plugin_trace(workdir: Path, target: str) -> dict[str, Any]:
 
 
 @pytest.mark.e2e
-def test_demo_pipeline_import_gives_the_live_trace(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_demo_pipeline_import_gives_the_live_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ISCC_LINEAGE_STORE", raising=False)
     plain = tmp_path / "plain"
-    subprocess.run([SNAKEMAKE, "-s", str(DEMO), "-c2", "--directory", str(plain), "-q"],
-                   check=True, capture_output=True, timeout=900)
+    subprocess.run(
+        [SNAKEMAKE, "-s", str(DEMO), "-c2", "--directory", str(plain), "-q"],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     lineage("import", str(plain))
     doc = _plugin_trace(plain, "results/figures/panel.png")
     # From the workflow's rule table: panel <- raw, zarr, labels; zarr <- corrected, labels;
@@ -348,9 +381,13 @@ def test_demo_pipeline_import_gives_the_live_trace(tmp_path: Path,
     if not LIVE_PLUGIN:
         pytest.skip("live plugin (iscc_lineage.snakemake.router) not available yet")
     live = tmp_path / "live"
-    subprocess.run([SNAKEMAKE, "-s", str(DEMO), "-c2", "--directory", str(live), "-q",
-                    "--logger", "iscc"], check=True, capture_output=True, timeout=900,
-                   env={**os.environ})
+    subprocess.run(
+        [SNAKEMAKE, "-s", str(DEMO), "-c2", "--directory", str(live), "-q", "--logger", "iscc"],
+        check=True,
+        capture_output=True,
+        timeout=900,
+        env={**os.environ},
+    )
     live_doc = _plugin_trace(live, "results/figures/panel.png")
     assert sorted(s["name"] for s in live_doc["steps"]) == names
     assert live_doc["target"]["datahash"] == doc["target"]["datahash"]  # deterministic demo
@@ -358,7 +395,8 @@ def test_demo_pipeline_import_gives_the_live_trace(tmp_path: Path,
 
 @pytest.mark.parametrize("same_run", [True, False])
 def test_trace_follows_a_gone_temp_file_by_path_within_one_run(
-        tmp_path: Path, same_run: bool) -> None:
+    tmp_path: Path, same_run: bool
+) -> None:
     (tmp_path / "raw.txt").write_text("raw\n")
     (tmp_path / "out.txt").write_text("out\n")
     gone = Artifact(str(tmp_path / "tmp.txt"), None, "gone (temp?)")
@@ -368,8 +406,7 @@ def test_trace_follows_a_gone_temp_file_by_path_within_one_run(
         r2 = r1 if same_run else rec.begin_run(workdir=tmp_path)
         rec.record_step(r1, "make_tmp", inputs=[tmp_path / "raw.txt"], outputs=[gone])
         rec.record_step(r2, "use_tmp", inputs=[gone], outputs=[tmp_path / "out.txt"])
-    doc = lineage("--store", str(tmp_path / "l.db"), "trace", "--json",
-                  str(tmp_path / "out.txt"))
+    doc = lineage("--store", str(tmp_path / "l.db"), "trace", "--json", str(tmp_path / "out.txt"))
     names = [s["name"] for s in doc["steps"]]
     assert names == (["use_tmp", "make_tmp"] if same_run else ["use_tmp"])
     text = lineage("--store", str(tmp_path / "l.db"), "trace", str(tmp_path / "out.txt")).output

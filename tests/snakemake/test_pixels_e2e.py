@@ -28,16 +28,39 @@ def _env(store: Path) -> dict[str, str]:
 def _snakemake(work: Path, *flags: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
     res = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "-c1", "--logger", "iscc",
-         "--logger-iscc-store", "lineage.db", *flags, "--config", f"helpers={TESTS}"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(SNAKEFILE),
+            "-c1",
+            "--logger",
+            "iscc",
+            "--logger-iscc-store",
+            "lineage.db",
+            *flags,
+            "--config",
+            f"helpers={TESTS}",
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
 
 
 def _cli(work: Path, *args: str, check: int = 0) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run([sys.executable, "-m", "iscc_lineage", *args], cwd=work,
-                         env=_env(work / "lineage.db"), capture_output=True, text=True,
-                         timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "iscc_lineage", *args],
+        cwd=work,
+        env=_env(work / "lineage.db"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == check, res.stdout[-3000:] + res.stderr[-3000:]
     return res
 
@@ -89,7 +112,6 @@ def test_without_the_flag_nothing_is_coded_until_reindex(tmp_path: Path) -> None
     assert "not pixel-coded yet" in _cli(tmp_path, "show", "raw/a.czi").stdout
     _cli(tmp_path, "trace", "deposit/a.ome.zarr", check=1)  # no pixel codes: not found
     out = _json(tmp_path, "reindex", "--pixels")
-    assert {Path(o["path"]).name for o in out["outcomes"]} == {"a.czi", "a.ome.tif",
-                                                                "mask.tif"}
+    assert {Path(o["path"]).name for o in out["outcomes"]} == {"a.czi", "a.ome.tif", "mask.tif"}
     doc = _json(tmp_path, "trace", "deposit/a.ome.zarr")
     assert [s["name"] for s in doc["steps"]] == ["acquire"]

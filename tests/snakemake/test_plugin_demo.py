@@ -35,9 +35,24 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
     res = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(DEMO / "Snakefile"), "-c2", "--logger",
-         "iscc", "--directory", str(work)],
-        cwd=work, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(DEMO / "Snakefile"),
+            "-c2",
+            "--logger",
+            "iscc",
+            "--directory",
+            str(work),
+        ],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     said = [ln for ln in res.stderr.splitlines() if ln.startswith("iscc-lineage:")]
     assert [ln.split(" of run")[0] for ln in said] == ["iscc-lineage: recorded 17 steps"], said
@@ -51,8 +66,14 @@ def test_every_job_is_a_step(demo: Path) -> None:
     assert run.status == "finished"
     # 18 jobs: 3 samples x 6 per-sample rules... minus `all`, which made nothing.
     assert Counter(s.name for s in steps) == {
-        "acquire": 3, "correct": 3, "segment": 3, "to_zarr": 3, "measure": 3, "summary": 1,
-        "panel": 1}
+        "acquire": 3,
+        "correct": 3,
+        "segment": 3,
+        "to_zarr": 3,
+        "measure": 3,
+        "summary": 1,
+        "panel": 1,
+    }
     for s in steps:
         if s.name == "acquire":
             assert s.info["kind"] == "shell" and s.command and "acquire.py" in s.command
@@ -65,20 +86,34 @@ def test_every_job_is_a_step(demo: Path) -> None:
 
 def test_panel_traces_to_the_raw_images_through_every_rule(demo: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "iscc_lineage", "--store",
-         str(demo / ".iscc-lineage" / "lineage.db"), "trace", "--json",
-         "results/figures/panel.png"], cwd=demo, capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "iscc_lineage",
+            "--store",
+            str(demo / ".iscc-lineage" / "lineage.db"),
+            "trace",
+            "--json",
+            "results/figures/panel.png",
+        ],
+        cwd=demo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)
     names = Counter(s["name"] for s in doc["steps"])
     assert names == {"panel": 1, "to_zarr": 3, "segment": 3, "correct": 3, "acquire": 3}
-    raw = {(demo / "raw" / f"{s}.tif").as_posix(): datahash(demo / "raw" / f"{s}.tif")
-           for s in SAMPLES}
+    raw = {
+        (demo / "raw" / f"{s}.tif").as_posix(): datahash(demo / "raw" / f"{s}.tif") for s in SAMPLES
+    }
     seen = {p: h for h, c in doc["contents"].items() for p in c["paths"]}
     assert {p: seen.get(p) for p in raw} == raw
     # The temp corrected images are gone from disk but are in the lineage with content.
     assert not (demo / "work" / "corrected").exists() or not any(
-        (demo / "work" / "corrected").iterdir())
+        (demo / "work" / "corrected").iterdir()
+    )
     corrected = [e for s in doc["steps"] if s["name"] == "correct" for e in s["outputs"]]
     assert len(corrected) == 3 and all(e["datahash"] for e in corrected)
 
@@ -86,16 +121,22 @@ def test_panel_traces_to_the_raw_images_through_every_rule(demo: Path) -> None:
 def test_verify_on_the_untouched_demo_run_passes(demo: Path) -> None:
     """The three temp() corrected images are gone as Snakemake meant: exit 0, not a failure;
     --strict keeps the old meaning (exit 1)."""
+
     def verify(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "iscc_lineage", "verify", *extra], cwd=demo,
-            capture_output=True, text=True, check=False)
+            [sys.executable, "-m", "iscc_lineage", "verify", *extra],
+            cwd=demo,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
 
     res = verify()
     assert res.returncode == 0, res.stdout + res.stderr
     gone = [ln for ln in res.stdout.splitlines() if ln.startswith("GONE")]
-    assert len(gone) == 3 and all("work/corrected/" in ln and "(temp, expected)" in ln
-                                  for ln in gone)
+    assert len(gone) == 3 and all(
+        "work/corrected/" in ln and "(temp, expected)" in ln for ln in gone
+    )
     assert "3 gone (temp, expected)" in res.stdout
     assert verify("--strict").returncode == 1
     doc = json.loads(verify("--json").stdout)
@@ -110,7 +151,11 @@ def test_params_by_name_nothing_dropped(demo: Path) -> None:
         steps = store.steps_of_run(run.id)
     seeds = {"s01": 101, "s02": 202, "s03": 303}  # config/config.yaml
     for s in (s for s in steps if s.name == "acquire"):
-        assert s.params == {"seed": seeds[s.info["wildcards"]["sample"]], "height": 256,
-                            "width": 256, "script": (DEMO / "scripts" / "acquire.py").as_posix()}
+        assert s.params == {
+            "seed": seeds[s.info["wildcards"]["sample"]],
+            "height": 256,
+            "width": 256,
+            "script": (DEMO / "scripts" / "acquire.py").as_posix(),
+        }
         [code] = [e for e in s.code_files if e.note == "code: shell"]
         assert code.path == (DEMO / "scripts" / "acquire.py").as_posix()

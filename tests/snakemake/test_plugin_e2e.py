@@ -35,11 +35,14 @@ FAN = WORKFLOWS / "fan"
 RAW = {"a": "1\n2\n", "b": "3\n", "c": "4\n5\n6\n"}
 
 
-
 def warnings(text: str) -> list[str]:
     """The plugin's lines but its closing 'recorded N steps …' line."""
-    return [ln for ln in text.splitlines() if ln.startswith("iscc-lineage:")
-            and not ln.startswith("iscc-lineage: recorded ")]
+    return [
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("iscc-lineage:") and not ln.startswith("iscc-lineage: recorded ")
+    ]
+
 
 def datahash(data: bytes | Path) -> str:
     """The content identity per ISO 24138 (BLAKE3 multihash), by the reference implementation."""
@@ -47,12 +50,19 @@ def datahash(data: bytes | Path) -> str:
     return str(ic.gen_instance_code_v0(io.BytesIO(raw), bits=256)["datahash"])
 
 
-def snakemake(cwd: Path, *args: str, check: int | None = 0,
-              timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def snakemake(
+    cwd: Path, *args: str, check: int | None = 0, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m snakemake --logger iscc ARGS`` in ``cwd``; assert the exit status."""
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--logger", "iscc", *args],
-                         cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--logger", "iscc", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check is not None:
         assert res.returncode == check, res.stdout[-3000:] + res.stderr[-3000:]
     return res
@@ -66,11 +76,13 @@ def fan_workdir(root: Path, name: str = "work") -> Path:
     return work
 
 
-def run_fan(root: Path, *extra: str, work: Path | None = None,
-            check: int | None = 0) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def run_fan(
+    root: Path, *extra: str, work: Path | None = None, check: int | None = 0
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
     work = work or fan_workdir(root)
-    res = snakemake(root, "-s", str(FAN / "Snakefile"), "-c2", "--directory", str(work),
-                    *extra, check=check)
+    res = snakemake(
+        root, "-s", str(FAN / "Snakefile"), "-c2", "--directory", str(work), *extra, check=check
+    )
     return work, res
 
 
@@ -88,8 +100,12 @@ def by_name(steps: list[Step], name: str) -> list[Step]:
 
 
 def trace_json(store: Path, file: Path) -> dict[str, Any]:
-    res = subprocess.run([sys.executable, "-m", "iscc_lineage", "--store", str(store), "trace",
-                          "--json", str(file)], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "iscc_lineage", "--store", str(store), "trace", "--json", str(file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     doc: dict[str, Any] = json.loads(res.stdout)
     return doc
@@ -108,18 +124,25 @@ def test_fan_out_fan_in_with_temp_directory_script(tmp_path: Path) -> None:
     said = [ln for ln in res.stderr.splitlines() if ln.startswith("iscc-lineage:")]
     assert len(said) == 1 and re.fullmatch(
         r"iscc-lineage: recorded 8 steps of run \w{12} \(finished\) in "
-        r"\S*\.iscc-lineage/lineage\.db", said[0]), said
+        r"\S*\.iscc-lineage/lineage\.db",
+        said[0],
+    ), said
     run, steps = only_run(store_at(work))
     assert run.id == workflow_id_from_log(work)
-    assert (run.status, run.workdir, run.workflow) == ("finished", work.as_posix(),
-                                                       (FAN / "Snakefile").as_posix())
+    assert (run.status, run.workdir, run.workflow) == (
+        "finished",
+        work.as_posix(),
+        (FAN / "Snakefile").as_posix(),
+    )
     assert run.info["snakefile_datahash"] == datahash(FAN / "Snakefile")
-    assert run.info["configfiles"] == [{"path": (FAN / "config.yaml").as_posix(),
-                                        "datahash": datahash(FAN / "config.yaml")}]
+    assert run.info["configfiles"] == [
+        {"path": (FAN / "config.yaml").as_posix(), "datahash": datahash(FAN / "config.yaml")}
+    ]
     assert run.info["snakemake_version"] == version("snakemake")
     assert "--logger iscc" in (run.command or "")
-    head = subprocess.run(["git", "-C", str(FAN), "rev-parse", "HEAD"], capture_output=True,
-                          text=True, check=False)
+    head = subprocess.run(
+        ["git", "-C", str(FAN), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    )
     if head.returncode == 0:  # the tests run from a git checkout
         assert run.info["git"]["commit"] == head.stdout.strip()
     assert Counter(s.name for s in steps) == {"scale": 3, "measure": 3, "figure": 1, "tree": 1}
@@ -130,7 +153,8 @@ def test_fan_out_fan_in_with_temp_directory_script(tmp_path: Path) -> None:
     scaled_a = work / "scaled" / "a.txt"
     assert {e.path: e.datahash for e in scale_a.outputs} == {
         scaled_a.as_posix(): datahash(b"2\n4\n"),
-        (work / "logs" / "scale_a.log").as_posix(): datahash(work / "logs" / "scale_a.log")}
+        (work / "logs" / "scale_a.log").as_posix(): datahash(work / "logs" / "scale_a.log"),
+    }
     assert scale_a.params == {"factor": 2} and scale_a.info["resources"]["mem_mb"] == 20
     assert scale_a.command is not None and "awk -v f=2" in scale_a.command
     assert scale_a.info["kind"] == "shell" and scale_a.code is None
@@ -147,7 +171,8 @@ def test_fan_out_fan_in_with_temp_directory_script(tmp_path: Path) -> None:
     [figure] = by_name(steps, "figure")
     assert {e.path: e.datahash for e in figure.outputs} == {
         (work / "figure.txt").as_posix(): datahash(b"6.0 a\n6.0 b\n30.0 c\n"),
-        (work / "bench" / "figure.tsv").as_posix(): datahash(work / "bench" / "figure.tsv")}
+        (work / "bench" / "figure.tsv").as_posix(): datahash(work / "bench" / "figure.tsv"),
+    }
     [tree] = by_name(steps, "tree")
     assert tree.info["kind"] == "run" and tree.outputs[0].path == (work / "tree").as_posix()
     with store_at(work) as store:
@@ -158,7 +183,8 @@ def test_fan_out_fan_in_with_temp_directory_script(tmp_path: Path) -> None:
     doc = trace_json(work / ".iscc-lineage" / "lineage.db", work / "figure.txt")
     assert Counter(s["name"] for s in doc["steps"]) == {"figure": 1, "measure": 3, "scale": 3}
     assert sorted(p for c in doc["sources"] for p in c["paths"]) == [
-        (work / "raw" / f"{s}.txt").as_posix() for s in "abc"]
+        (work / "raw" / f"{s}.txt").as_posix() for s in "abc"
+    ]
 
 
 def test_failing_job_fails_run_and_step_partial_output_not_traced(tmp_path: Path) -> None:
@@ -191,7 +217,8 @@ def test_rerun_after_config_change_traces_old_and_new_figures(tmp_path: Path) ->
     with Store(str(db), create=False) as store:
         first, second = sorted(store.runs(), key=lambda r: r.started)
         assert [s.params for s in by_name(store.steps_of_run(second.id), "scale")] == [
-            {"factor": 3}] * 3
+            {"factor": 3}
+        ] * 3
     new_trace, old_trace = trace_json(db, work / "figure.txt"), trace_json(db, kept)
     assert new_trace["steps"][0]["name"] == "figure"
     assert new_trace["steps"][0]["run"] == second.id
@@ -204,8 +231,9 @@ def test_checkpoint_jobs_after_the_update_are_recorded(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     (work / "source.txt").write_text("10\n21\n32\n")
-    snakemake(tmp_path, "-s", str(WORKFLOWS / "checkpoint" / "Snakefile"), "-c1",
-              "--directory", str(work))
+    snakemake(
+        tmp_path, "-s", str(WORKFLOWS / "checkpoint" / "Snakefile"), "-c1", "--directory", str(work)
+    )
     run, steps = only_run(store_at(work))
     assert run.status == "finished"
     assert Counter(s.name for s in steps) == {"split": 1, "double": 3, "total": 1}
@@ -213,8 +241,9 @@ def test_checkpoint_jobs_after_the_update_are_recorded(tmp_path: Path) -> None:
     assert split.info["is_checkpoint"] is True
     [total] = by_name(steps, "total")
     assert total.outputs[0].datahash == datahash(b"126\n")
-    assert sorted(e.datahash or "" for s in by_name(steps, "double") for e in s.outputs) == \
-        sorted(datahash(f"{n}\n".encode()) for n in (20, 42, 64))
+    assert sorted(e.datahash or "" for s in by_name(steps, "double") for e in s.outputs) == sorted(
+        datahash(f"{n}\n".encode()) for n in (20, 42, 64)
+    )
     with store_at(work) as store:
         members = store.members(split.outputs[0].datahash or "")
     assert members == {f"p0{i}": datahash(f"{n}\n".encode()) for i, n in enumerate((10, 21, 32))}
@@ -247,7 +276,8 @@ def test_touch_run_records_touch_steps_without_generation(tmp_path: Path) -> Non
     (tmp_path / "Snakefile").write_text(
         'rule all:\n    input: "out.txt"\n\n'
         'rule upper:\n    input: "in.txt"\n    output: "out.txt"\n'
-        '    shell: "tr a-z A-Z < {input} > {output}"\n')
+        '    shell: "tr a-z A-Z < {input} > {output}"\n'
+    )
     (tmp_path / "in.txt").write_text("first\n")
     snakemake(tmp_path, "-c1")
     (tmp_path / "in.txt").write_text("second\n")
@@ -260,9 +290,11 @@ def test_touch_run_records_touch_steps_without_generation(tmp_path: Path) -> Non
     assert (first.status, second.status) == ("finished", "touch")
     assert (touched.status, touched.info["kind"], touched.outputs) == ("touch", "touch", ())
     with sqlite3.connect(db) as con:
-        roles = con.execute("SELECT o.role FROM observation o JOIN step s ON s.id = o.step_id"
-                            " WHERE s.uid = ? AND o.path LIKE '%out.txt'",
-                            (touched.id,)).fetchall()
+        roles = con.execute(
+            "SELECT o.role FROM observation o JOIN step s ON s.id = o.step_id"
+            " WHERE s.uid = ? AND o.path LIKE '%out.txt'",
+            (touched.id,),
+        ).fetchall()
     assert roles == [("seen",)]
     # out.txt still traces to the run that made it, not to the touch.
     doc = trace_json(db, tmp_path / "out.txt")
@@ -272,7 +304,8 @@ def test_touch_run_records_touch_steps_without_generation(tmp_path: Path) -> Non
 def test_workdir_directive_puts_default_store_in_the_workdir(tmp_path: Path) -> None:
     (tmp_path / "Snakefile").write_text(
         'workdir: "w"\n\nrule all:\n    input: "out.txt"\n\n'
-        'rule make:\n    output: "out.txt"\n    shell: "echo made > {output}"\n')
+        'rule make:\n    output: "out.txt"\n    shell: "echo made > {output}"\n'
+    )
     snakemake(tmp_path, "-c1")
     run, [step] = only_run(store_at(tmp_path / "w"))
     assert run.workdir == (tmp_path / "w").as_posix()
@@ -284,11 +317,11 @@ def test_pipe_and_shadow(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     (work / "source.txt").write_text("b\na\nc\n")
-    snakemake(tmp_path, "-s", str(WORKFLOWS / "streams" / "Snakefile"), "-c2",
-              "--directory", str(work))
+    snakemake(
+        tmp_path, "-s", str(WORKFLOWS / "streams" / "Snakefile"), "-c2", "--directory", str(work)
+    )
     _, steps = only_run(store_at(work))
-    [produce], [count], [shadowed] = (by_name(steps, n) for n in ("produce", "count",
-                                                                  "shadowed"))
+    [produce], [count], [shadowed] = (by_name(steps, n) for n in ("produce", "count", "shadowed"))
     pipe = (work / "stream.pipe").as_posix()
     assert [(e.path, e.datahash, e.note) for e in produce.outputs] == [(pipe, None, "pipe")]
     assert [(e.path, e.datahash, e.note) for e in count.inputs] == [(pipe, None, "pipe")]
@@ -298,8 +331,17 @@ def test_pipe_and_shadow(tmp_path: Path) -> None:
 
 
 def test_exclude_and_max_size(tmp_path: Path) -> None:
-    work, _ = run_fan(tmp_path, "--logger-iscc-store", "st.db", "--logger-iscc-exclude",
-                      "logs/*", "--logger-iscc-exclude", "*.tsv", "--logger-iscc-max-size", "3")
+    work, _ = run_fan(
+        tmp_path,
+        "--logger-iscc-store",
+        "st.db",
+        "--logger-iscc-exclude",
+        "logs/*",
+        "--logger-iscc-exclude",
+        "*.tsv",
+        "--logger-iscc-max-size",
+        "3",
+    )
     with Store(str(tmp_path / "st.db"), create=False) as store:  # relative to the launch dir
         _, steps = only_run(store)
     paths = {e.path for s in steps for e in (*s.inputs, *s.outputs)}
@@ -315,10 +357,12 @@ def test_no_hash_inputs_reads_no_raw_file(tmp_path: Path) -> None:
     _, steps = only_run(store_at(work))
     raw = [e for s in by_name(steps, "scale") for e in s.inputs]
     assert {(e.datahash, e.note) for e in raw} == {
-        (None, "not fingerprinted (--logger-iscc-no-hash-inputs)")}
+        (None, "not fingerprinted (--logger-iscc-no-hash-inputs)")
+    }
     # Inputs made in this run still have content: the producer's output fingerprint.
-    assert sorted(e.datahash or "" for s in by_name(steps, "measure") for e in s.inputs) == \
-        sorted(datahash(x) for x in (b"2\n4\n", b"6\n", b"8\n10\n12\n"))
+    assert sorted(e.datahash or "" for s in by_name(steps, "measure") for e in s.inputs) == sorted(
+        datahash(x) for x in (b"2\n4\n", b"6\n", b"8\n10\n12\n")
+    )
 
 
 def test_two_concurrent_runs_into_one_store(tmp_path: Path) -> None:
@@ -327,17 +371,37 @@ def test_two_concurrent_runs_into_one_store(tmp_path: Path) -> None:
     procs = []
     for name in ("one", "two"):
         work = fan_workdir(tmp_path, name)
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "snakemake", "--logger", "iscc", "--logger-iscc-store",
-             str(store), "-s", str(FAN / "Snakefile"), "-c2", "--directory", str(work)],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "snakemake",
+                    "--logger",
+                    "iscc",
+                    "--logger-iscc-store",
+                    str(store),
+                    "-s",
+                    str(FAN / "Snakefile"),
+                    "-c2",
+                    "--directory",
+                    str(work),
+                ],
+                cwd=tmp_path,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     assert not any(warnings(o) for o in outs)
     with Store(str(store), create=False) as st:
         runs = st.runs()
         assert sorted(r.workdir for r in runs) == sorted(
-            (tmp_path / n).as_posix() for n in ("one", "two"))
+            (tmp_path / n).as_posix() for n in ("one", "two")
+        )
         for r in runs:
             assert r.status == "finished" and r.steps == 8
 
@@ -346,10 +410,26 @@ def test_kill_9_leaves_a_readable_store_and_the_next_run_settles_it(tmp_path: Pa
     work = fan_workdir(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "snakemake", "--logger", "iscc", "-s", str(FAN / "Snakefile"),
-         "-c1", "--directory", str(work), "--config", "slow=60"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--logger",
+            "iscc",
+            "-s",
+            str(FAN / "Snakefile"),
+            "-c1",
+            "--directory",
+            str(work),
+            "--config",
+            "slow=60",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     db = work / ".iscc-lineage" / "lineage.db"
     deadline = time.monotonic() + 60
     try:
@@ -414,8 +494,11 @@ def test_unusable_store_stops_the_run_before_any_job(tmp_path: Path) -> None:
     work, res = run_fan(tmp_path, "--logger-iscc-store", "junk.db", check=1)
     assert "iscc-lineage: cannot record lineage" in res.stderr + res.stdout
     # one line: "Error: iscc-lineage: …", no traceback frame ('File "…", line 95, in …')
-    ours = [ln for ln in (res.stderr + res.stdout).splitlines()
-            if "iscc-lineage:" in ln or ln.lstrip().startswith('File "')]
+    ours = [
+        ln
+        for ln in (res.stderr + res.stdout).splitlines()
+        if "iscc-lineage:" in ln or ln.lstrip().startswith('File "')
+    ]
     assert ours == [next(ln for ln in ours if "cannot record lineage" in ln)], ours
     assert 'File "' not in res.stderr + res.stdout
     assert not (work / "figure.txt").exists() and not (work / "measure").exists()
@@ -435,7 +518,8 @@ def test_storage_plugin_files_are_recorded_at_their_query(tmp_path: Path) -> Non
         f'    output: storage.fs("{remote}/out.txt")\n'
         '    shell: "tr a-z A-Z < {input} > {output}"\n\n'
         f'rule local:\n    input: storage.fs("{remote}/out.txt")\n    output: "local.txt"\n'
-        '    shell: "rev {input} > {output}"\n')
+        '    shell: "rev {input} > {output}"\n'
+    )
     snakemake(tmp_path, "-c1")
     db = tmp_path / ".iscc-lineage" / "lineage.db"
     doc = trace_json(db, tmp_path / "local.txt")

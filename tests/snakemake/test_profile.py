@@ -20,7 +20,7 @@ from iscc_lineage.snakemake.profile import profile_file
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CONFIG = Path("profiles") / "default" / "config.yaml"
-SNAKEFILE = '''\
+SNAKEFILE = """\
 rule all:
     input: "b.txt"
 
@@ -33,7 +33,7 @@ rule b:
     input: "a.txt"
     output: "b.txt"
     shell: "rev {input} > {output}"
-'''
+"""
 
 
 def init(*args: str, code: int = 0) -> str:
@@ -53,13 +53,19 @@ def test_init_creates_profile(tmp_path: Path) -> None:
 def test_init_merges_keeps_keys_loggers_and_comments(tmp_path: Path) -> None:
     cfg = tmp_path / CONFIG
     cfg.parent.mkdir(parents=True)
-    cfg.write_text("# lab profile\ncores: 4  # four\nlogger:\n  - rich   # pretty\n\n"
-                   "# executor\nexecutor: local\nset-threads:\n  a: 2\n")
+    cfg.write_text(
+        "# lab profile\ncores: 4  # four\nlogger:\n  - rich   # pretty\n\n"
+        "# executor\nexecutor: local\nset-threads:\n  a: 2\n"
+    )
     init(str(tmp_path), "--store", "/data/lab.db")
     text = cfg.read_text()
-    assert yaml.safe_load(text) == {"cores": 4, "logger": ["rich", "iscc"],
-                                    "executor": "local", "set-threads": {"a": 2},
-                                    "logger-iscc-store": "/data/lab.db"}
+    assert yaml.safe_load(text) == {
+        "cores": 4,
+        "logger": ["rich", "iscc"],
+        "executor": "local",
+        "set-threads": {"a": 2},
+        "logger-iscc-store": "/data/lab.db",
+    }
     for comment in ("# lab profile", "# four", "# executor"):
         assert comment in text
     before = cfg.read_bytes()
@@ -68,13 +74,16 @@ def test_init_merges_keeps_keys_loggers_and_comments(tmp_path: Path) -> None:
     assert out.startswith("Already set in")
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("logger: rich\n", ["rich", "iscc"]),
-    ("logger: [iscc, rich]\n", ["iscc", "rich"]),
-    ("logger: []\n", ["iscc"]),
-    ("logger:\n", ["iscc"]),
-    ("cores: 2\n", ["iscc"]),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("logger: rich\n", ["rich", "iscc"]),
+        ("logger: [iscc, rich]\n", ["iscc", "rich"]),
+        ("logger: []\n", ["iscc"]),
+        ("logger:\n", ["iscc"]),
+        ("cores: 2\n", ["iscc"]),
+    ],
+)
 def test_init_logger_forms(tmp_path: Path, given: str, expected: list[str]) -> None:
     cfg = tmp_path / CONFIG
     cfg.parent.mkdir(parents=True)
@@ -125,8 +134,14 @@ def workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_snakemake_accepts_the_written_profile(workflow: Path) -> None:
     """Snakemake itself parses what init wrote (keys and values), in a dry run."""
     init(str(workflow), "--store", "lab.db")
-    p = subprocess.run([SNAKEMAKE, "-n", "-c1"], cwd=workflow, capture_output=True, text=True,
-                       timeout=300, check=False)
+    p = subprocess.run(
+        [SNAKEMAKE, "-n", "-c1"],
+        cwd=workflow,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     assert "workflow specific profile profiles/default" in p.stderr
 
@@ -135,8 +150,9 @@ def test_snakemake_accepts_the_written_profile(workflow: Path) -> None:
 def test_plain_snakemake_records_after_init(workflow: Path) -> None:
     """After init, a plain `snakemake -c1` records lineage (needs the live logger plugin)."""
     init(str(workflow))
-    p = subprocess.run([SNAKEMAKE, "-c1"], cwd=workflow, capture_output=True, text=True,
-                       timeout=300, check=False)
+    p = subprocess.run(
+        [SNAKEMAKE, "-c1"], cwd=workflow, capture_output=True, text=True, timeout=300, check=False
+    )
     assert p.returncode == 0, p.stderr
     store = workflow / ".iscc-lineage" / "lineage.db"
     assert store.is_file(), "the profile's logger wrote no store"

@@ -23,7 +23,7 @@ from iscc_lineage.errors import LineageError
 
 LINEAGE = str(Path(sys.executable).parent / "iscc-lineage")
 LIVE_PLUGIN = importlib.util.find_spec("iscc_lineage.snakemake.router") is not None
-SNAKEFILE = '''\
+SNAKEFILE = """\
 rule all:
     input: "b.txt"
 
@@ -37,19 +37,22 @@ rule b:
     output: "b.txt"
     params: fail=config.get("fail", 0)
     shell: "rev {input} > {output}; exit {params.fail}"
-'''
+"""
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ([], ["--logger", "iscc"]),
-    (["-c1"], ["--logger", "iscc", "-c1"]),
-    (["all", "-c1"], ["all", "--logger", "iscc", "-c1"]),
-    (["all"], ["all", "--logger", "iscc"]),
-    (["--logger", "json", "-c1"], ["--logger", "json", "iscc", "-c1"]),
-    (["-c1", "--logger=json", "all"], ["--logger", "json", "iscc", "-c1", "all"]),
-    (["--logger", "iscc", "-c1"], ["--logger", "iscc", "-c1"]),
-    (["-c1", "--", "t1"], ["--logger", "iscc", "-c1", "--", "t1"]),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], ["--logger", "iscc"]),
+        (["-c1"], ["--logger", "iscc", "-c1"]),
+        (["all", "-c1"], ["all", "--logger", "iscc", "-c1"]),
+        (["all"], ["all", "--logger", "iscc"]),
+        (["--logger", "json", "-c1"], ["--logger", "json", "iscc", "-c1"]),
+        (["-c1", "--logger=json", "all"], ["--logger", "json", "iscc", "-c1", "all"]),
+        (["--logger", "iscc", "-c1"], ["--logger", "iscc", "-c1"]),
+        (["-c1", "--", "t1"], ["--logger", "iscc", "-c1", "--", "t1"]),
+    ],
+)
 def test_with_logger_merges_never_duplicates(args: list[str], expected: list[str]) -> None:
     assert with_logger(args) == expected
     assert with_logger(with_logger(args)) == expected  # idempotent
@@ -70,14 +73,23 @@ def test_find_snakemake_prefers_this_python(tmp_path: Path) -> None:
 def test_missing_snakemake_is_one_line_error(tmp_path: Path) -> None:
     # A Python with no snakemake beside it and none on PATH (sys.executable is what the
     # command looks next to; only that is changed, in a child process).
-    code = ("import sys; sys.executable = sys.argv.pop(1); from iscc_lineage.cli import main;"
-            "sys.argv[0] = 'iscc-lineage'; main()")
-    p = subprocess.run([sys.executable, "-c", code, str(tmp_path / "python"), "run", "--",
-                        "-c1"], capture_output=True, text=True, cwd=tmp_path,
-                       env={**os.environ, "PATH": str(tmp_path)}, timeout=60, check=False)
+    code = (
+        "import sys; sys.executable = sys.argv.pop(1); from iscc_lineage.cli import main;"
+        "sys.argv[0] = 'iscc-lineage'; main()"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "python"), "run", "--", "-c1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PATH": str(tmp_path)},
+        timeout=60,
+        check=False,
+    )
     assert p.returncode == 2
     assert p.stderr.strip().splitlines() == [
-        "Error: snakemake not found next to this Python or on PATH; pip install snakemake"]
+        "Error: snakemake not found next to this Python or on PATH; pip install snakemake"
+    ]
 
 
 @pytest.fixture
@@ -92,8 +104,9 @@ def workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LINEAGE, "run", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [LINEAGE, "run", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.mark.e2e
@@ -106,8 +119,17 @@ def test_merged_logger_is_accepted_by_snakemake(workflow: Path) -> None:
 @pytest.mark.e2e
 def test_run_passes_exit_status_and_summarises(workflow: Path) -> None:
     store = workflow.parent / "lab.db"
-    p = run(workflow.parent, "--store", str(store), "--", "-c1", "-d", str(workflow),
-            "-s", str(workflow / "Snakefile"))
+    p = run(
+        workflow.parent,
+        "--store",
+        str(store),
+        "--",
+        "-c1",
+        "-d",
+        str(workflow),
+        "-s",
+        str(workflow / "Snakefile"),
+    )
     assert p.returncode == 0, p.stderr
     assert f"--logger-iscc-store {store}" in p.stderr.splitlines()[0]
     if not LIVE_PLUGIN:
@@ -127,18 +149,21 @@ def test_run_passes_failure_on(workflow: Path) -> None:
         assert p.stdout.startswith("Recorded run ") and "(failed)" in p.stdout
 
 
-@pytest.mark.parametrize(("args", "env", "expected"), [
-    (["-c1"], None, ".iscc-lineage/lineage.db"),
-    (["-d", "w", "-c1"], None, "w/.iscc-lineage/lineage.db"),
-    (["-dw"], None, "w/.iscc-lineage/lineage.db"),
-    (["--directory=w"], None, "w/.iscc-lineage/lineage.db"),
-    (["--directory", "w", "--", "-d", "t"], None, "w/.iscc-lineage/lineage.db"),
-    (["-d", "w", "--logger-iscc-store", "x.db"], None, "x.db"),
-    (["-d", "w"], "env.db", "env.db"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["-c1"], None, ".iscc-lineage/lineage.db"),
+        (["-d", "w", "-c1"], None, "w/.iscc-lineage/lineage.db"),
+        (["-dw"], None, "w/.iscc-lineage/lineage.db"),
+        (["--directory=w"], None, "w/.iscc-lineage/lineage.db"),
+        (["--directory", "w", "--", "-d", "t"], None, "w/.iscc-lineage/lineage.db"),
+        (["-d", "w", "--logger-iscc-store", "x.db"], None, "x.db"),
+        (["-d", "w"], "env.db", "env.db"),
+    ],
+)
 def test_default_store_is_where_the_plugin_writes(
-        args: list[str], env: str | None, expected: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    args: list[str], env: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from iscc_lineage.cli.workflow import _default_store
 
     if env is None:
@@ -149,8 +174,9 @@ def test_default_store_is_where_the_plugin_writes(
 
 
 def test_store_given_twice_is_a_usage_error() -> None:
-    res = CliRunner().invoke(cli, ["run", "--store", "a.db", "--", "--logger-iscc-store",
-                                   "b.db", "-c1"])
+    res = CliRunner().invoke(
+        cli, ["run", "--store", "a.db", "--", "--logger-iscc-store", "b.db", "-c1"]
+    )
     assert res.exit_code == 2 and "give the store once" in res.output
 
 
@@ -164,5 +190,8 @@ def test_run_in_process(workflow: Path, monkeypatch: pytest.MonkeyPatch) -> None
         pytest.skip("live plugin (iscc_lineage.snakemake.router) not available yet")
     res = CliRunner().invoke(cli, ["run", "--", "-c1"])
     assert res.exit_code == 0
-    assert re.fullmatch(r"Recorded run [0-9a-f]{12} \(finished\): 2 steps in "
-                        r"\.iscc-lineage/lineage\.db\n", res.stdout)
+    assert re.fullmatch(
+        r"Recorded run [0-9a-f]{12} \(finished\): 2 steps in "
+        r"\.iscc-lineage/lineage\.db\n",
+        res.stdout,
+    )

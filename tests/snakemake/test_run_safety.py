@@ -42,14 +42,23 @@ def workflow(root: Path, sleep: float = 0.3, n: int = 10) -> Path:
 def start(work: Path, *args: str, plugin: bool = True) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
     logger = ["--logger", "iscc"] if plugin else []
-    return subprocess.Popen([sys.executable, "-m", "snakemake", *args, "-c2", *logger],
-                            cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *args, "-c2", *logger],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def ours(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("iscc-lineage:")
-            and not line.startswith("iscc-lineage: recorded ")]  # the closing line
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.startswith("iscc-lineage:") and not line.startswith("iscc-lineage: recorded ")
+    ]  # the closing line
 
 
 def steps_in(db: Path) -> int:
@@ -73,9 +82,18 @@ def wait_for(cond: object, timeout: float = 60) -> None:
 def write_lock(db: Path) -> Iterator[None]:
     """Another process holds the store's write lock (a DB browser with an open edit)."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], "
-         "isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('locked', flush=True);"
-         " sys.stdin.read()", str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], "
+            "isolation_level=None); c.execute('BEGIN IMMEDIATE'); print('locked', flush=True);"
+            " sys.stdin.read()",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         yield
@@ -86,12 +104,16 @@ def write_lock(db: Path) -> Iterator[None]:
 
 
 def iscc(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "iscc_lineage", *args], capture_output=True,
-                          text=True, check=False, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "iscc_lineage", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
-def test_a_store_locked_mid_run_stalls_nothing_and_import_flushes_the_spool(
-        tmp_path: Path) -> None:
+def test_a_store_locked_mid_run_stalls_nothing_and_import_flushes_the_spool(tmp_path: Path) -> None:
     work = workflow(tmp_path / "w")
     db = tmp_path / "s.db"
     proc = start(work, "--logger-iscc-store", str(db))
@@ -217,7 +239,8 @@ def test_second_run_in_the_folder_never_marks_a_live_first_run(tmp_path: Path) -
     (work / "Snakefile").write_text(
         'rule a:\n    output: "A/{i}.txt"\n    shell: "if [ {wildcards.i} = 1 ]; then sleep 1; '
         'else while [ ! -e go ]; do sleep 0.1; done; fi; touch {output}"\n'
-        'rule b:\n    output: "B/{i}.txt"\n    shell: "touch {output}"\n')
+        'rule b:\n    output: "B/{i}.txt"\n    shell: "touch {output}"\n'
+    )
     db = work / ".iscc-lineage" / "lineage.db"
     first = start(work, "A/1.txt", "A/2.txt", "A/3.txt")
     wait_for(lambda: steps_in(db) >= 1, timeout=60)
@@ -261,8 +284,9 @@ def _kill_in_the_window(work: Path) -> str:
         [run] = s.runs()
         names = [st.name for st in s.steps_of_run(run.id)]
     assert "b" not in names, "killed too late: the step got committed (no window hit)"
-    subprocess.run([sys.executable, "-m", "snakemake", "--unlock"], cwd=work,
-                   capture_output=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "snakemake", "--unlock"], cwd=work, capture_output=True, check=True
+    )
     return str(db)
 
 

@@ -21,6 +21,7 @@ pixel libraries (tifffile, zarr, bioio, ome-types); all of them load at first us
 ``stream`` (result types, canonical order, hashing), ``readers`` (one per format) and
 ``metadata`` (OME-XML and CZI acquisition metadata).
 """
+
 from __future__ import annotations
 
 import logging
@@ -87,8 +88,9 @@ def pixel_codes(path: Path, *, on_bytes: OnBytes | None = None) -> PixelResult:
     except NoReader as exc:
         return PixelResult(note=str(exc))
     except ModuleNotFoundError as exc:  # installed without the pixels extra
-        return PixelResult(note=f"no reader installed ({exc.name} is missing: "
-                                "pip install 'iscc-lineage[pixels]')")
+        return PixelResult(
+            note=f"no reader installed ({exc.name} is missing: pip install 'iscc-lineage[pixels]')"
+        )
     except Exception as exc:  # a damaged or unusual file is a note, never a failed run
         log.debug("%s: pixels not coded", path, exc_info=True)
         return PixelResult(note=f"unreadable: {type(exc).__name__}: {_first_line(exc)}")

@@ -61,22 +61,28 @@ def from_ome(ome: ET.Element, index: int) -> dict[str, Any]:
         out["acquisition_date"] = date.strip()
     if px is None:
         return out
-    phys = {k: v for k in ("x", "y", "z")
-            if (v := _num(px.get(f"PhysicalSize{k.upper()}"))) is not None}
+    phys = {
+        k: v for k in ("x", "y", "z") if (v := _num(px.get(f"PhysicalSize{k.upper()}"))) is not None
+    }
     if phys:
         out["physical_size"] = {**phys, "unit": px.get("PhysicalSizeXUnit") or "µm"}
     channels = []
     for ch in _kids(px, "Channel"):
         entry: dict[str, Any] = {"name": ch.get("Name")}
-        for key, attr in (("excitation_wavelength", "ExcitationWavelength"),
-                          ("emission_wavelength", "EmissionWavelength")):
+        for key, attr in (
+            ("excitation_wavelength", "ExcitationWavelength"),
+            ("emission_wavelength", "EmissionWavelength"),
+        ):
             value = _num(ch.get(attr))
             if value is not None:
                 entry[key] = value
                 entry["wavelength_unit"] = ch.get(attr + "Unit") or "nm"
-        for key, attr in (("fluor", "Fluor"), ("acquisition_mode", "AcquisitionMode"),
-                          ("contrast_method", "ContrastMethod"),
-                          ("illumination_type", "IlluminationType")):
+        for key, attr in (
+            ("fluor", "Fluor"),
+            ("acquisition_mode", "AcquisitionMode"),
+            ("contrast_method", "ContrastMethod"),
+            ("illumination_type", "IlluminationType"),
+        ):
             if ch.get(attr):
                 entry[key] = ch.get(attr)
         channels.append(entry)
@@ -91,36 +97,48 @@ def from_ome(ome: ET.Element, index: int) -> dict[str, Any]:
 def _instrument(ome: ET.Element, image: ET.Element) -> dict[str, Any]:
     instruments = _kids(ome, "Instrument")
     ref = _kid(image, "InstrumentRef")
-    inst = next((i for i in instruments if ref is not None and i.get("ID") == ref.get("ID")),
-                instruments[0] if len(instruments) == 1 else None)
+    inst = next(
+        (i for i in instruments if ref is not None and i.get("ID") == ref.get("ID")),
+        instruments[0] if len(instruments) == 1 else None,
+    )
     if inst is None:
         return {}
     out: dict[str, Any] = {}
     scope = _kid(inst, "Microscope")
     if scope is not None:
-        fields = {k: scope.get(a) for k, a in (("manufacturer", "Manufacturer"),
-                                               ("model", "Model"), ("type", "Type"))}
+        fields = {
+            k: scope.get(a)
+            for k, a in (("manufacturer", "Manufacturer"), ("model", "Model"), ("type", "Type"))
+        }
         if any(fields.values()):
             out["microscope"] = {k: v for k, v in fields.items() if v}
     settings = _kid(image, "ObjectiveSettings")
     objectives = _kids(inst, "Objective")
-    obj = next((o for o in objectives if settings is not None
-                and o.get("ID") == settings.get("ID")),
-               objectives[0] if len(objectives) == 1 else None)
+    obj = next(
+        (o for o in objectives if settings is not None and o.get("ID") == settings.get("ID")),
+        objectives[0] if len(objectives) == 1 else None,
+    )
     if obj is not None:
         objective: dict[str, Any] = {}
-        for key, attr in (("model", "Model"), ("manufacturer", "Manufacturer"),
-                          ("nominal_magnification", "NominalMagnification"),
-                          ("lens_na", "LensNA"), ("immersion", "Immersion"),
-                          ("correction", "Correction")):
+        for key, attr in (
+            ("model", "Model"),
+            ("manufacturer", "Manufacturer"),
+            ("nominal_magnification", "NominalMagnification"),
+            ("lens_na", "LensNA"),
+            ("immersion", "Immersion"),
+            ("correction", "Correction"),
+        ):
             value = obj.get(attr)
             if value:
-                objective[key] = _num(value) if key in ("nominal_magnification", "lens_na") \
-                    else value
+                objective[key] = (
+                    _num(value) if key in ("nominal_magnification", "lens_na") else value
+                )
         if objective:
             out["objective"] = objective
-    detectors = [{k: v for k, a in (("model", "Model"), ("type", "Type"))
-                  if (v := d.get(a))} for d in _kids(inst, "Detector")]
+    detectors = [
+        {k: v for k, a in (("model", "Model"), ("type", "Type")) if (v := d.get(a))}
+        for d in _kids(inst, "Detector")
+    ]
     if any(detectors):
         out["detectors"] = [d for d in detectors if d]
     return out
@@ -131,8 +149,9 @@ def from_czi_xml(root: Any) -> dict[str, Any]:
     if not isinstance(root, ET.Element):
         return {}
     out: dict[str, Any] = {}
-    names = [c.get("Name") for c in root.iterfind(".//Information/Image/Dimensions/Channels/"
-                                                    "Channel")]
+    names = [
+        c.get("Name") for c in root.iterfind(".//Information/Image/Dimensions/Channels/Channel")
+    ]
     if names:
         out["channels"] = [{"name": n} for n in names]
     sizes = {}
@@ -148,9 +167,12 @@ def from_czi_xml(root: Any) -> dict[str, Any]:
     obj = root.find(".//Information/Instrument/Objectives/Objective")
     if obj is not None:
         objective = {}
-        for key, tag in (("model", "Manufacturer/Model"), ("nominal_magnification",
-                         "NominalMagnification"), ("lens_na", "LensNA"), ("immersion",
-                         "Immersion")):
+        for key, tag in (
+            ("model", "Manufacturer/Model"),
+            ("nominal_magnification", "NominalMagnification"),
+            ("lens_na", "LensNA"),
+            ("immersion", "Immersion"),
+        ):
             text = obj.findtext(tag)
             if text:
                 objective[key] = _number(text)

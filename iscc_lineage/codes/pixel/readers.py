@@ -85,9 +85,12 @@ def _tiff_image(tf: Any, series: Any, index: int, ome: Any) -> ImageSource:
         arr: Any = zarr.open(page.aszarr(), mode="r")
 
         def read(y0: int, y1: int) -> Any:
-            idx = tuple(slice(y0, y1) if a == "Y" else sample if a == "S" else slice(None)
-                        for a in page_axes)
+            idx = tuple(
+                slice(y0, y1) if a == "Y" else sample if a == "S" else slice(None)
+                for a in page_axes
+            )
             return arr[idx]
+
         yield from row_bands(read, rows, width * dtype.itemsize)
 
     def bands() -> Iterator[Any]:
@@ -95,16 +98,20 @@ def _tiff_image(tf: Any, series: Any, index: int, ome: Any) -> ImageSource:
         for pos in itertools.product(*ranges):
             at = dict(zip(canon, pos, strict=True))
             for s in range(samples):  # samples (RGB) fold into channels, as OMERO does
-                idx = int(np.ravel_multi_index([at[a] for a in file_axes], plane_shape)
-                          ) if file_axes else 0
+                idx = (
+                    int(np.ravel_multi_index([at[a] for a in file_axes], plane_shape))
+                    if file_axes
+                    else 0
+                )
                 yield from page_bands(idx, s)
 
     def metadata() -> dict[str, Any]:
         base = base_metadata(canonical_sizes(axes, shape), dtype)
         return {**base, **from_ome(ome, index)} if ome is not None else base
 
-    return ImageSource(getattr(series, "name", None) or None, dtype,
-                       canonical_sizes(axes, shape), bands, metadata)
+    return ImageSource(
+        getattr(series, "name", None) or None, dtype, canonical_sizes(axes, shape), bands, metadata
+    )
 
 
 def _pick_sample(arr: Any, page_axes: str, sample: int) -> Any:
@@ -169,9 +176,11 @@ def _zarr_image(group: Any, ome: Any, ome_index: int | None) -> ImageSource:
             at = dict(zip(canon, pos, strict=True))
 
             def read(y0: int, y1: int, at: dict[str, int] = at) -> Any:
-                idx = tuple(slice(y0, y1) if a == "Y" else slice(None) if a == "X" else at[a]
-                            for a in axes)
+                idx = tuple(
+                    slice(y0, y1) if a == "Y" else slice(None) if a == "X" else at[a] for a in axes
+                )
                 return np.asarray(arr[idx])
+
             yield from row_bands(read, dims["Y"], row_bytes)
 
     def metadata() -> dict[str, Any]:
@@ -250,8 +259,14 @@ def _czi_images(doc: Any, dtype_name: str) -> Iterator[ImageSource]:
         axes = "".join(a for a in "TCZ" if a in dims) + "YX"
         shape = (*(dims[a] for a in axes[:-2]), h, w)
 
-        def bands(scene: int | None = scene, x0: int = x0, y0: int = y0, w: int = w,
-                  h: int = h, dims: dict[str, int] = dims) -> Iterator[Any]:
+        def bands(
+            scene: int | None = scene,
+            x0: int = x0,
+            y0: int = y0,
+            w: int = w,
+            h: int = h,
+            dims: dict[str, int] = dims,
+        ) -> Iterator[Any]:
             canon = [a for a in CANONICAL if a in dims]
             for pos in itertools.product(*[range(dims[a]) for a in canon]):
                 plane = {a: box[a][0] + p for a, p in zip(canon, pos, strict=True)}
@@ -259,13 +274,19 @@ def _czi_images(doc: Any, dtype_name: str) -> Iterator[ImageSource]:
                 def read(r0: int, r1: int, plane: dict[str, int] = plane) -> Any:
                     out = doc.read(roi=(x0, y0 + r0, w, r1 - r0), plane=plane, scene=scene)
                     return out[..., 0] if out.ndim == 3 else out
+
                 yield from row_bands(read, h, w * dtype.itemsize)
 
         def metadata() -> dict[str, Any]:
             return dict(meta)
 
-        yield ImageSource(None if scene is None else f"Scene {scene}", dtype,
-                          canonical_sizes(axes, shape), bands, metadata)
+        yield ImageSource(
+            None if scene is None else f"Scene {scene}",
+            dtype,
+            canonical_sizes(axes, shape),
+            bands,
+            metadata,
+        )
 
 
 # -- CZI, ND2, LIF (bioio readers, optional extras) --------------------------------------------
@@ -278,8 +299,9 @@ def code_bioio(path: Path, module: str, extra: str, on_bytes: OnBytes | None) ->
         plugin = importlib.import_module(module)
         from bioio import BioImage
     except ImportError:
-        raise NoReader(f"no reader for {path.suffix} files installed "
-                       f"(pip install 'iscc-lineage[{extra}]')") from None
+        raise NoReader(
+            f"no reader for {path.suffix} files installed (pip install 'iscc-lineage[{extra}]')"
+        ) from None
     img = BioImage(path, reader=plugin.Reader)
     name = module.replace("_", "-")
     return code_all(name, (_bioio_image(img, i) for i in range(len(img.scenes))), on_bytes)

@@ -56,16 +56,34 @@ class ImageCode:
         return f"{self.datahash}/{self.dtype}/{self.sizes['Y']}x{self.sizes['X']}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scene": self.scene, "name": self.name, "iscc": self.iscc, "wide": self.wide,
-                "data_code": self.data_code, "datahash": self.datahash, "dtype": self.dtype,
-                "sizes": self.sizes, "uniform": self.uniform, "pixel_id": self.pixel_id,
-                "metadata": self.metadata}
+        return {
+            "scene": self.scene,
+            "name": self.name,
+            "iscc": self.iscc,
+            "wide": self.wide,
+            "data_code": self.data_code,
+            "datahash": self.datahash,
+            "dtype": self.dtype,
+            "sizes": self.sizes,
+            "uniform": self.uniform,
+            "pixel_id": self.pixel_id,
+            "metadata": self.metadata,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ImageCode:
-        return cls(int(d["scene"]), d.get("name"), d["iscc"], d["wide"], d["data_code"],
-                   d["datahash"], d["dtype"], {k: int(v) for k, v in d["sizes"].items()},
-                   bool(d["uniform"]), d.get("metadata") or {})
+        return cls(
+            int(d["scene"]),
+            d.get("name"),
+            d["iscc"],
+            d["wide"],
+            d["data_code"],
+            d["datahash"],
+            d["dtype"],
+            {k: int(v) for k, v in d["sizes"].items()},
+            bool(d["uniform"]),
+            d.get("metadata") or {},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +156,9 @@ def code_all(reader: str, images: Iterator[ImageSource], on_bytes: OnBytes | Non
     return PixelResult(tuple(out), reader)
 
 
-def _code_one(scene: int, img: ImageSource, pool: ThreadPoolExecutor,
-              on_bytes: OnBytes | None) -> ImageCode:
+def _code_one(
+    scene: int, img: ImageSource, pool: ThreadPoolExecutor, on_bytes: OnBytes | None
+) -> ImageCode:
     import numpy as np
 
     big = np.dtype(img.dtype).newbyteorder(">")
@@ -161,8 +180,18 @@ def _code_one(scene: int, img: ImageSource, pool: ThreadPoolExecutor,
         meta.update(img.metadata())
     except Exception:  # metadata is a bonus; the pixel code stands without it
         log.debug("metadata of %s not read", img.name, exc_info=True)
-    return ImageCode(scene, img.name, narrow, wide, d256, datahash, np.dtype(img.dtype).name,
-                     dict(img.sizes), uniform, meta)
+    return ImageCode(
+        scene,
+        img.name,
+        narrow,
+        wide,
+        d256,
+        datahash,
+        np.dtype(img.dtype).name,
+        dict(img.sizes),
+        uniform,
+        meta,
+    )
 
 
 def plane_order(axes: str, shape: tuple[int, ...]) -> tuple[list[str], list[str]]:
@@ -176,8 +205,13 @@ def plane_order(axes: str, shape: tuple[int, ...]) -> tuple[list[str], list[str]
 def canonical_sizes(axes: str, shape: tuple[int, ...]) -> dict[str, int]:
     dims = dict(zip(axes, shape, strict=True))
     other = math.prod(n for a, n in dims.items() if a not in "TCZYXS")
-    out = {"T": dims.get("T", 1), "C": dims.get("C", 1) * dims.get("S", 1),
-           "Z": dims.get("Z", 1) * other, "Y": dims["Y"], "X": dims["X"]}
+    out = {
+        "T": dims.get("T", 1),
+        "C": dims.get("C", 1) * dims.get("S", 1),
+        "Z": dims.get("Z", 1) * other,
+        "Y": dims["Y"],
+        "X": dims["X"],
+    }
     if dims.get("S", 1) > 1:
         out["S"] = dims["S"]
     return out

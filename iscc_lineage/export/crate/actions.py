@@ -26,10 +26,18 @@ def ends(steps: Iterable[Step], lay: Layout) -> tuple[list[str], list[str]]:
     steps = list(steps)
     made = {e.datahash for s in steps for e in s.outputs if e.datahash}
     used = {e.datahash for s in steps for e in s.inputs if e.datahash}
-    sources = [lay.edge(e.path, e.datahash).id for s in steps for e in s.inputs
-               if e.datahash is None or e.datahash not in made]
-    results = [lay.edge(e.path, e.datahash).id for s in steps for e in s.outputs
-               if e.datahash is None or e.datahash not in used]
+    sources = [
+        lay.edge(e.path, e.datahash).id
+        for s in steps
+        for e in s.inputs
+        if e.datahash is None or e.datahash not in made
+    ]
+    results = [
+        lay.edge(e.path, e.datahash).id
+        for s in steps
+        for e in s.outputs
+        if e.datahash is None or e.datahash not in used
+    ]
     return list(dict.fromkeys(sources)), list(dict.fromkeys(results))
 
 
@@ -57,9 +65,12 @@ def based_on(sel: Selection, lay: Layout) -> dict[str, list[str]]:
                     continue
                 entered.add(x)
                 stack.append((x, True))
-                stack.extend((e.datahash, False) for s in makers.get(x, ()) for e in s.inputs
-                             if e.datahash and e.datahash not in memo
-                             and e.datahash not in entered)
+                stack.extend(
+                    (e.datahash, False)
+                    for s in makers.get(x, ())
+                    for e in s.inputs
+                    if e.datahash and e.datahash not in memo and e.datahash not in entered
+                )
                 continue
             acc: set[str] = set()
             for s in makers.get(x, ()):
@@ -84,8 +95,9 @@ def based_on(sel: Selection, lay: Layout) -> dict[str, list[str]]:
     return out
 
 
-def actions(sel: Selection, lay: Layout, wfs: dict[str, Workflow], agent: str | None
-            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def actions(
+    sel: Selection, lay: Layout, wfs: dict[str, Workflow], agent: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The actions of every selected run (to mention from the root) and the contextual
     entities they refer to (engines, parameter values, container images)."""
     acts: list[dict[str, Any]] = []
@@ -98,48 +110,86 @@ def actions(sel: Selection, lay: Layout, wfs: dict[str, Workflow], agent: str | 
         for s in steps:
             job_acts.append(_job(s, wf, lay, agent, extra))
             jobs.setdefault(s.process or s.name, []).append(job_acts[-1]["@id"])
-        controls = [_action(f"#run-{run.id}-control-{slug(proc)}", "ControlAction",
-                            f"Orchestrate {proc}", instrument=wf.steps[proc]["@id"],
-                            object=refs(ids), agent=agent)
-                    for proc, ids in jobs.items()]
+        controls = [
+            _action(
+                f"#run-{run.id}-control-{slug(proc)}",
+                "ControlAction",
+                f"Orchestrate {proc}",
+                instrument=wf.steps[proc]["@id"],
+                object=refs(ids),
+                agent=agent,
+            )
+            for proc, ids in jobs.items()
+        ]
         engine = engine_entity(run, extra)
         sources, results = ends(steps, lay)
         configs = [c.resolved().id for c in lay.configs.get(run.id, ()) if c.id]
-        wf_run = _action(f"#run-{run.id}", "CreateAction", f"Run {run.id[:8]} of {wf.name}",
-                         description=run.command or f"{len(steps)} recorded step(s)",
-                         instrument=wf.id, agent=agent, start=run.started, end=run.ended,
-                         status=run.status, object=refs(sources + configs) if sources + configs
-                         else None, result=refs(results) if results else None)
-        organize = _action(f"#run-{run.id}-engine", "OrganizeAction",
-                           f"{extra[engine]['name']} run {run.id[:8]}", instrument=engine,
-                           agent=agent, start=run.started, end=run.ended,
-                           object=refs([c["@id"] for c in controls]) if controls else None,
-                           result=ref(wf_run["@id"]))
+        wf_run = _action(
+            f"#run-{run.id}",
+            "CreateAction",
+            f"Run {run.id[:8]} of {wf.name}",
+            description=run.command or f"{len(steps)} recorded step(s)",
+            instrument=wf.id,
+            agent=agent,
+            start=run.started,
+            end=run.ended,
+            status=run.status,
+            object=refs(sources + configs) if sources + configs else None,
+            result=refs(results) if results else None,
+        )
+        organize = _action(
+            f"#run-{run.id}-engine",
+            "OrganizeAction",
+            f"{extra[engine]['name']} run {run.id[:8]}",
+            instrument=engine,
+            agent=agent,
+            start=run.started,
+            end=run.ended,
+            object=refs([c["@id"] for c in controls]) if controls else None,
+            result=ref(wf_run["@id"]),
+        )
         acts += [wf_run, organize, *controls, *job_acts]
     return acts, [extra[k] for k in sorted(extra)]
 
 
-def _job(s: Step, wf: Workflow, lay: Layout, agent: str | None,
-         extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _job(
+    s: Step, wf: Workflow, lay: Layout, agent: str | None, extra: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     aid = f"#job-{s.id}"
     objects = [lay.edge(e.path, e.datahash).id for e in s.inputs]
     for key, value in sorted(s.params.items()):
         pid = f"{aid}-param-{slug(key)}"
-        extra[pid] = {"@id": pid, "@type": "PropertyValue", "name": key,
-                      "value": param_value(value),
-                      "exampleOfWork": ref(f"{wf.tool_id(s.process or s.name)}-param-{slug(key)}")}
+        extra[pid] = {
+            "@id": pid,
+            "@type": "PropertyValue",
+            "name": key,
+            "value": param_value(value),
+            "exampleOfWork": ref(f"{wf.tool_id(s.process or s.name)}-param-{slug(key)}"),
+        }
         objects.append(pid)
     results = [lay.edge(e.path, e.datahash).id for e in s.outputs]
     wildcards = s.info.get("wildcards") or {}
-    label = ", ".join(f"{k}={v}" for k, v in sorted(wildcards.items())) \
-        if isinstance(wildcards, dict) else ""
-    what = s.command or (f"script {lay.script[s.id].rel}" if s.id in lay.script
-                         else "no command recorded")
-    act = _action(aid, "CreateAction", f"{s.process or s.name}" + (f" ({label})" if label else ""),
-                  description=what, instrument=wf.tool_id(s.process or s.name), agent=agent,
-                  start=s.started, end=s.ended, status=s.status,
-                  object=refs(objects) if objects else None,
-                  result=refs(results) if results else None)
+    label = (
+        ", ".join(f"{k}={v}" for k, v in sorted(wildcards.items()))
+        if isinstance(wildcards, dict)
+        else ""
+    )
+    what = s.command or (
+        f"script {lay.script[s.id].rel}" if s.id in lay.script else "no command recorded"
+    )
+    act = _action(
+        aid,
+        "CreateAction",
+        f"{s.process or s.name}" + (f" ({label})" if label else ""),
+        description=what,
+        instrument=wf.tool_id(s.process or s.name),
+        agent=agent,
+        start=s.started,
+        end=s.ended,
+        status=s.status,
+        object=refs(objects) if objects else None,
+        result=refs(results) if results else None,
+    )
     if s.status == "failed":
         act["error"] = f"exit status {s.exit_status}" if s.exit_status is not None else "failed"
     image = s.environment.get("container_img_url")
@@ -148,10 +198,20 @@ def _job(s: Step, wf: Workflow, lay: Layout, agent: str | None,
     return act
 
 
-def _action(aid: str, kind: str, name: str, *, instrument: str, agent: str | None,
-            description: str | None = None, start: str | None = None, end: str | None = None,
-            status: str | None = None, object: Any = None, result: Any = None
-            ) -> dict[str, Any]:
+def _action(
+    aid: str,
+    kind: str,
+    name: str,
+    *,
+    instrument: str,
+    agent: str | None,
+    description: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    status: str | None = None,
+    object: Any = None,
+    result: Any = None,
+) -> dict[str, Any]:
     act: dict[str, Any] = {"@id": aid, "@type": kind, "name": name}
     if description:
         act["description"] = description
@@ -159,8 +219,11 @@ def _action(aid: str, kind: str, name: str, *, instrument: str, agent: str | Non
     for key, value in (("object", object), ("result", result)):
         if value is not None:
             act[key] = value
-    for key, value in (("startTime", iso_ms(start)), ("endTime", iso_ms(end)),
-                       ("actionStatus", ACTION_STATUS.get(status or ""))):
+    for key, value in (
+        ("startTime", iso_ms(start)),
+        ("endTime", iso_ms(end)),
+        ("actionStatus", ACTION_STATUS.get(status or "")),
+    ):
         if value:
             act[key] = value
     if agent:
@@ -181,12 +244,16 @@ def _container(url: str, extra: dict[str, dict[str, Any]]) -> str:
     first = path.split("/")[0]
     registry, name = "docker.io", path
     if "/" in path and ("." in first or ":" in first or first == "localhost"):
-        registry, name = first, path[len(first) + 1:]
+        registry, name = first, path[len(first) + 1 :]
     sif = (sep and scheme in ("library", "shub", "oras")) or url.endswith(".sif")
     ent: dict[str, Any] = {
-        "@id": cid, "@type": "ContainerImage", "name": name,
-        "additionalType": ref("https://w3id.org/ro/terms/workflow-run#"
-                              + ("SIFImage" if sif else "DockerImage"))}
+        "@id": cid,
+        "@type": "ContainerImage",
+        "name": name,
+        "additionalType": ref(
+            "https://w3id.org/ro/terms/workflow-run#" + ("SIFImage" if sif else "DockerImage")
+        ),
+    }
     if not sif:
         ent["registry"] = registry
     if sep:

@@ -31,13 +31,19 @@ from iscc_lineage.export.select import Selection
 __all__ = ["METADATA", "Document", "write_document"]
 
 
-
 class Document:
     """The crate's entities in document order, the bulk generated while it is written."""
 
-    def __init__(self, sel: Selection, lay: Layout, kept: list[Entry],
-                 wfs: dict[str, Workflow], meta: Meta, date: str,
-                 skeleton: tuple[Any, dict[str, dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        sel: Selection,
+        lay: Layout,
+        kept: list[Entry],
+        wfs: dict[str, Workflow],
+        meta: Meta,
+        date: str,
+        skeleton: tuple[Any, dict[str, dict[str, Any]]],
+    ) -> None:
         self.files = sorted(kept, key=lambda e: e.id)
         self.based_on = based_on(sel, lay)
         self.patch: dict[str, dict[str, Any]] = {}  #: id -> properties merged when emitted
@@ -60,8 +66,13 @@ class Document:
         self.parts += [e for e in self._software if e["@id"] not in have]
         self.main = wfs[sel.runs[-1].id]
         self.root, self.about = root_entities(
-            meta, sel, self.main, date=date, has_part=[e.id for e in self.files],
-            mentions=[a["@id"] for a in self.actions])
+            meta,
+            sel,
+            self.main,
+            date=date,
+            has_part=[e.id for e in self.files],
+            mentions=[a["@id"] for a in self.actions],
+        )
         self.context, self.skeleton = skeleton  # context, descriptor, root, main workflow
         self.shared = Shared()
 
@@ -110,8 +121,11 @@ _ENTITY = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",\n 
 
 def write_document(f: IO[bytes], context: Any, entities: Iterable[dict[str, Any]]) -> int:
     """Stream the metadata file, entity by entity; return how many were written."""
-    f.write(b'{\n  "@context": ' + json.dumps(context, indent=2).replace("\n", "\n  ").encode()
-            + b',\n  "@graph": [\n    ')
+    f.write(
+        b'{\n  "@context": '
+        + json.dumps(context, indent=2).replace("\n", "\n  ").encode()
+        + b',\n  "@graph": [\n    '
+    )
     n = 0
     for ent in entities:
         f.write((b",\n    " if n else b"") + _ENTITY.encode(ent).encode("utf-8"))

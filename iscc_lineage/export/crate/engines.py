@@ -24,7 +24,8 @@ MAX_INCLUDES = 200  #: a bound on include: chains (a loop of includes is a user 
 def is_snakemake(run: Run) -> bool:
     """A run recorded from Snakemake (live or imported) whose workflow is a Snakefile path."""
     return run.info.get("engine") == "snakemake" or (
-        run.workflow is not None and run.workflow.startswith("/"))
+        run.workflow is not None and run.workflow.startswith("/")
+    )
 
 
 def snakefile_dir(run: Run) -> str | None:
@@ -62,13 +63,21 @@ def engine_entity(run: Run, extra: dict[str, dict[str, Any]]) -> str:
     if is_snakemake(run):
         v = run.info.get("snakemake_version")
         eid = f"https://pypi.org/project/snakemake/{v}/" if v else "https://snakemake.github.io/"
-        app = {"@id": eid, "@type": "SoftwareApplication", "name": "Snakemake",
-               "url": "https://snakemake.github.io/"}
+        app = {
+            "@id": eid,
+            "@type": "SoftwareApplication",
+            "name": "Snakemake",
+            "url": "https://snakemake.github.io/",
+        }
     else:
         v = __version__
         eid = f"#iscc-lineage-{v}"
-        app = {"@id": eid, "@type": "SoftwareApplication", "name": "iscc-lineage",
-               "description": "ran each step with `iscc-lineage record`"}
+        app = {
+            "@id": eid,
+            "@type": "SoftwareApplication",
+            "name": "iscc-lineage",
+            "description": "ran each step with `iscc-lineage record`",
+        }
     if v:
         app["version"] = str(v)
     extra.setdefault(eid, app)

@@ -95,23 +95,41 @@ class Shared:
         yield from (self.formats[k] for k in sorted(self.formats))
 
 
-def file_entities(entries: Iterable[Entry], based_on: dict[str, list[str]], shared: Shared
-                  ) -> Iterator[dict[str, Any]]:
+def file_entities(
+    entries: Iterable[Entry], based_on: dict[str, list[str]], shared: Shared
+) -> Iterator[dict[str, Any]]:
     """A ``File`` / ``Dataset`` per entry, in the given order; generated one at a time so
     that 10^5 files never sit in memory as dicts."""
     values, formats = shared.values, shared.formats
     for e in entries:
-        ent: dict[str, Any] = {"@id": e.id, "@type": "Dataset" if e.is_tree else "File",
-                               "name": e.rel.rpartition("/")[2] or e.rel}
+        ent: dict[str, Any] = {
+            "@id": e.id,
+            "@type": "Dataset" if e.is_tree else "File",
+            "name": e.rel.rpartition("/")[2] or e.rel,
+        }
         if e.content is not None:
             c = e.content
             ent["contentSize"] = str(c.size)
             ent["iscc"] = c.iscc
-            ids = [_value(values, f"#iscc-{c.iscc.removeprefix('ISCC:')}", ISCC_IRI, c.iscc,
-                          "ISCC-SUM (ISO 24138:2024)" + (", tree code" if e.is_tree else ""))]
+            ids = [
+                _value(
+                    values,
+                    f"#iscc-{c.iscc.removeprefix('ISCC:')}",
+                    ISCC_IRI,
+                    c.iscc,
+                    "ISCC-SUM (ISO 24138:2024)" + (", tree code" if e.is_tree else ""),
+                )
+            ]
             if e.is_tree:  # the tree code covers bytes, the manifest digest names and bytes
-                ids.append(_value(values, f"#datahash-{c.datahash}", DATAHASH_IRI, c.datahash,
-                                  "manifest digest (BLAKE3 multihash)"))
+                ids.append(
+                    _value(
+                        values,
+                        f"#datahash-{c.datahash}",
+                        DATAHASH_IRI,
+                        c.datahash,
+                        "manifest digest (BLAKE3 multihash)",
+                    )
+                )
             ent["identifier"] = refs(ids)
         fmt = media_type(e.rel) if not e.is_tree else None
         if fmt is not None:
@@ -134,11 +152,15 @@ def file_entities(entries: Iterable[Entry], based_on: dict[str, list[str]], shar
         yield ent
 
 
-def _value(values: dict[str, dict[str, Any]], pid: str, prop: str, value: str, name: str
-           ) -> str:
+def _value(values: dict[str, dict[str, Any]], pid: str, prop: str, value: str, name: str) -> str:
     if pid not in values:
-        values[pid] = {"@id": pid, "@type": "PropertyValue", "name": name,
-                       "propertyID": prop, "value": value}
+        values[pid] = {
+            "@id": pid,
+            "@type": "PropertyValue",
+            "name": name,
+            "propertyID": prop,
+            "value": value,
+        }
     return pid
 
 
@@ -152,13 +174,21 @@ def workflow_entities(wf: Workflow, steps: list[Step], lay: Layout) -> dict[str,
         if tool is None:
             kind = s.info.get("kind")
             tool = wf.tools[proc] = {
-                "@id": tid, "@type": "SoftwareApplication", "name": proc,
+                "@id": tid,
+                "@type": "SoftwareApplication",
+                "name": proc,
                 "description": f"{'rule' if wf.language == 'snakemake' else 'step'} {proc}"
-                               + (f" ({kind})" if kind else ""),
-                "url": wf.permalink or ref(wf.id), "version": wf.version}
-            wf.steps[proc] = {"@id": tid.replace("#rule-", "#step-").replace("#tool-", "#step-"),
-                              "@type": "HowToStep", "name": proc,
-                              "position": str(len(wf.steps)), "workExample": ref(tid)}
+                + (f" ({kind})" if kind else ""),
+                "url": wf.permalink or ref(wf.id),
+                "version": wf.version,
+            }
+            wf.steps[proc] = {
+                "@id": tid.replace("#rule-", "#step-").replace("#tool-", "#step-"),
+                "@type": "HowToStep",
+                "name": proc,
+                "position": str(len(wf.steps)),
+                "workExample": ref(tid),
+            }
         script, env = lay.script.get(s.id), lay.env.get(s.id)
         if script is not None and script.id:  # placed (an entry never found has no id)
             append_ref(tool, "mainEntity", script.resolved().id)
@@ -170,16 +200,25 @@ def workflow_entities(wf: Workflow, steps: list[Step], lay: Layout) -> dict[str,
         for key, value in sorted(s.params.items()):
             pid = f"{tid}-param-{slug(key)}"
             if pid not in wf.params:
-                wf.params[pid] = {"@id": pid, "@type": "FormalParameter", "name": key,
-                                  "additionalType": _param_type(value),
-                                  "conformsTo": ref(BIOSCHEMAS_PARAMETER)}
+                wf.params[pid] = {
+                    "@id": pid,
+                    "@type": "FormalParameter",
+                    "name": key,
+                    "additionalType": _param_type(value),
+                    "conformsTo": ref(BIOSCHEMAS_PARAMETER),
+                }
                 append_ref(tool, "input", pid)
     props = {"url": wf.permalink} if wf.permalink else {}
-    return {**props, "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow", "HowTo"],
-            "name": wf.name, "conformsTo": ref(BIOSCHEMAS_WORKFLOW), "version": wf.version,
-            # only tools: every part must be some action's instrument (ProvRC 0.5 1.1, 3.2)
-            "hasPart": refs([t["@id"] for t in wf.tools.values()]),
-            "step": refs([h["@id"] for h in wf.steps.values()])}
+    return {
+        **props,
+        "@type": ["File", "SoftwareSourceCode", "ComputationalWorkflow", "HowTo"],
+        "name": wf.name,
+        "conformsTo": ref(BIOSCHEMAS_WORKFLOW),
+        "version": wf.version,
+        # only tools: every part must be some action's instrument (ProvRC 0.5 1.1, 3.2)
+        "hasPart": refs([t["@id"] for t in wf.tools.values()]),
+        "step": refs([h["@id"] for h in wf.steps.values()]),
+    }
 
 
 def append_ref(ent: dict[str, Any], key: str, value_id: str) -> None:
@@ -212,7 +251,7 @@ def person(text: str) -> dict[str, Any]:
     m = _ORCID.search(text)
     if m is None:
         return {"@id": f"#person-{slug(text)}", "@type": "Person", "name": text.strip()}
-    name = (text[:m.start()] + text[m.end():]).strip(" ,;<>()[]") or m.group(1)
+    name = (text[: m.start()] + text[m.end() :]).strip(" ,;<>()[]") or m.group(1)
     return {"@id": f"https://orcid.org/{m.group(1)}", "@type": "Person", "name": name}
 
 
@@ -220,31 +259,42 @@ def organization(text: str) -> dict[str, Any]:
     """An ``Organization`` from ``--publisher``: a ROR id (``https://ror.org/…``) or a name."""
     m = _ROR.search(text)
     if m is None:
-        return {"@id": f"#organization-{slug(text)}", "@type": "Organization",
-                "name": text.strip()}
-    name = (text[:m.start()] + text[m.end():]).strip(" ,;<>()[]") or m.group(0)
+        return {"@id": f"#organization-{slug(text)}", "@type": "Organization", "name": text.strip()}
+    name = (text[: m.start()] + text[m.end() :]).strip(" ,;<>()[]") or m.group(0)
     return {"@id": m.group(0), "@type": "Organization", "name": name, "url": m.group(0)}
 
 
 def license_entity(text: str | None) -> dict[str, Any]:
     """A license: a URL, an SPDX id (``CC-BY-4.0``), or a placeholder saying none was given."""
     if not text:
-        return {"@id": "#license-not-given", "@type": "CreativeWork",
-                "name": "License not specified",
-                "description": "The exporter was given no license (--license); ask the "
-                               "authors before reusing this crate."}
+        return {
+            "@id": "#license-not-given",
+            "@type": "CreativeWork",
+            "name": "License not specified",
+            "description": "The exporter was given no license (--license); ask the "
+            "authors before reusing this crate.",
+        }
     if is_url(text):
         return {"@id": text, "@type": "CreativeWork", "name": text}
     return {"@id": f"https://spdx.org/licenses/{text}", "@type": "CreativeWork", "name": text}
 
 
-def root_entities(meta: Meta, sel: Selection, main: Workflow, *, date: str, has_part: list[str],
-                  mentions: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def root_entities(
+    meta: Meta,
+    sel: Selection,
+    main: Workflow,
+    *,
+    date: str,
+    has_part: list[str],
+    mentions: list[str],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The root dataset's properties and its contextual entities (profiles, people, license)."""
     people = [person(a) for a in meta.authors]
     lic = license_entity(meta.license)
-    context = [{"@id": iri, "@type": "CreativeWork", "name": name, "version": version}
-               for iri, name, version in PROFILES]
+    context = [
+        {"@id": iri, "@type": "CreativeWork", "name": name, "version": version}
+        for iri, name, version in PROFILES
+    ]
     context += [lic, *people]
     orgs = [organization(o) for o in (meta.affiliation, meta.publisher) if o]
     context += list({o["@id"]: o for o in orgs}.values())
@@ -254,9 +304,13 @@ def root_entities(meta: Meta, sel: Selection, main: Workflow, *, date: str, has_
     root: dict[str, Any] = {
         "name": meta.name or _default_name(sel, main),
         "description": meta.description or _default_description(sel, main),
-        "license": ref(lic["@id"]), "datePublished": date,
+        "license": ref(lic["@id"]),
+        "datePublished": date,
         "conformsTo": refs([iri for iri, _, _ in PROFILES]),
-        "hasPart": refs(has_part), "mainEntity": ref(main.id), "mentions": refs(mentions)}
+        "hasPart": refs(has_part),
+        "mainEntity": ref(main.id),
+        "mentions": refs(mentions),
+    }
     if people:
         root["author"] = refs([p["@id"] for p in people])
     if meta.publisher:
@@ -273,11 +327,16 @@ def _default_name(sel: Selection, main: Workflow) -> str:
 
 def _default_description(sel: Selection, main: Workflow) -> str:
     runs = ", ".join(_short(r) for r in sel.runs)
-    what = (f"the lineage of {len(sel.targets)} file(s), traced by content"
-            if sel.mode == "for" else f"{len(sel.steps)} recorded step(s)")
-    return (f"Workflow Run RO-Crate (Provenance Run Crate 0.5) of {main.name}: {what} from "
-            f"run(s) {runs}. Every file carries its ISCC-SUM (ISO 24138); files not in the "
-            "payload are described by reference. Exported by iscc-lineage.")
+    what = (
+        f"the lineage of {len(sel.targets)} file(s), traced by content"
+        if sel.mode == "for"
+        else f"{len(sel.steps)} recorded step(s)"
+    )
+    return (
+        f"Workflow Run RO-Crate (Provenance Run Crate 0.5) of {main.name}: {what} from "
+        f"run(s) {runs}. Every file carries its ISCC-SUM (ISO 24138); files not in the "
+        "payload are described by reference. Exported by iscc-lineage."
+    )
 
 
 def _short(run: Run) -> str:

@@ -21,7 +21,6 @@ from iscc_lineage.model import Content, Run
 __all__ = ["Layout", "gather", "recorded_steps"]
 
 
-
 @dataclass(slots=True)
 class Layout:
     """The entries of an export and how steps and runs refer to them."""
@@ -68,9 +67,13 @@ def gather(sel: Selection) -> Layout:
         e = lay.code.get(loc)
         if e is None:
             recorded = datahash if isinstance(datahash, str) else None
-            e = lay.code[loc] = Entry(crate_rel(loc, run.workdir, base), loc,
-                                      sel.contents.get(recorded) if recorded else None,
-                                      code=True, recorded=recorded)
+            e = lay.code[loc] = Entry(
+                crate_rel(loc, run.workdir, base),
+                loc,
+                sel.contents.get(recorded) if recorded else None,
+                code=True,
+                recorded=recorded,
+            )
             lay.entries.append(e)
         e.order = next(order)
         return e
@@ -85,7 +88,8 @@ def gather(sel: Selection) -> Layout:
         for cf in run.info.get("configfiles") or ():
             if isinstance(cf, dict) and cf.get("path"):
                 lay.configs.setdefault(run.id, []).append(
-                    code(str(cf["path"]), cf.get("datahash"), run))
+                    code(str(cf["path"]), cf.get("datahash"), run)
+                )
     for step in sel.steps:
         run = sel.run_of(step)
         if step.code:
@@ -106,8 +110,11 @@ def gather(sel: Selection) -> Layout:
 
 def _env_file(env: dict[str, Any]) -> str | None:
     path = env.get("conda_env_file")
-    return path if isinstance(path, str) and path and not path.startswith(("http:", "https:")) \
+    return (
+        path
+        if isinstance(path, str) and path and not path.startswith(("http:", "https:"))
         else None
+    )
 
 
 def recorded_steps(sel: Selection, runs: list[Run]) -> bytes:
@@ -117,18 +124,25 @@ def recorded_steps(sel: Selection, runs: list[Run]) -> bytes:
     sessions, or a Snakemake run whose Snakefile is gone): generated from the store at export
     time, it says which program ran on which files; manual steps are comments.
     """
-    lines = ["#!/usr/bin/env bash",
-             "# The steps below were recorded with iscc-lineage, in the order they ran. This",
-             "# file was generated from the lineage store when the RO-Crate was exported; it is",
-             "# a description of what ran, not a script that was run. Paths are as recorded.",
-             "set -euo pipefail"]
+    lines = [
+        "#!/usr/bin/env bash",
+        "# The steps below were recorded with iscc-lineage, in the order they ran. This",
+        "# file was generated from the lineage store when the RO-Crate was exported; it is",
+        "# a description of what ran, not a script that was run. Paths are as recorded.",
+        "set -euo pipefail",
+    ]
     for run in runs:
         lines += ["", _comment(f"run {run.id} ({run.status}), started {run.started}")]
         if run.command:
             lines.append(_comment(f"  recorded with: {run.command}"))
         for s in (s for s in sel.steps if s.run == run.id):
-            lines += ["", _comment(f"step {s.process or s.name} [{s.id}] {s.status} "
-                                   f"{s.started or ''} .. {s.ended or ''}")]
+            lines += [
+                "",
+                _comment(
+                    f"step {s.process or s.name} [{s.id}] {s.status} "
+                    f"{s.started or ''} .. {s.ended or ''}"
+                ),
+            ]
             lines += [_comment(f"  used      {e.path}") for e in s.inputs]
             lines += [_comment(f"  generated {e.path}") for e in s.outputs]
             if s.command:

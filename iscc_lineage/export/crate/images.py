@@ -32,8 +32,9 @@ def image_id(image: ImageCode) -> str:
     return f"#image-{digest}-{image.dtype}-{image.sizes['Y']}x{image.sizes['X']}"
 
 
-def image_entities(entries: Sequence[Entry], images: dict[str, list[ImageCode]]
-                   ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+def image_entities(
+    entries: Sequence[Entry], images: dict[str, list[ImageCode]]
+) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """(extra properties per file entity, the image and value entities) for the crate."""
     patch: dict[str, dict[str, Any]] = {}
     found: dict[str, tuple[ImageCode, list[str], str]] = {}  # image id -> (image, files, name)
@@ -53,8 +54,7 @@ def image_entities(entries: Sequence[Entry], images: dict[str, list[ImageCode]]
                 found[iid][1].append(e.id)
                 _fill(found[iid][0].metadata, i.metadata)
             else:
-                found[iid] = (replace(i, metadata=json.loads(json.dumps(i.metadata))),
-                              [e.id], name)
+                found[iid] = (replace(i, metadata=json.loads(json.dumps(i.metadata))), [e.id], name)
     out: list[dict[str, Any]] = []
     values: dict[str, dict[str, Any]] = {}
     for iid in sorted(found):
@@ -74,19 +74,38 @@ def _fill(into: dict[str, Any], more: dict[str, Any]) -> None:
             _fill(into[key], value)
 
 
-def _image(iid: str, image: ImageCode, files: list[str], name: str,
-           values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    code = _value(values, f"#pixels-{image.iscc.removeprefix('ISCC:')}", ISCC_IRI,
-                  image.iscc, "ISCC-SUM of the pixels (IMAGEWALK, ISO 24138:2024)")
-    wide = _value(values, f"#pixels-{image.wide.removeprefix('ISCC:')}", ISCC_IRI, image.wide,
-                  "ISCC-CODE of the pixels, WIDE (as omero-iscc, namespace org.iscc.omero)")
-    digest = _value(values, f"#pixels-{image.datahash}", DATAHASH, image.datahash,
-                    "BLAKE3 of the canonical pixel stream")
+def _image(
+    iid: str, image: ImageCode, files: list[str], name: str, values: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    code = _value(
+        values,
+        f"#pixels-{image.iscc.removeprefix('ISCC:')}",
+        ISCC_IRI,
+        image.iscc,
+        "ISCC-SUM of the pixels (IMAGEWALK, ISO 24138:2024)",
+    )
+    wide = _value(
+        values,
+        f"#pixels-{image.wide.removeprefix('ISCC:')}",
+        ISCC_IRI,
+        image.wide,
+        "ISCC-CODE of the pixels, WIDE (as omero-iscc, namespace org.iscc.omero)",
+    )
+    digest = _value(
+        values,
+        f"#pixels-{image.datahash}",
+        DATAHASH,
+        image.datahash,
+        "BLAKE3 of the canonical pixel stream",
+    )
     ent: dict[str, Any] = {
-        "@id": iid, "@type": "CreativeWork", "name": name,
+        "@id": iid,
+        "@type": "CreativeWork",
+        "name": name,
         "description": "An image (the pixels), whatever file format holds it; the files "
-                       "listed under encoding hold exactly these pixels.",
-        "identifier": refs([code, wide, digest]), "encoding": refs(files),
+        "listed under encoding hold exactly these pixels.",
+        "identifier": refs([code, wide, digest]),
+        "encoding": refs(files),
     }
     meta = image.metadata
     if meta.get("acquisition_date"):
@@ -98,17 +117,24 @@ def _image(iid: str, image: ImageCode, files: list[str], name: str,
     return ent
 
 
-def _value(values: dict[str, dict[str, Any]], pid: str, prop: str, value: str, name: str
-           ) -> str:
-    values.setdefault(pid, {"@id": pid, "@type": "PropertyValue", "name": name,
-                            "propertyID": prop, "value": value})
+def _value(values: dict[str, dict[str, Any]], pid: str, prop: str, value: str, name: str) -> str:
+    values.setdefault(
+        pid,
+        {"@id": pid, "@type": "PropertyValue", "name": name, "propertyID": prop, "value": value},
+    )
     return pid
 
 
-def _pv(iid: str, key: str, name: str, prop: str, value: Any, unit: str | None = None
-        ) -> dict[str, Any]:
-    out = {"@id": f"{iid}-{key}", "@type": "PropertyValue", "name": name,
-           "propertyID": OME + prop, "value": value}
+def _pv(
+    iid: str, key: str, name: str, prop: str, value: Any, unit: str | None = None
+) -> dict[str, Any]:
+    out = {
+        "@id": f"{iid}-{key}",
+        "@type": "PropertyValue",
+        "name": name,
+        "propertyID": OME + prop,
+        "value": value,
+    }
     if unit:
         out["unitText"] = unit
     return out
@@ -123,29 +149,46 @@ def _acquisition(iid: str, image: ImageCode) -> Iterable[dict[str, Any]]:
     px = meta.get("physical_size") or {}
     for axis in ("x", "y", "z"):
         if px.get(axis):
-            yield _pv(iid, f"size-{axis}", f"physical pixel size {axis}",
-                      f"Pixels_PhysicalSize{axis.upper()}", float(px[axis]),
-                      px.get("unit") or "µm")
+            yield _pv(
+                iid,
+                f"size-{axis}",
+                f"physical pixel size {axis}",
+                f"Pixels_PhysicalSize{axis.upper()}",
+                float(px[axis]),
+                px.get("unit") or "µm",
+            )
     inst = meta.get("instrument") or {}
     scope = inst.get("microscope") or {}
     if scope:
-        yield _pv(iid, "instrument", "imaging instrument description", "Microscope",
-                  " ".join(str(v) for v in scope.values()))
+        yield _pv(
+            iid,
+            "instrument",
+            "imaging instrument description",
+            "Microscope",
+            " ".join(str(v) for v in scope.values()),
+        )
     obj = inst.get("objective") or {}
-    for key, name, prop in (("model", "objective", "Objective_Model"),
-                            ("nominal_magnification", "objective magnification",
-                             "Objective_NominalMagnification"),
-                            ("lens_na", "objective numerical aperture", "Objective_LensNA"),
-                            ("immersion", "objective immersion", "Objective_Immersion")):
+    for key, name, prop in (
+        ("model", "objective", "Objective_Model"),
+        ("nominal_magnification", "objective magnification", "Objective_NominalMagnification"),
+        ("lens_na", "objective numerical aperture", "Objective_LensNA"),
+        ("immersion", "objective immersion", "Objective_Immersion"),
+    ):
         if obj.get(key) is not None:
             yield _pv(iid, f"objective-{key.replace('_', '-')}", name, prop, obj[key])
     for n, ch in enumerate(meta.get("channels") or []):
         if ch.get("name"):
             yield _pv(iid, f"channel-{n}", f"channel {n}", "Channel_Name", str(ch["name"]))
-        for key, label, prop in (("excitation_wavelength", "excitation wavelength",
-                                  "Channel_ExcitationWavelength"),
-                                 ("emission_wavelength", "emission wavelength",
-                                  "Channel_EmissionWavelength")):
+        for key, label, prop in (
+            ("excitation_wavelength", "excitation wavelength", "Channel_ExcitationWavelength"),
+            ("emission_wavelength", "emission wavelength", "Channel_EmissionWavelength"),
+        ):
             if ch.get(key):
-                yield _pv(iid, f"channel-{n}-{key.split('_')[0]}", f"channel {n} {label}",
-                          prop, float(ch[key]), ch.get("wavelength_unit") or "nm")
+                yield _pv(
+                    iid,
+                    f"channel-{n}-{key.split('_')[0]}",
+                    f"channel {n} {label}",
+                    prop,
+                    float(ch[key]),
+                    ch.get("wavelength_unit") or "nm",
+                )

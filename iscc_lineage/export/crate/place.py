@@ -29,8 +29,7 @@ __all__ = ["RESERVED", "Entry", "Policy", "crate_rel", "external_rel", "is_exter
 
 Mode = Literal["payload", "web", "local"]
 #: Names the export writes itself; a recorded file of that name moves to ``files/``.
-RESERVED = frozenset({METADATA, "ro-crate-preview.html", "README.md",
-                      "workflow/recorded-steps.sh"})
+RESERVED = frozenset({METADATA, "ro-crate-preview.html", "README.md", "workflow/recorded-steps.sh"})
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -90,7 +89,7 @@ def crate_rel(loc: str, workdir: str, code_base: str | None = None) -> str:
     rel = None
     for base, prefix in ((_norm(workdir), ""), (_norm(code_base), "workflow/")):
         if base and p.startswith(base) and len(p) > len(base) and p[len(base)] == "/":
-            rel = prefix + p[len(base) + 1:]
+            rel = prefix + p[len(base) + 1 :]
             break
     if rel is None:
         rel = external_rel(p)
@@ -123,8 +122,9 @@ def content_of(fp: Fingerprint) -> Content:
     return Content(0, fp.iscc, fp.datahash, fp.size, fp.data_code, fp.instance_code, fp.kind)
 
 
-def place(entries: Iterable[Entry], policy: Policy, *, cache: FingerprintCache | None = None
-          ) -> list[Entry]:
+def place(
+    entries: Iterable[Entry], policy: Policy, *, cache: FingerprintCache | None = None
+) -> list[Entry]:
     """Decide the mode and ``@id`` of every entry; return those that stand in the crate.
 
     Per crate path the latest entry wins; an older content seen at the same path (the file
@@ -140,8 +140,13 @@ def place(entries: Iterable[Entry], policy: Policy, *, cache: FingerprintCache |
         group = sorted(by_rel[rel], key=lambda e: (not (e.code or e.generated), -e.order))
         primary = group[0]
         for e in group:
-            if e is not primary and primary.code and primary.content is not None \
-                    and e.content is not None and e.content.datahash == primary.content.datahash:
+            if (
+                e is not primary
+                and primary.code
+                and primary.content is not None
+                and e.content is not None
+                and e.content.datahash == primary.content.datahash
+            ):
                 e.alias = primary  # a script or config file that is also a step's input
                 continue
             if not _decide(e, e is primary, policy, cache):
@@ -169,8 +174,7 @@ def _decide(e: Entry, primary: bool, policy: Policy, cache: FingerprintCache | N
         return True
     size, changed = e.content.size, False
     if is_external(e.rel) and not policy.include_outside:
-        e.why = ("outside the workflow folder: described, not copied (--include-outside "
-                 "copies it)")
+        e.why = "outside the workflow folder: described, not copied (--include-outside copies it)"
     elif policy.data == "none":
         e.why = "data left out of the payload (--data none)"
     elif policy.data == "small" and size > policy.max_size:
@@ -200,14 +204,17 @@ def _decide_code(e: Entry, primary: bool, cache: FingerprintCache | None) -> boo
     want = e.content.datahash if e.content is not None else e.recorded
     if want is not None and want != fp.datahash:
         used = e.content.iscc if e.content is not None else f"datahash {want}"
-        e.why = (f"changed after the run: the run used content {used}; this is the file as "
-                 "found at export time")
+        e.why = (
+            f"changed after the run: the run used content {used}; this is the file as "
+            "found at export time"
+        )
     e.content, e.mode, e.members = content_of(fp), "payload", fp.members
     return True
 
 
-def _current(location: str, cache: FingerprintCache | None
-             ) -> tuple[Fingerprint | None, str | None]:
+def _current(
+    location: str, cache: FingerprintCache | None
+) -> tuple[Fingerprint | None, str | None]:
     """The content at a location now (through the stat cache), or why there is none."""
     if not os.path.lexists(location):
         return None, "gone since it was recorded (deleted, or a temporary file)"

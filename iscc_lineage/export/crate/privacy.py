@@ -32,20 +32,25 @@ _OUTSIDE = re.compile(_BEFORE + r"/(?:[^/\s'\"`]+/)+([^/\s'\"`]*)")
 class Redactor:
     """Rewrites local paths and user names in text (a no-op with ``keep``)."""
 
-    def __init__(self, bases: Iterable[str | None], users: Iterable[str | None], *,
-                 keep: bool = False) -> None:
+    def __init__(
+        self, bases: Iterable[str | None], users: Iterable[str | None], *, keep: bool = False
+    ) -> None:
         self.keep = keep
         norm = {posixpath.normpath(b) for b in bases if b and b.startswith("/")}
         norm.discard("/")
-        self._bases = [re.compile(_BEFORE + re.escape(b) + r"(/|" + _AFTER + ")")
-                       for b in sorted(norm, key=len, reverse=True)]
+        self._bases = [
+            re.compile(_BEFORE + re.escape(b) + r"(/|" + _AFTER + ")")
+            for b in sorted(norm, key=len, reverse=True)
+        ]
         home = os.path.expanduser("~")
         homes = _HOMES + (f"|{re.escape(home)}" if home not in ("", "/") else "")
         self._home = re.compile(_BEFORE + f"(?:{homes})" + _AFTER)
-        names = sorted({u for u in users if u and len(u) >= 3 and u != "root"}, key=len,
-                       reverse=True)
-        self._users = re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b") \
-            if names else None
+        names = sorted(
+            {u for u in users if u and len(u) >= 3 and u != "root"}, key=len, reverse=True
+        )
+        self._users = (
+            re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b") if names else None
+        )
 
     def text(self, s: str) -> str:
         """``s`` with working-directory paths made relative, homes as ``~``, users hidden."""

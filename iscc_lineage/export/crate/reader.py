@@ -30,8 +30,15 @@ from iscc_lineage.export.crate.terms import METADATA
 from iscc_lineage.locations import printable
 from iscc_lineage.model import Fingerprint
 
-__all__ = ["MAX_METADATA", "MAX_RATIO", "CrateReader", "FolderReader", "fingerprint_member",
-           "open_crate", "read_member"]
+__all__ = [
+    "MAX_METADATA",
+    "MAX_RATIO",
+    "CrateReader",
+    "FolderReader",
+    "fingerprint_member",
+    "open_crate",
+    "read_member",
+]
 
 MAX_METADATA = 1 << 30  #: the largest ro-crate-metadata.json read (10^5 files is ~100 MB)
 MAX_RATIO = 1100  #: above DEFLATE's ceiling (~1032:1): only a crafted member gets here
@@ -95,8 +102,7 @@ class open_crate:  # a context manager used like a function
         try:
             self.zf = zipfile.ZipFile(self.crate)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-            raise ExportError(f"{printable(self.crate)}: neither a folder nor a zip file"
-                              ) from None
+            raise ExportError(f"{printable(self.crate)}: neither a folder nor a zip file") from None
         try:
             return _Zip(self.crate, self.zf, st.st_size)
         except BaseException:
@@ -124,11 +130,14 @@ class FolderReader:
             with open(self.root / METADATA, "rb") as f:
                 raw = f.read(MAX_METADATA + 1)
         except OSError as exc:
-            raise ExportError(f"{printable(self.root)}: not a readable RO-Crate "
-                              f"({exc.strerror or exc})") from None
+            raise ExportError(
+                f"{printable(self.root)}: not a readable RO-Crate ({exc.strerror or exc})"
+            ) from None
         if len(raw) > MAX_METADATA:
-            raise ExportError(f"{printable(self.root)}: ro-crate-metadata.json is larger "
-                              f"than {MAX_METADATA >> 20} MiB")
+            raise ExportError(
+                f"{printable(self.root)}: ro-crate-metadata.json is larger "
+                f"than {MAX_METADATA >> 20} MiB"
+            )
         return raw
 
     def kind(self, rel: str) -> str:
@@ -203,8 +212,10 @@ class _Zip:
         for info in infos:
             name = info.filename.removesuffix("/")
             if name in self.members or name in self.dirs:
-                raise ExportError(f"{printable(crate)}: the member {name!r} is in the zip twice "
-                                  "(readers would disagree on which one is the crate)")
+                raise ExportError(
+                    f"{printable(crate)}: the member {name!r} is in the zip twice "
+                    "(readers would disagree on which one is the crate)"
+                )
             try:
                 check_name(name)
             except ExportError as exc:
@@ -218,23 +229,29 @@ class _Zip:
         ordered = sorted(infos, key=lambda i: i.header_offset)
         for a, b in itertools.pairwise(ordered):
             if a.header_offset + 30 + a.compress_size > b.header_offset:
-                raise ExportError(f"{printable(crate)}: members {a.filename!r} and "
-                                  f"{b.filename!r} overlap (a zip bomb); not read")
+                raise ExportError(
+                    f"{printable(crate)}: members {a.filename!r} and "
+                    f"{b.filename!r} overlap (a zip bomb); not read"
+                )
 
     def metadata(self) -> bytes:
         info = self.members.get(METADATA)
         if info is None:
-            raise ExportError(f"{printable(self.crate)}: not a readable RO-Crate "
-                              "(no ro-crate-metadata.json)")
+            raise ExportError(
+                f"{printable(self.crate)}: not a readable RO-Crate (no ro-crate-metadata.json)"
+            )
         if info.file_size > MAX_METADATA:
-            raise ExportError(f"{printable(self.crate)}: ro-crate-metadata.json is larger "
-                              f"than {MAX_METADATA >> 20} MiB")
+            raise ExportError(
+                f"{printable(self.crate)}: ro-crate-metadata.json is larger "
+                f"than {MAX_METADATA >> 20} MiB"
+            )
         with self._open(info) as f:
             try:
                 return f.read(MAX_METADATA + 1)
             except _READ_ERRORS as exc:
-                raise ExportError(f"{printable(self.crate)}: not a readable RO-Crate "
-                                  f"({exc})") from None
+                raise ExportError(
+                    f"{printable(self.crate)}: not a readable RO-Crate ({exc})"
+                ) from None
 
     def kind(self, rel: str) -> str:
         info = self.members.get(rel)
@@ -251,13 +268,15 @@ class _Zip:
                 with self._open(self.members[rel]) as f:
                     return fingerprint_stream(f)
             prefix = rel + "/"
-            inside = {n[len(prefix):]: info for n, info in self.members.items()
-                      if n.startswith(prefix)}
+            inside = {
+                n[len(prefix) :]: info for n, info in self.members.items() if n.startswith(prefix)
+            }
             for name in inside:
                 if self.kind(prefix + name) != "file":
                     raise FingerprintError(f"{prefix}{name}: {self.kind(prefix + name)}")
             openers: dict[str, Callable[[], IO[bytes]]] = {
-                name: functools.partial(self._open, info) for name, info in inside.items()}
+                name: functools.partial(self._open, info) for name, info in inside.items()
+            }
             return fingerprint_members(openers), None
         except _READ_ERRORS as exc:
             raise FingerprintError(f"{rel}: unreadable zip member ({exc})") from None
@@ -277,16 +296,25 @@ class _Zip:
 
     def _open(self, info: zipfile.ZipInfo) -> IO[bytes]:
         """A member's stream, refused when its ratio is a bomb's or the budget is spent."""
-        if info.file_size > RATIO_FREE and info.file_size > MAX_RATIO * max(info.compress_size,
-                                                                            1):
-            raise ExportError(f"{printable(self.crate)}: member {info.filename!r} has a "
-                              f"compression ratio above {MAX_RATIO}:1 (a zip bomb); not read")
+        if info.file_size > RATIO_FREE and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise ExportError(
+                f"{printable(self.crate)}: member {info.filename!r} has a "
+                f"compression ratio above {MAX_RATIO}:1 (a zip bomb); not read"
+            )
         if info.file_size > self.budget:
-            raise ExportError(f"{printable(self.crate)}: expands to more than "
-                              f"{self.budget >> 20} MiB; not read further")
+            raise ExportError(
+                f"{printable(self.crate)}: expands to more than "
+                f"{self.budget >> 20} MiB; not read further"
+            )
         self.budget -= info.file_size
         return self.zf.open(info)
 
 
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-                RuntimeError)
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+)

@@ -258,8 +258,9 @@ def verify_crate_notes(reader: CrateReader, graph: dict[str, Any]) -> list[Any]:
     return out
 
 
-def verify_crate_signed(crate: Path, *, local_root: Path | None = None
-                        ) -> tuple[list[Any], list[Any]]:
+def verify_crate_signed(
+    crate: Path, *, local_root: Path | None = None
+) -> tuple[list[Any], list[Any]]:
     """The file checks of ``verify --crate`` and the notes' checks, reading the crate once
     (and only inside it: see :mod:`iscc_lineage.export.crate.reader`)."""
     from iscc_lineage.export.crate.reader import open_crate

@@ -24,7 +24,6 @@ from iscc_lineage.export.crate.terms import METADATA
 __all__ = ["Sink", "check_name", "check_out", "open_sink"]
 
 
-
 class Sink(Protocol):
     """Opens crate members for writing, by crate-relative POSIX name."""
 
@@ -112,8 +111,9 @@ def open_sink(out: Path, *, as_zip: bool, force: bool, date: str) -> Iterator[Si
     _remove(partial)
     try:
         if as_zip:
-            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED,
-                                 allowZip64=True) as zf:
+            with zipfile.ZipFile(
+                partial, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True
+            ) as zf:
                 yield _ZipSink(zf, date)
         else:
             partial.mkdir()  # not its parents: nothing is created outside ``out``'s folder
@@ -152,8 +152,9 @@ def _prepare(out: Path, *, as_zip: bool, force: bool) -> None:
     if not force:
         raise ExportError(f"{out}: is not empty (use --force to replace the crate in it)")
     if not (out / METADATA).is_file():
-        raise ExportError(f"{out}: is not empty and holds no {METADATA}; refusing to delete "
-                          "it, even with --force")
+        raise ExportError(
+            f"{out}: is not empty and holds no {METADATA}; refusing to delete it, even with --force"
+        )
 
 
 def _replace(partial: Path, out: Path) -> None:

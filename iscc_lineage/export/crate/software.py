@@ -29,13 +29,19 @@ def _package(kind: str, p: dict[str, Any], out: dict[str, dict[str, Any]]) -> st
     if kind == "pypi":
         pid = f"https://pypi.org/project/{quote(name)}/{quote(version)}/"
     elif channel.startswith("https://conda.anaconda.org/"):
-        pid = (f"https://anaconda.org/{quote(channel.rsplit('/', 1)[-1])}/{quote(name)}/"
-               f"{quote(version)}")
+        pid = (
+            f"https://anaconda.org/{quote(channel.rsplit('/', 1)[-1])}/{quote(name)}/"
+            f"{quote(version)}"
+        )
     else:
         pid = f"#{kind}-{slug(name)}-{slug(version)}"
     if pid not in out:
-        ent: dict[str, Any] = {"@id": pid, "@type": "SoftwareApplication", "name": name,
-                               "softwareVersion": version}
+        ent: dict[str, Any] = {
+            "@id": pid,
+            "@type": "SoftwareApplication",
+            "name": name,
+            "softwareVersion": version,
+        }
         if pid.startswith("https://"):
             ent["url"] = pid
         if p.get("build"):
@@ -50,11 +56,21 @@ def _record(rec: dict[str, Any], out: dict[str, dict[str, Any]]) -> list[str]:
     if kind == "python":
         version = str(rec.get("version", ""))
         impl = str(rec.get("implementation") or "CPython")
-        sid = (f"https://www.python.org/downloads/release/python-{version.replace('.', '')}/"
-               if impl == "CPython" and version else f"#python-{slug(impl)}-{slug(version)}")
-        out.setdefault(sid, {"@id": sid, "@type": "SoftwareApplication",
-                             "name": f"{impl} {version}".strip(), "softwareVersion": version,
-                             **({"url": sid} if sid.startswith("https://") else {})})
+        sid = (
+            f"https://www.python.org/downloads/release/python-{version.replace('.', '')}/"
+            if impl == "CPython" and version
+            else f"#python-{slug(impl)}-{slug(version)}"
+        )
+        out.setdefault(
+            sid,
+            {
+                "@id": sid,
+                "@type": "SoftwareApplication",
+                "name": f"{impl} {version}".strip(),
+                "softwareVersion": version,
+                **({"url": sid} if sid.startswith("https://") else {}),
+            },
+        )
         return [sid, *(_package("pypi", d, out) for d in rec.get("distributions") or ())]
     if kind == "conda":
         return [_package("conda", d, out) for d in rec.get("packages") or ()]
@@ -63,18 +79,22 @@ def _record(rec: dict[str, Any], out: dict[str, dict[str, Any]]) -> list[str]:
     name = str(rec.get("name") or rec.get("path"))
     h = str(rec.get("binary_datahash") or rec.get("path") or "")
     sid = f"#exe-{slug(name)}-{h.removeprefix('1e20')[:16]}"
-    ent: dict[str, Any] = {"@id": sid, "@type": "SoftwareApplication", "name": name,
-                           "description": f"executable {rec.get('path')}" + (
-                               f" (content {rec['binary_datahash']})"
-                               if rec.get("binary_datahash") else "")}
+    ent: dict[str, Any] = {
+        "@id": sid,
+        "@type": "SoftwareApplication",
+        "name": name,
+        "description": f"executable {rec.get('path')}"
+        + (f" (content {rec['binary_datahash']})" if rec.get("binary_datahash") else ""),
+    }
     if rec.get("version"):
         ent["softwareVersion"] = str(rec["version"])
     out.setdefault(sid, ent)
     return [sid]
 
 
-def software_entities(runs: Iterable[Run], steps: Iterable[Step]
-                      ) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+def software_entities(
+    runs: Iterable[Run], steps: Iterable[Step]
+) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
     """(step id -> its software entity ids, the entities in a stable order)."""
     records = {r.id: r.info.get("software") or {} for r in runs}
     out: dict[str, dict[str, Any]] = {}

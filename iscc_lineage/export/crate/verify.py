@@ -33,8 +33,17 @@ from iscc_lineage.export.crate.terms import DATAHASH_IRI, METADATA
 from iscc_lineage.locations import is_url
 
 # the reader's names stay importable from here, as before the split
-__all__ = ["MAX_METADATA", "MAX_RATIO", "CrateCheck", "CrateReader", "check_opened",
-           "fingerprint_member", "open_crate", "read_member", "verify_crate"]
+__all__ = [
+    "MAX_METADATA",
+    "MAX_RATIO",
+    "CrateCheck",
+    "CrateReader",
+    "check_opened",
+    "fingerprint_member",
+    "open_crate",
+    "read_member",
+    "verify_crate",
+]
 
 Where = Literal["payload", "local", "web"]
 Status = Literal["ok", "changed", "missing", "unreachable", "error", "undeclared"]
@@ -62,12 +71,15 @@ class CrateCheck:
         return self.status in ("changed", "missing", "error", "undeclared")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "where": self.where, "status": self.status,
-                "expected": self.expected, "actual": self.actual, "path": self.path,
-                "detail": self.detail}
-
-
-
+        return {
+            "id": self.id,
+            "where": self.where,
+            "status": self.status,
+            "expected": self.expected,
+            "actual": self.actual,
+            "path": self.path,
+            "detail": self.detail,
+        }
 
 
 def verify_crate(crate: Path, *, local_root: Path | None = None) -> list[CrateCheck]:
@@ -82,21 +94,34 @@ def verify_crate(crate: Path, *, local_root: Path | None = None) -> list[CrateCh
         return check_opened(Path(crate), reader, local_root)[0]
 
 
-def check_opened(crate: Path, reader: CrateReader, local_root: Path | None = None
-                 ) -> tuple[list[CrateCheck], dict[str, dict[str, Any]]]:
+def check_opened(
+    crate: Path, reader: CrateReader, local_root: Path | None = None
+) -> tuple[list[CrateCheck], dict[str, dict[str, Any]]]:
     """The checks of :func:`verify_crate` on an opened crate, and its graph (id -> entity)."""
     graph = _graph(crate, reader.metadata())
     local = FolderReader(local_root) if local_root is not None else None
-    checks = [_check(reader, local, ent, graph) for _, ent in sorted(graph.items())
-              if isinstance(ent.get("iscc"), str)]
+    checks = [
+        _check(reader, local, ent, graph)
+        for _, ent in sorted(graph.items())
+        if isinstance(ent.get("iscc"), str)
+    ]
     covered_files = {c.path for c in checks if c.where == "payload" and c.path}
-    covered_dirs = tuple(c.path + "/" for c in checks
-                         if c.where == "payload" and c.path and c.id.endswith("/"))
+    covered_dirs = tuple(
+        c.path + "/" for c in checks if c.where == "payload" and c.path and c.id.endswith("/")
+    )
     for rel in sorted(reader.files()):
         if rel in UNDECLARED_OK or rel in covered_files or rel.startswith(covered_dirs):
             continue
-        checks.append(CrateCheck(rel, "payload", "undeclared", None, path=rel,
-                                 detail="shipped in the crate, but declares no ISCC"))
+        checks.append(
+            CrateCheck(
+                rel,
+                "payload",
+                "undeclared",
+                None,
+                path=rel,
+                detail="shipped in the crate, but declares no ISCC",
+            )
+        )
     return checks, graph
 
 
@@ -107,25 +132,28 @@ def _graph(crate: Path, raw: bytes) -> dict[str, dict[str, Any]]:
         if not isinstance(entities, list):
             raise TypeError("@graph is not a list")
     except RecursionError:
-        raise ExportError(f"{crate}: not a readable RO-Crate (metadata nested too deep)"
-                          ) from None
+        raise ExportError(f"{crate}: not a readable RO-Crate (metadata nested too deep)") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise ExportError(f"{crate}: not a readable RO-Crate ({exc})") from None
-    return {e["@id"]: e for e in entities
-            if isinstance(e, dict) and isinstance(e.get("@id"), str)}
+    return {e["@id"]: e for e in entities if isinstance(e, dict) and isinstance(e.get("@id"), str)}
 
 
-def _check(reader: CrateReader, local: FolderReader | None, ent: dict[str, Any],
-           graph: dict[str, Any]) -> CrateCheck:
+def _check(
+    reader: CrateReader, local: FolderReader | None, ent: dict[str, Any], graph: dict[str, Any]
+) -> CrateCheck:
     eid, want = str(ent["@id"]), str(ent["iscc"])
     if is_url(eid):
         return CrateCheck(eid, "web", "unreachable", want, detail="web address: not fetched")
     if eid.startswith("#"):
         rel = unquote(eid[1:]).rstrip("/")
         if local is None or "@" in eid or rel.startswith("external/") or _unsafe(rel):
-            detail = ("referenced, not in the crate (give --local-root to check it)"
-                      if local is None else "referenced from outside the workflow folder"
-                      if rel.startswith("external/") else "an older content of that path")
+            detail = (
+                "referenced, not in the crate (give --local-root to check it)"
+                if local is None
+                else "referenced from outside the workflow folder"
+                if rel.startswith("external/")
+                else "an older content of that path"
+            )
             return CrateCheck(eid, "local", "unreachable", want, detail=detail)
         return _look(local, eid, "local", rel, ent, graph)
     rel = unquote(eid).rstrip("/")
@@ -143,8 +171,14 @@ def _unsafe(rel: str) -> str | None:
     return None
 
 
-def _look(reader: CrateReader, eid: str, where: Where, rel: str, ent: dict[str, Any],
-          graph: dict[str, Any]) -> CrateCheck:
+def _look(
+    reader: CrateReader,
+    eid: str,
+    where: Where,
+    rel: str,
+    ent: dict[str, Any],
+    graph: dict[str, Any],
+) -> CrateCheck:
     want = str(ent["iscc"])
     kind = reader.kind(rel)
     if kind == "missing":
@@ -165,8 +199,9 @@ def _look(reader: CrateReader, eid: str, where: Where, rel: str, ent: dict[str, 
     manifest = _declared_datahash(ent, graph)
     if fp.kind == "tree" and manifest is not None and manifest != fp.datahash:
         problems.append("folder manifest differs (files renamed, added or removed)")
-    return CrateCheck(eid, where, "changed" if problems else "ok", want, fp.iscc, rel,
-                      "; ".join(problems) or None)
+    return CrateCheck(
+        eid, where, "changed" if problems else "ok", want, fp.iscc, rel, "; ".join(problems) or None
+    )
 
 
 def _declared_datahash(ent: dict[str, Any], graph: dict[str, Any]) -> str | None:

@@ -9,6 +9,5 @@ sys.path.insert(0, snakemake.scriptdir)
 
 import helpers  # noqa: E402 - found through the path set above
 
-lines = [f"{name}: {Path(path).read_text().split()[:3]}" for name, path in
-         snakemake.input.items()]
+lines = [f"{name}: {Path(path).read_text().split()[:3]}" for name, path in snakemake.input.items()]
 Path(snakemake.output[0]).write_text(helpers.block(snakemake.params.title, lines))
