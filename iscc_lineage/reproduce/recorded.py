@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-import re
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,13 +10,13 @@ from pathlib import Path
 from iscc_lineage.codes.image import IMAGE_CODE_SCHEME
 from iscc_lineage.diff import step_key
 from iscc_lineage.errors import NotFoundError
+from iscc_lineage.export.crate.engines import includes
 from iscc_lineage.model import Run, Step
 from iscc_lineage.reproduce.report import Expected, Placed, Plan, ReproduceError
 from iscc_lineage.store import Store
 
 __all__ = ["plan_figure", "plan_run"]
 
-_INCLUDE = re.compile(r"""^\s*include:\s*(?:r?["']([^"'\n]+)["'])""", re.MULTILINE)
 #: recorded snakemake options that change what runs, carried over to the re-execution
 _CARRY = {
     "--config": -1,
@@ -39,24 +38,6 @@ def _rel(path: str, bases: Sequence[tuple[str, str]]) -> str | None:
         if p.startswith(b.rstrip("/") + "/"):
             return prefix + p[len(b.rstrip("/")) + 1 :]
     return None
-
-
-def _includes(snakefile: Path) -> list[Path]:
-    found: list[Path] = []
-    todo, seen = [snakefile], {snakefile}
-    while todo and len(found) < 200:
-        cur = todo.pop(0)
-        try:
-            text = cur.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for m in _INCLUDE.finditer(text):
-            inc = Path(posixpath.normpath(posixpath.join(str(cur.parent), m.group(1))))
-            if inc not in seen and inc.is_file():
-                seen.add(inc)
-                found.append(inc)
-                todo.append(inc)
-    return found
 
 
 def _carried_args(command: str | None) -> list[str]:
@@ -115,7 +96,7 @@ def _steps_plan(
         return rel
 
     place(snakefile.as_posix(), run.info.get("snakefile_datahash"), "Snakefile")
-    for inc in _includes(snakefile):
+    for inc in includes(snakefile):
         place(inc.as_posix(), None, "rule file")
     for cf in run.info.get("configfiles") or ():
         if isinstance(cf, dict) and cf.get("path"):
