@@ -69,22 +69,22 @@ class ContentQueries:
             self._insert_members(db, cid, fp)
         return cid
 
+    @staticmethod
+    def _member_ids(db: Any, fp: Fingerprint) -> dict[str, int]:
+        """Row ids of a directory's member contents that the store already holds, in one query."""
+        hashes = sorted({m.datahash for m in fp.members if m.datahash is not None})
+        if not hashes:
+            return {}
+        rows = db.execute(
+            "SELECT datahash, id FROM content WHERE datahash IN (SELECT value FROM json_each(?))",
+            (json.dumps(hashes),),
+        ).fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
     def _insert_members(self, db: sqlite3.Connection, cid: int, fp: Fingerprint) -> None:
         """A directory's manifest rows: one lookup for all member contents, one batch insert
         (10^5 chunk files of an OME-Zarr in one statement each, not 2 x 10^5)."""
-        hashes = sorted({m.datahash for m in fp.members if m.datahash is not None})
-        known = (
-            {
-                r[0]: int(r[1])
-                for r in db.execute(
-                    "SELECT datahash, id FROM content"
-                    " WHERE datahash IN (SELECT value FROM json_each(?))",
-                    (json.dumps(hashes),),
-                ).fetchall()
-            }
-            if hashes
-            else {}
-        )
+        known = self._member_ids(db, fp)
         db.executemany(
             "INSERT INTO member (tree_id, path, content_id, datahash, size, link)"
             " VALUES (?, ?, ?, ?, ?, ?)",

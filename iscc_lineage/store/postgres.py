@@ -21,7 +21,6 @@ applies it :mod:`iscc_lineage.store.pg_connection`; this module is the store cla
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -245,19 +244,7 @@ class PostgresStore(Store):
 
     def _insert_members(self, db: Any, cid: int, fp: Fingerprint) -> None:
         """The manifest rows through COPY: 10^5 members in one stream, not 10^5 statements."""
-        hashes = sorted({m.datahash for m in fp.members if m.datahash is not None})
-        known = (
-            {
-                r[0]: int(r[1])
-                for r in db.execute(
-                    "SELECT datahash, id FROM content"
-                    " WHERE datahash IN (SELECT value FROM json_each(?))",
-                    (json.dumps(hashes),),
-                ).fetchall()
-            }
-            if hashes
-            else {}
-        )
+        known = self._member_ids(db, fp)
         with (
             self._conn.cursor() as cur,
             cur.copy(
