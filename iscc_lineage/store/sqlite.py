@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -69,9 +70,7 @@ class Store(ContentQueries, RunRecords, CodeQueries, GraphWalks, ChainedRecords,
                 check_same_thread=False,
             )
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            self._migrate()
-            if not memory:
-                self._db.execute("PRAGMA journal_mode = WAL")
+            self._open_waiting(memory, time.monotonic() + busy_timeout_ms / 1000)
             self._db.execute("PRAGMA synchronous = NORMAL")
             # up to 64 MiB of pages, taken only as used: a directory of 10^5 chunk files adds
             # 10^5 random keys to the member datahash index (2 s with the default 2 MiB, ~1 s)
@@ -116,6 +115,26 @@ class Store(ContentQueries, RunRecords, CodeQueries, GraphWalks, ChainedRecords,
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _open_waiting(self, memory: bool, deadline: float) -> None:
+        """Check or create the schema, then switch to WAL; wait out another opener.
+
+        SQLite answers ``database is locked`` at once, without its busy handler, in a few
+        places of a first open (a read upgraded to a write; the switch to WAL while another
+        process creates the file): two runs that create one store at once must both get it.
+        """
+        pause = 0.01
+        while True:
+            try:
+                self._migrate()
+                if not memory:
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except (sqlite3.OperationalError, StoreError) as exc:
+                if "database is locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
 
     def _migrate(self) -> None:
         """Refuse what is not a store of this version or older; bring an older one up to date."""
