@@ -152,13 +152,15 @@ def test_inserted_step_is_named(recorded: Path) -> None:
     assert code == 1 and "step forged is not in the chain" in out
 
 
-#: a writer that starts recording when the file GO appears (all four start together)
+#: a writer that says it is ready (imports done: seconds on a loaded machine) and starts
+#: recording when the file GO appears, so all four start together
 _WRITER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[5])
 import helpers_store
 go = Path(sys.argv[6])
+Path(sys.argv[7]).touch()
 while not go.exists():
     time.sleep(0.005)
 helpers_store.write(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
@@ -181,13 +183,20 @@ def test_four_concurrent_writers_keep_one_valid_chain(tmp_path: Path) -> None:
                 "40",
                 str(HELPER.parent),
                 str(go),
+                str(tmp_path / f"ready{i}"),
             ],
             stdout=subprocess.PIPE,
             text=True,
         )
         for i in range(4)
     ]
-    time.sleep(0.5)  # let the interpreters start and import
+    # A fixed pause is not enough: under load one interpreter may still be importing when the
+    # others have written all their steps, and the writers would not overlap at all.
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready{i}").exists() for i in range(4)):
+        assert time.monotonic() < deadline, "the writers did not start within 120 s"
+        assert all(p.poll() is None for p in procs), "a writer died before it was ready"
+        time.sleep(0.01)
     go.touch()
     for p in procs:
         out, _ = p.communicate(timeout=300)

@@ -39,11 +39,11 @@ def workflow(root: Path, sleep: float = 0.3, n: int = 10) -> Path:
     return root
 
 
-def start(work: Path, *args: str, plugin: bool = True) -> subprocess.Popen[str]:
+def start(work: Path, *args: str, plugin: bool = True, cores: int = 2) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
     logger = ["--logger", "iscc"] if plugin else []
     return subprocess.Popen(
-        [sys.executable, "-m", "snakemake", *args, "-c2", *logger],
+        [sys.executable, "-m", "snakemake", *args, f"-c{cores}", *logger],
         cwd=work,
         env=env,
         stdout=subprocess.PIPE,
@@ -242,7 +242,9 @@ def test_second_run_in_the_folder_never_marks_a_live_first_run(tmp_path: Path) -
         'rule b:\n    output: "B/{i}.txt"\n    shell: "touch {output}"\n'
     )
     db = work / ".iscc-lineage" / "lineage.db"
-    first = start(work, "A/1.txt", "A/2.txt", "A/3.txt")
+    # -c3: all three jobs at once. With -c2 Snakemake picks two of the three in a random order
+    # (its job selection is not stable), and A/2 + A/3 first never finish (they wait for go).
+    first = start(work, "A/1.txt", "A/2.txt", "A/3.txt", cores=3)
     wait_for(lambda: steps_in(db) >= 1, timeout=60)
     second = start(work, "B/1.txt")
     _, err = second.communicate(timeout=90)
@@ -273,7 +275,7 @@ rule b:
 def _kill_in_the_window(work: Path) -> str:
     """Run LOST and kill -9 snakemake as soon as b.bin's metadata record exists."""
     (work / "Snakefile").write_text(LOST)
-    proc = start(work, "-c1")
+    proc = start(work, cores=1)
     record = work / ".snakemake" / "metadata" / "Yi5iaW4="  # urlsafe b64 of "b.bin"
     wait_for(record.exists, timeout=120)
     os.killpg(proc.pid, signal.SIGKILL)
@@ -296,7 +298,7 @@ def test_a_job_finished_just_before_kill_9_is_recorded_later(tmp_path: Path, how
     work.mkdir()
     db = _kill_in_the_window(work)
     if how == "rerun":
-        proc = start(work, "-c1")
+        proc = start(work, cores=1)
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0 and "Nothing to be done" in out + err
     else:
