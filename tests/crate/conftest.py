@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +12,13 @@ import pytest
 from crate_helpers import (
     CACHE_MISS,
     CONTEXTS,
-    DEMO,
     Demo,
     Project,
     Validate,
     invoke,
     seed_validator_cache,
 )
+from demo_run import LiveDemo
 
 #: Runs in a subprocess: the validator's HTTP session is a per-process singleton, and its CLI
 #: cannot write a JSON report for a zip (0.13: "Object of type URI is not JSON serializable").
@@ -165,30 +164,6 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """``snakemake -s workflows/bioimage-demo/Snakefile -c2 --logger iscc --directory WD``."""
-    root = tmp_path_factory.mktemp("crate-demo")
-    store = root / "lineage.db"
-    env = {**os.environ, "ISCC_LINEAGE_STORE": str(store)}
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(DEMO / "Snakefile"),
-            "-c2",
-            "--logger",
-            "iscc",
-            "--directory",
-            str(root / "wd"),
-        ],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    return Demo(root / "wd", store)
+def demo(live_demo: LiveDemo) -> Demo:
+    """The demo pipeline run once under live capture (tests/conftest.py ``live_demo``)."""
+    return Demo(live_demo.workdir, live_demo.store)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -361,7 +360,7 @@ def _plugin_trace(workdir: Path, target: str) -> dict[str, Any]:
 
 @pytest.mark.e2e
 def test_demo_pipeline_import_gives_the_live_trace(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     monkeypatch.delenv("ISCC_LINEAGE_STORE", raising=False)
     plain = tmp_path / "plain"
@@ -380,14 +379,7 @@ def test_demo_pipeline_import_gives_the_live_trace(
     assert len(names) == 1 + 4 * 3
     if not LIVE_PLUGIN:
         pytest.skip("live plugin (iscc_lineage.snakemake.router) not available yet")
-    live = tmp_path / "live"
-    subprocess.run(
-        [SNAKEMAKE, "-s", str(DEMO), "-c2", "--directory", str(live), "-q", "--logger", "iscc"],
-        check=True,
-        capture_output=True,
-        timeout=900,
-        env={**os.environ},
-    )
+    live = request.getfixturevalue("live_demo").workdir  # the same Snakefile, --logger iscc
     live_doc = _plugin_trace(live, "results/figures/panel.png")
     assert sorted(s["name"] for s in live_doc["steps"]) == names
     assert live_doc["target"]["datahash"] == doc["target"]["datahash"]  # deterministic demo

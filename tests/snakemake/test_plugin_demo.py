@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import iscc_core as ic  # type: ignore[import-untyped]
 import pytest
+from demo_run import LiveDemo
 
 from iscc_lineage.store import Store
 
@@ -31,32 +31,11 @@ def datahash(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("demo")
-    env = {k: v for k, v in os.environ.items() if k != "ISCC_LINEAGE_STORE"}
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(DEMO / "Snakefile"),
-            "-c2",
-            "--logger",
-            "iscc",
-            "--directory",
-            str(work),
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    said = [ln for ln in res.stderr.splitlines() if ln.startswith("iscc-lineage:")]
+def demo(live_demo: LiveDemo) -> Path:
+    """The demo run shared by the session (tests/conftest.py): its workdir, default store."""
+    said = [ln for ln in live_demo.stderr.splitlines() if ln.startswith("iscc-lineage:")]
     assert [ln.split(" of run")[0] for ln in said] == ["iscc-lineage: recorded 17 steps"], said
-    return work
+    return live_demo.workdir
 
 
 def test_every_job_is_a_step(demo: Path) -> None:

@@ -245,15 +245,20 @@ def test_second_run_in_the_folder_never_marks_a_live_first_run(tmp_path: Path) -
     # -c3: all three jobs at once. With -c2 Snakemake picks two of the three in a random order
     # (its job selection is not stable), and A/2 + A/3 first never finish (they wait for go).
     first = start(work, "A/1.txt", "A/2.txt", "A/3.txt", cores=3)
-    wait_for(lambda: steps_in(db) >= 1, timeout=60)
-    second = start(work, "B/1.txt")
-    _, err = second.communicate(timeout=90)
-    assert second.returncode == 0, err[-2000:]
-    with Store(str(db), create=False) as s:
-        states = {r.command and "A/1.txt" in r.command: r for r in s.runs()}
-        assert states[True].status == "running" and "settled" not in states[True].info
-    (work / "go").touch()
-    first.communicate(timeout=90)
+    try:
+        wait_for(lambda: steps_in(db) >= 1, timeout=60)
+        second = start(work, "B/1.txt")
+        _, err = second.communicate(timeout=90)
+        assert second.returncode == 0, err[-2000:]
+        with Store(str(db), create=False) as s:
+            states = {r.command and "A/1.txt" in r.command: r for r in s.runs()}
+            assert states[True].status == "running" and "settled" not in states[True].info
+        (work / "go").touch()
+        first.communicate(timeout=90)
+    finally:  # a failed test must not leave the first run waiting for go forever
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.communicate()
     with Store(str(db), create=False) as s:
         states = {r.command and "A/1.txt" in r.command: r for r in s.runs()}
         assert states[True].status == "finished" and "settled" not in states[True].info
