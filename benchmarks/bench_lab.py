@@ -166,7 +166,9 @@ def bench_container(p: Preset, data: Path) -> list[Row]:
     row.judge(">=", 20)
     row.note = (
         "a hit still stats every chunk (a content change keeps the folder's mtime), "
-        f"so its floor is {n:,} stat calls: {fmt_seconds(a['stat_seconds'])} here"
+        f"so its floor is {n:,} stat calls: {fmt_seconds(a['stat_seconds'])} here "
+        "(os.walk + os.stat in Python); the hashing reference reads page-cached bytes "
+        "(the tree was just read), a cold-cache read is slower and the ratio higher"
     )
     row.profile = python_child("tree-cache", root=str(root), workdir=str(data), repeats=1)[1:]
     rows.append(row)
