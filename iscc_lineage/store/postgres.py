@@ -264,9 +264,20 @@ class PostgresStore(Store):
                 )
 
     def set_busy_timeout(self, ms: int) -> None:
-        """How long a write waits for the writers' lock (``lock_timeout``; 0: no limit)."""
+        """How long a write waits for the writers' lock (``lock_timeout``; 0: no limit).
+
+        :raises StoreError: the connection is gone.
+        """
         with self._lock:
-            self._db.execute(f"SET lock_timeout = {max(0, int(ms))}")
+            try:
+                self._db.execute(f"SET lock_timeout = {max(0, int(ms))}")
+            except self._psycopg.Error as exc:
+                raise StoreError(f"{self.location}: {self._clean(exc)}") from None
+
+    @property
+    def connection_lost(self) -> bool:
+        """The server closed the connection (it restarted, or went away): open a new store."""
+        return bool(self._conn.closed or self._conn.broken)
 
     def analyze(self) -> None:
         """Refresh the planner's statistics after a bulk load (``store copy``): with stale
