@@ -295,8 +295,8 @@ def bench_pg_store(p: Preset, data: Path) -> list[Row]:
             rows.append(row)
         if files < 1_000_000:
             rows[-1].note = (rows[-1].note + "; " if rows[-1].note else "") + (
-                f"sized to {files:,} files (not 10^6): generating and copying 10^6 takes "
-                "longer than a `make bench` on this 2-core machine allows"
+                f"sized to {files:,} files (not 10^6, which `make bench-lab` runs: generating "
+                "and copying 10^6 takes longer than a `make bench` on this machine allows)"
             )
         return rows
 
