@@ -106,3 +106,18 @@ def test_cached_tree_is_found_by_a_new_process_and_new_store_handle(tmp_path: Pa
         check=True,
     ).stdout.split()
     assert out == [fp.datahash, "1"]  # one progress call for the whole tree: nothing read
+
+
+def test_newest_is_the_newest_file_or_link_target_time(tmp_path: Path) -> None:
+    root = make(tmp_path / "t")
+    target = tmp_path / "target"
+    target.write_bytes(b"x")
+    (root / "link").symlink_to(target)
+    os.utime(root / "a", ns=(1, 5_000_000_000_000_000_000))  # a file from the far future
+    state = tree_state(root, 512, want_newest=True)
+    assert state is not None and state[1] == 5_000_000_000_000_000_000
+    os.utime(root / "a", ns=(1, 1))
+    os.utime(target, ns=(1, 4_000_000_000_000_000_000))  # now a link target is newest
+    state = tree_state(root, 512, want_newest=True)
+    assert state is not None and state[1] == 4_000_000_000_000_000_000
+    assert tree_state(root, 512) == (state[0], 0)  # the key does not depend on asking

@@ -235,7 +235,8 @@ def fingerprint_tree(
     if cache is not None and state is not None:
         # cached only if the state after reading is the state before (nothing changed while
         # read) and no member changed within the racy window (mtime granularity)
-        after = tree_state(root, MAX_DEPTH)
-        if after == state and time.time_ns() - state[1] >= RACY_SECONDS * 1e9:
+        after = tree_state(root, MAX_DEPTH, want_newest=True)
+        fresh = after is not None and time.time_ns() - after[1] < RACY_SECONDS * 1e9
+        if after is not None and after[0] == state[0] and not fresh:
             cache.cache_put([(state[0], fp)])
     return fp

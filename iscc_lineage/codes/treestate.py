@@ -40,7 +40,9 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def tree_state(root: os.PathLike[str] | str, max_depth: int) -> tuple[str, int] | None:
+def tree_state(
+    root: os.PathLike[str] | str, max_depth: int, *, want_newest: bool = False
+) -> tuple[str, int] | None:
     """``(key, newest)`` of the folder at ``root`` as it is now, or None if it cannot be read.
 
     Per entry the key holds its raw name, mode, device, inode, size, mtime and ctime
@@ -49,15 +51,15 @@ def tree_state(root: os.PathLike[str] | str, max_depth: int) -> tuple[str, int] 
     misses. Subfolders count by name, mode, device and inode (their mtime changes with any
     entry, and the entries are in the key themselves). ``.snakemake_timestamp`` is left out,
     as it is out of the content. Entries are sorted per folder, so the listing order of the
-    file system does not matter. ``newest`` is the largest mtime/ctime of the files: the
-    caller caches only what is older than the racy window. None (deeper than ``max_depth``,
-    an unreadable folder) sends the caller down the hashing path, which names the problem.
+    file system does not matter. ``newest`` (with ``want_newest``, else 0) is the largest
+    mtime/ctime of the files: the caller caches only what is older than the racy window.
+    None (deeper than ``max_depth``, an unreadable folder) sends the caller down the hashing
+    path, which names the problem.
     """
-    newest = 0
     folders: list[tuple[str, list[tuple[object, ...]]]] = []
     stack: list[tuple[str, str, int]] = [(os.fspath(root), "", 0)]
-    S_ISDIR, S_ISLNK = stat.S_ISDIR, stat.S_ISLNK
-    with gc_paused():
+    fmt, is_dir, is_link = stat.S_IFMT(0o177777), stat.S_IFDIR, stat.S_IFLNK
+    with gc_paused():  # the hot loop: bytecode only between the two C calls per entry
         while stack:
             folder, rel, depth = stack.pop()
             if depth > max_depth:
@@ -71,35 +73,46 @@ def tree_state(root: os.PathLike[str] | str, max_depth: int) -> tuple[str, int] 
                             continue
                         st = e.stat(follow_symlinks=False)
                         mode = st.st_mode
-                        if S_ISDIR(mode):
+                        kind = mode & fmt
+                        if kind == is_dir:
                             rows.append((name, mode, st.st_dev, st.st_ino))
                             stack.append((e.path, rel + name + "/", depth + 1))
-                            continue
-                        m, c = st.st_mtime_ns, st.st_ctime_ns
-                        if m > newest:
-                            newest = m
-                        if c > newest:
-                            newest = c
-                        row: tuple[object, ...] = (
-                            name,
-                            mode,
-                            st.st_dev,
-                            st.st_ino,
-                            st.st_size,
-                            m,
-                            c,
-                        )
-                        if S_ISLNK(mode):
-                            row += _target(e.path)
-                            newest = max(newest, *(v for v in row[-2:] if isinstance(v, int)))
-                        rows.append(row)
+                        elif kind == is_link:
+                            rows.append((name, mode, *_fields(st), *_target(e.path)))
+                        else:
+                            rows.append(
+                                (
+                                    name,
+                                    mode,
+                                    st.st_dev,
+                                    st.st_ino,
+                                    st.st_size,
+                                    st.st_mtime_ns,
+                                    st.st_ctime_ns,
+                                )
+                            )
             except OSError:
                 return None
             rows.sort()
             folders.append((rel, rows))
         digest = il.InstanceHasher()
         digest.update(marshal.dumps(folders, 2))
+        newest = _newest(folders) if want_newest else 0
     return PREFIX + digest.finalize(256)["datahash"], newest
+
+
+def _newest(folders: list[tuple[str, list[tuple[object, ...]]]]) -> int:
+    """The newest mtime/ctime of the files and link targets (folders' rows have no times)."""
+    times: list[object] = []
+    for _, rows in folders:
+        for r in rows:
+            times += r[5:7]  # a file's or link's own mtime, ctime
+            times += r[11:13]  # a resolved link target's
+    return max((t for t in times if isinstance(t, int)), default=0)
+
+
+def _fields(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _target(path: str) -> tuple[object, ...]:
@@ -108,4 +121,4 @@ def _target(path: str) -> tuple[object, ...]:
         st = os.stat(path)
     except OSError:
         return ("-",)
-    return (st.st_mode, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return (st.st_mode, *_fields(st))
