@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-quick test-faults bench bench-quick lint clean
+.PHONY: demo test test-quick test-faults bench bench-lab bench-quick lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ test-faults: $(STAMP)  ## the reliability suite: faults tried / held as one tabl
 
 bench: $(STAMP)  ## full benchmarks, ~5 min (+7 the first time): table, benchmarks/results/latest.json
 	$(PY) -m benchmarks
+
+bench-lab: $(STAMP)  ## lab scale: container, PostgreSQL trace on 10^6 files, 4 writers (~20 min the first time)
+	$(PY) -m benchmarks --lab --only container --only pg-store --only pg-write
 
 bench-quick: $(STAMP)  ## the same at small sizes, < 1 min (benchmarks/results/quick.json)
 	$(PY) -m benchmarks --quick

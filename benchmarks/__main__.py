@@ -7,6 +7,7 @@ Progress goes to stderr; the Markdown table to stdout and, with the raw numbers,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -124,6 +125,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_DATA,
         help="where inputs and generated stores are kept [benchmarks/.data]",
     )
+    ap.add_argument(
+        "--lab",
+        action="store_true",
+        help="the PostgreSQL trace rows on the full synthetic store (10^6 files, the one of "
+        "benchmark 5, generated once) instead of 2x10^5 (`make bench-lab`)",
+    )
     ap.add_argument("--json", type=Path, help="write results here [benchmarks/results/…]")
     ap.add_argument(
         "--no-install",
@@ -177,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = _mode(a)
     a.data = Path(a.data).resolve()
     p = PRESETS[mode]
+    if a.lab:
+        p = dataclasses.replace(p, pg_store=p.store)
     names = a.only or list(BENCHES)
     for stale in _results(a).glob(f"{_stem(a)}-profile-*"):  # from an earlier run of this kind
         stale.unlink()

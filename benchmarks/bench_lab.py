@@ -166,7 +166,9 @@ def bench_container(p: Preset, data: Path) -> list[Row]:
     row.judge(">=", 20)
     row.note = (
         "a hit still stats every chunk (a content change keeps the folder's mtime), "
-        f"so its floor is {n:,} stat calls: {fmt_seconds(a['stat_seconds'])} here"
+        f"so its floor is {n:,} stat calls: {fmt_seconds(a['stat_seconds'])} here "
+        "(os.walk + os.stat in Python); the hashing reference reads page-cached bytes "
+        "(the tree was just read), a cold-cache read is slower and the ratio higher"
     )
     row.profile = python_child("tree-cache", root=str(root), workdir=str(data), repeats=1)[1:]
     rows.append(row)
@@ -293,8 +295,8 @@ def bench_pg_store(p: Preset, data: Path) -> list[Row]:
             rows.append(row)
         if files < 1_000_000:
             rows[-1].note = (rows[-1].note + "; " if rows[-1].note else "") + (
-                f"sized to {files:,} files (not 10^6): generating and copying 10^6 takes "
-                "longer than a `make bench` on this 2-core machine allows"
+                f"sized to {files:,} files (not 10^6, which `make bench-lab` runs: generating "
+                "and copying 10^6 takes longer than a `make bench` on this machine allows)"
             )
         return rows
 

@@ -15,14 +15,15 @@ import math
 import os
 import random
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import iscc_lib as il
 
-from iscc_lineage.model import Artifact, Fingerprint
+from iscc_lineage.model import Artifact, Fingerprint, Step
 from iscc_lineage.recorder import Recorder
-from iscc_lineage.store import Store
+from iscc_lineage.store import Store, now
 
 __all__ = ["generate", "shape"]
 
@@ -81,14 +82,18 @@ class _Gen:
         sample: str | None = None,
     ) -> None:
         wildcards = {"sample": sample} if sample else {}
-        self.rec.record_step(
+        # The store's own insert_step (one transaction, as Recorder.record_step makes it),
+        # without the recorder's picture-code lookups: these paths are not files, and the
+        # two has_code queries per step were 2/3 of the generation time (157 of 233 s for
+        # 5x10^4 files under load).
+        step = Step(
+            uuid.uuid4().hex,
             run,
             name,
-            inputs=inputs,
-            outputs=outputs,
-            process=name,
-            command=f"python scripts/{name}.py {' '.join(a.path for a in inputs[:3])}",
+            name,
+            f"python scripts/{name}.py {' '.join(a.path for a in inputs[:3])}",
             params={"sigma": 2.0, "threshold": "otsu"} if name == "segment" else {},
+            ended=now(),
             info={
                 "jobid": job,
                 "wildcards": wildcards,
@@ -97,6 +102,7 @@ class _Gen:
                 "resources": {"mem_mb": 1000},
             },
         )
+        self.rec.store.insert_step(step, inputs, outputs)
 
 
 def shape(files: int, steps: int, runs: int) -> dict[str, int]:

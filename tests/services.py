@@ -83,6 +83,7 @@ class PostgresServer:
     bindir: Path
     as_user: list[str]
     created: list[str] = field(default_factory=list)
+    opts: str = ""  #: the server options it was started with (for :meth:`resume`)
 
     @property
     def socket_dir(self) -> Path:
@@ -131,6 +132,24 @@ class PostgresServer:
         self.psql(f'CREATE DATABASE "{name}"')
         self.created.append(name)
         return name
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (clients lose their connections)."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the paused server again on the same port and data."""
+        self._ctl("-o", self.opts, "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+
+    def _ctl(self, *args: str) -> None:
+        done = subprocess.run(
+            [*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.root / "data"), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl {args[-1]} failed: {done.stderr.strip()}")
 
     def stop(self) -> None:
         subprocess.run(
@@ -225,7 +244,7 @@ def start_postgres() -> PostgresServer:
     if started.returncode:
         tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()}\n{tail}")
-    return PostgresServer(root, port, password, bindir, as_user)
+    return PostgresServer(root, port, password, bindir, as_user, opts=opts)
 
 
 @pytest.fixture(scope="session")

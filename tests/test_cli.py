@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,10 @@ def command_paths(
     group: click.Group, prefix: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command below ``group``, as (path of names, command), groups included."""
-    for name, cmd in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the root group loads its commands on demand
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         yield (*prefix, name), cmd
         if isinstance(cmd, click.Group):
             yield from command_paths(cmd, (*prefix, name))
@@ -301,3 +305,33 @@ def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), res.stderr
     assert "--help" in lines[0] and res.stdout == ""
+
+
+def test_lazy_command_table_names_every_command_and_its_module() -> None:
+    from iscc_lineage.cli.group import COMMANDS, load_commands
+
+    load_commands()
+    registered = {n: c.callback.__module__ for n, c in cli.commands.items() if c.callback}
+    assert registered == {n: f"iscc_lineage.cli.{m}" for n, m in COMMANDS.items()}
+
+
+def test_fingerprint_imports_only_its_own_command_module(tmp_path: Path) -> None:
+    # startup time of `iscc-lineage fingerprint BIG` (issue 14): the other commands' code
+    # (export, reproduce, signing, ...) is not imported
+    f = tmp_path / "f.txt"
+    f.write_text("x\n")
+    code = (
+        "import sys\n"
+        "from iscc_lineage.cli import cli\n"
+        "try:\n"
+        f"    cli(['fingerprint', '--no-cache', {str(f)!r}], prog_name='iscc-lineage')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('iscc_lineage.cli.')))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout.splitlines()
+    assert out[0].startswith("ISCC:")
+    assert out[-1] == "['iscc_lineage.cli.group', 'iscc_lineage.cli.record']"

@@ -386,3 +386,30 @@ def test_split_path_equals_single_thread_path(tmp_path: Path) -> None:
     assert isinstance(single[0], Fingerprint)
     assert threaded == single[0] == single[1]
     assert threaded.data_code == ic.gen_data_code_v0(io.BytesIO(path.read_bytes()), 256)["iscc"]
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_cli_path_for_one_large_file_takes_the_two_thread_path(
+    tmp_path: Path, cached: bool
+) -> None:
+    # `iscc-lineage fingerprint BIG` calls fingerprint_many([BIG], cache=…, on_bytes=…): a lone
+    # large file must not go through the pool (one SumHasher on one core) but through the
+    # split path, whose Data-Code thread is alive while the bytes are read.
+    raw = make_bytes("random", 3, SPLIT_MIN + 7)
+    path = tmp_path / "big.bin"
+    path.write_bytes(raw)
+    seen: set[str] = set()
+
+    def on_bytes(_: int) -> None:
+        seen.update(t.name for t in threading.enumerate())
+
+    if cached:
+        from iscc_lineage.store import Store
+
+        with Store(str(tmp_path / "lineage.db")) as store:
+            (got,) = fingerprint_many([path], cache=store, on_bytes=on_bytes)
+    else:
+        (got,) = fingerprint_many([path], on_bytes=on_bytes)
+    assert "iscc-fp-data" in seen
+    assert not any(name.startswith("iscc-fp_") for name in seen)  # no pool thread
+    assert isinstance(got, Fingerprint) and got == fingerprint_file(path)

@@ -316,3 +316,15 @@ def test_many_processes_create_one_store_at_once(pg_url: str) -> None:
     assert [p.returncode for p in procs] == [0] * 6, errors
     with open_store(pg_url, create=False) as st:
         assert st.stats()["run"] == 0
+
+
+def test_session_settings_jit_off_and_the_urls_own_options_kept(pg_url: str) -> None:
+    """JIT is off from the startup packet (no extra round trip per command); a URL's own
+    ``options`` are not replaced by it."""
+    with open_store(pg_url) as store:
+        assert store._query("SHOW jit")[0][0] == "off"
+    own = pg_url + "?options=-c%20statement_timeout%3D12345"
+    with open_store(own) as store:
+        assert store._query("SHOW statement_timeout")[0][0] == "12345ms"
+        assert store._query("SHOW jit")[0][0] == "off"
+        assert store.runs() == []  # the schema check found the store in one query

@@ -3,24 +3,13 @@
 Exit codes (as iscc-sum): 0 success, 1 a negative answer, 2 trouble. One module per family of
 commands: ``record`` (fingerprint, record), ``lineage`` (trace, impact, runs, show),
 ``verify``, ``store`` (copy), ``export`` (crate, checksums, omero), ``workflow`` (init, run,
-import), ``sign`` (keys, sign, declare), ``images`` (reindex --pixels).
+import), ``sign`` (keys, sign, declare), ``images`` (reindex --pixels). A command's module is
+imported when the command is used (``group.COMMANDS``): startup stays short.
 """
 
-from iscc_lineage.cli import (  # noqa: F401 - importing a module registers its commands
-    export,
-    figures,
-    images,
-    lineage,
-    record,
-    reproduce,
-    sign,
-    store,
-    verify,
-    workflow,
-)
-from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, EXIT_SUCCESS, cli
+from iscc_lineage.cli.group import EXIT_ERROR, EXIT_NEGATIVE, EXIT_SUCCESS, cli, load_commands
 
-__all__ = ["EXIT_ERROR", "EXIT_NEGATIVE", "EXIT_SUCCESS", "cli", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_NEGATIVE", "EXIT_SUCCESS", "cli", "load_commands", "main"]
 
 
 def main() -> None:

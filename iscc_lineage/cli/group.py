@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -43,8 +44,42 @@ Exit status: 0 success; 1 a negative answer (content unknown, verify found a cha
 The store is --store, else $ISCC_LINEAGE_STORE, else .iscc-lineage/lineage.db."""
 
 
+#: command -> the module of ``iscc_lineage.cli`` that defines it, imported when the command is
+#: asked for: `fingerprint` does not pay for the export, reproduce or signing code at startup
+COMMANDS = {
+    **dict.fromkeys(("fingerprint", "record"), "record"),
+    **dict.fromkeys(("trace", "impact", "runs", "show"), "lineage"),
+    **dict.fromkeys(("init", "run", "import"), "workflow"),
+    **dict.fromkeys(("keys", "sign", "declare"), "sign"),
+    **dict.fromkeys(("reproduce", "diff"), "reproduce"),
+    "export": "export",
+    "reindex": "images",
+    "store": "store",
+    "verify": "verify",
+}
+
+
+def load_commands(names: Sequence[str] | None = None) -> None:
+    """Import the modules that register ``names`` (all commands by default)."""
+    for module in sorted({COMMANDS[n] for n in (COMMANDS if names is None else names)}):
+        importlib.import_module(f"iscc_lineage.cli.{module}")
+
+
 class Group(click.Group):
-    """A click group that reports :class:`LineageError` as one line and exit status 2."""
+    """A click group that reports :class:`LineageError` as one line and exit status 2.
+
+    The root group loads its commands' modules on demand (:data:`COMMANDS`).
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        if self.name == "cli":
+            return sorted({*self.commands, *COMMANDS})
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self.name == "cli" and cmd_name not in self.commands and cmd_name in COMMANDS:
+            load_commands([cmd_name])
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

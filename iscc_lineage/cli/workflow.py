@@ -293,7 +293,7 @@ def import_command(ctx: click.Context, workflow_dir: Path, quiet: bool) -> None:
     with open_store(target, create=True) as store:
         from iscc_lineage.store.spool import flush_spools
 
-        flush_spools(store)  # records live capture could not write (a locked store)
+        flush_spools(store, workflow_dir)  # what live capture could not write (a locked store)
         paths = {os.path.join(plan.workdir, p) for r in plan.records for p in (r.output, *r.input)}
         total = sum(tree_size(p) for p in paths)
         with render.progress(total, "import", quiet=quiet) as on_bytes:

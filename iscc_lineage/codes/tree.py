@@ -30,12 +30,11 @@ from iscc_lineage.codes.fingerprint import (
     _is_regular,
     fingerprint_file,
 )
+from iscc_lineage.codes.treestate import gc_paused, tree_state
 from iscc_lineage.codes.treewalk import (
     LINK,
     MAX_DEPTH,
     OTHER,
-    REGULAR,
-    Entry,
     tree_files,
     treewalk_order,
     walk,
@@ -75,58 +74,6 @@ def fingerprint_members(
     return Fingerprint(
         iscc, _manifest_digest(out), size, data_code, instance_code, "tree", tuple(out)
     )
-
-
-def _entry_stats(path: str, kind: int) -> list[os.stat_result | None]:
-    """The stats that key an entry: its own, plus its own lstat for a symlink."""
-    try:
-        st: os.stat_result | None = os.stat(path)
-    except OSError:
-        st = None
-    if kind != LINK:
-        return [st]
-    try:
-        return [os.lstat(path), st]
-    except OSError:
-        return [None, st]
-
-
-def _state_key(
-    listing: Sequence[Entry], stats: Sequence[Sequence[os.stat_result | None]]
-) -> tuple[str, int]:
-    """The cache key of a listing with one stat list per entry, and the newest mtime/ctime.
-
-    A symlink contributes its own stat and its target's, so editing a linked file misses.
-    """
-    parts = []
-    newest = 0
-    for (relpath, _, _), sts in zip(listing, stats, strict=True):
-        keys = []
-        for st in sts:
-            if st is None:
-                keys.append("-")
-                continue
-            newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
-            keys.append(f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}")
-        parts.append(relpath + "\0" + "\0".join(keys))
-    digest = il.InstanceHasher()
-    digest.update("\n".join(parts).encode("utf-8"))
-    # v2: iscc-sum's order and symlink targets; entries cached under the v1 rules never match
-    return "tree-v2:" + digest.finalize(256)["datahash"], newest
-
-
-def _tree_state(listing: Sequence[Entry]) -> tuple[str, int]:
-    """:func:`_state_key` of the listing as it is on disk now (one stat per entry)."""
-    stats: list[list[os.stat_result | None]] = []
-    for _, p, kind in listing:
-        if kind == REGULAR:
-            try:
-                stats.append([os.stat(p)])
-                continue
-            except OSError:
-                pass
-        stats.append(_entry_stats(p, kind))
-    return _state_key(listing, stats)
 
 
 class _Feeder:
@@ -171,10 +118,8 @@ class _Feeder:
             raise self.error
 
 
-def _hash_member(
-    path: str, tree: _Feeder | None, on_bytes: OnBytes | None
-) -> tuple[str, int, os.stat_result]:
-    """One regular member file: its datahash, size, and its stat once read (for the cache).
+def _hash_member(path: str, tree: _Feeder | None, on_bytes: OnBytes | None) -> tuple[str, int]:
+    """One regular member file: its datahash and size.
 
     Opened non-blocking, so a FIFO swapped in since the walk cannot hang the read; read with
     the fd's own calls (no file object per chunk file).
@@ -207,7 +152,7 @@ def _hash_member(
     if not stat.S_ISREG(st.st_mode):
         _check_regular(Path(path))  # raises with the kind (it changed since the walk)
     r = h.finalize(256)
-    return r["datahash"], int(r["filesize"]), st
+    return r["datahash"], int(r["filesize"])
 
 
 FIRST_READ = 64 << 10  #: chunk files are small: no 1 MiB buffer for each of them
@@ -260,40 +205,38 @@ def fingerprint_tree(
     ``.isccignore`` with patterns (not honoured: ignored files stay content), and for an empty
     tree (iscc-sum refuses it; here it is the code of no bytes).
     """
-    listing = walk(root)
-    key = _tree_state(listing)[0] if cache is not None else None
-    if cache is not None and key is not None:
-        hit = _cached(cache, key, on_bytes)
+    state = tree_state(root, MAX_DEPTH) if cache is not None else None
+    if cache is not None and state is not None:
+        with gc_paused():  # decoding 10^5 members builds as many small objects
+            hit = _cached(cache, state[0], on_bytes)
         if hit is not None:
             return hit
+    listing = walk(root)
     tree = il.SumHasher()
     feeder = _Feeder(tree)
     members: list[Member] = []
     seen: dict[Path, Fingerprint] = {}
-    stats: list[list[os.stat_result | None]] = []
     try:
         for relpath, p, kind in listing:
             if kind == LINK:
                 members.append(_link_member(relpath, Path(p), seen, on_bytes))
-                stats.append(_entry_stats(p, kind))
                 continue
             if kind == OTHER:
                 _check_regular(Path(p))  # a FIFO, a socket, a device: one-line error
             # members need only datahash and size: skip their Data-Code. *.iscc.json files
             # are members but not tree content (as iscc-sum).
-            datahash, size, st = _hash_member(
-                p, None if p.endswith(".iscc.json") else feeder, on_bytes
-            )
+            datahash, size = _hash_member(p, None if p.endswith(".iscc.json") else feeder, on_bytes)
             members.append(Member(relpath, datahash, size))
-            stats.append([st])
     finally:
         feeder.close()
     iscc, data_code, instance_code, _, size = _finish(tree)
     datahash = _manifest_digest(members)
     fp = Fingerprint(iscc, datahash, size, data_code, instance_code, "tree", tuple(members))
-    if cache is not None and key is not None:
-        # every member's stat as read equals the stat the key was made of: unchanged meanwhile
-        after, newest = _state_key(listing, stats)
-        if after == key and time.time_ns() - newest >= RACY_SECONDS * 1e9:
-            cache.cache_put([(key, fp)])
+    if cache is not None and state is not None:
+        # cached only if the state after reading is the state before (nothing changed while
+        # read) and no member changed within the racy window (mtime granularity)
+        after = tree_state(root, MAX_DEPTH, want_newest=True)
+        fresh = after is not None and time.time_ns() - after[1] < RACY_SECONDS * 1e9
+        if after is not None and after[0] == state[0] and not fresh:
+            cache.cache_put([(state[0], fp)])
     return fp

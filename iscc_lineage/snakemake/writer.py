@@ -1,25 +1,19 @@
 """Store I/O for live capture, in a helper process: a store fault never reaches Snakemake.
 
-SQLite in WAL mode memory-maps the store's ``-shm`` file; if that file shrinks or turns
-immutable under a process (another host over NFS, a cleanup script), the next touch of the
-mapping is a SIGBUS that kills the process at once. So the Snakemake process never opens the
-store: :class:`StoreClient` sends every store call, one JSON line each, to a helper process
-(``python -m iscc_lineage.snakemake.writer``) that owns the connections. Writes are
-fire-and-forget (kept until the helper acknowledges them), reads (the stat cache, Image-Code
-lookups) wait at most :data:`READ_TIMEOUT` and count as a cache miss otherwise.
+SQLite in WAL mode memory-maps the store's ``-shm`` file; if that file shrinks under a process
+(NFS, a cleanup script), the next touch of the mapping is a SIGBUS that kills it. So Snakemake
+never opens the store: :class:`StoreClient` (in :mod:`iscc_lineage.snakemake.client`) sends
+every store call, one JSON line each, to this helper (``python -m
+iscc_lineage.snakemake.writer``). Writes are fire-and-forget (kept until acknowledged), reads
+(stat cache, Image-Code lookups) wait at most :data:`READ_TIMEOUT` (else a cache miss).
 
-The helper never makes capture wait for another process's write lock: a write that cannot take
-the lock within :data:`LOCK_WAIT` seconds moves the helper to a spool file (see
-:mod:`iscc_lineage.store.spool`), which it tries to replay every :data:`RETRY` seconds and once
-more, within the close budget, at the end; whatever is left is replayed by the next writer of
-the store or by ``iscc-lineage import``. If the helper dies (a SIGBUS is now its problem), the
-client writes the unacknowledged records and all later ones to a spool file of its own: plain
-file appends, no mapping. The helper runs in its own session, so a Ctrl-C in the terminal does
-not reach it, and a ``kill -9`` of Snakemake leaves it to commit what it was sent and to mark
-the run ``incomplete`` when its input ends without a close.
-
-This module is the helper process; :class:`StoreClient`, the side in Snakemake's process, is
-in :mod:`iscc_lineage.snakemake.client` (re-exported here).
+A write that cannot take the lock within :data:`LOCK_WAIT` seconds, or a PostgreSQL server
+that went away, moves the helper to a spool file (:mod:`iscc_lineage.store.spool`; a server
+store's is the run's ``.iscc-lineage/spool/``), replayed every :data:`RETRY` seconds (a lost
+server connection is opened anew) and once more at the end; what is left is replayed by the
+next writer or by ``iscc-lineage import``. If the helper dies, the client spools the
+unacknowledged records itself. The helper runs in its own session (Ctrl-C does not reach it);
+after a ``kill -9`` of Snakemake it commits what it was sent and marks the run ``incomplete``.
 """
 
 from __future__ import annotations
@@ -39,6 +33,7 @@ from typing import IO, Any
 from iscc_lineage.errors import LineageError, StoreError
 from iscc_lineage.snakemake.client import CLOSE_BUDGET, READ_TIMEOUT, StoreClient, json_line
 from iscc_lineage.store import is_server_url, open_store
+from iscc_lineage.store.credentials import redact_credentials
 from iscc_lineage.store.spool import SpoolFile, apply, encode, flush_spools
 
 __all__ = ["CLOSE_BUDGET", "LOCK_WAIT", "READ_TIMEOUT", "RETRY", "StoreClient", "main"]
@@ -152,9 +147,7 @@ class _Helper:
         self.path = str(msg["path"])
         try:
             if is_server_url(self.path):  # a PostgreSQL store: no file to map, watch or spool by
-                self.store = open_store(self.path, create=True)
-                self.store.set_busy_timeout(int(LOCK_WAIT * 1000))
-                self.reader_store = open_store(self.path, create=False)
+                self.store, self.reader_store = self.open_server()
             else:
                 self.store = Store(self.path, create=True, busy_timeout_ms=int(LOCK_WAIT * 1000))
                 st = os.stat(self.path)
@@ -172,12 +165,11 @@ class _Helper:
         self.reply(msg)
 
     def why(self, exc: BaseException) -> str:
-        text = str(exc)
+        text, where = str(exc), redact_credentials(self.path or "")
         if "locked" in text or "busy" in text:
             return (
-                f"the lineage store {self.path} is locked by another process; the run goes "
-                "on, and its lineage waits in a spool file for the next run or "
-                "`iscc-lineage import`"
+                f"the lineage store {where} is locked by another process; the run goes on, "
+                "and its lineage waits in a spool file for the next run or `iscc-lineage import`"
             )
         return f"cannot write the lineage store ({text}); lineage goes to a spool file"
 
@@ -191,7 +183,11 @@ class _Helper:
         try:
             if self.spool is None:
                 run = next(iter(sorted(self.runs_open)), None) or "run"
-                self.spool = SpoolFile(self.path or "lineage.db", f"{run}-{os.getpid()}")
+                # a server store's spool goes to the run's working directory (.iscc-lineage/)
+                workdir = (self.run_rows.get(run) or {}).get("workdir")
+                self.spool = SpoolFile(
+                    self.path or "lineage.db", f"{run}-{os.getpid()}", workdir or None
+                )
             self.spool.append(rec)
         except OSError as exc:
             self.send({"notice": f"lineage is lost: the spool cannot be written ({exc})"})
@@ -201,6 +197,7 @@ class _Helper:
         if op == "insert_run":
             self.runs_open.add(str(rec["run"]["id"]))
             self.run_rows[str(rec["run"]["id"])] = rec["run"]
+            self.flush_workdir_spools(rec["run"].get("workdir"))
         elif op == "update_run":
             self.runs_open.discard(str(rec["run_id"]))
         elif op == "insert_step":
@@ -218,10 +215,19 @@ class _Helper:
         except LineageError:
             pass  # e.g. a step of a run that is not there: nothing to keep
 
+    def flush_workdir_spools(self, workdir: str | None) -> None:
+        """A server store's spools are kept per working directory (the writer started in
+        the launch folder, so :meth:`open` looked there): replay this run's folder's too."""
+        if workdir and self.path and is_server_url(self.path) and self.store and not self.spooling:
+            try:
+                flush_spools(self.store, workdir)
+            except (LineageError, OSError) as exc:
+                self.start_spooling(self.why(exc))
+
     def retry(self, wait: float = 0.0) -> None:
         """Try to replay the spool into the store (waiting at most ``wait`` for the lock)."""
         self.last_try = time.monotonic()
-        if self.store is None:
+        if not self.reconnect():
             return
         try:
             self.store.set_busy_timeout(int(wait * 1000))
@@ -233,6 +239,29 @@ class _Helper:
         finally:
             with suppress(LineageError, Exception):
                 self.store.set_busy_timeout(int(LOCK_WAIT * 1000))
+
+    def open_server(self) -> tuple[Any, Any]:
+        assert self.path is not None
+        store = open_store(self.path, create=True)
+        store.set_busy_timeout(int(LOCK_WAIT * 1000))
+        return store, open_store(self.path, create=False)
+
+    def reconnect(self) -> bool:
+        """Whether there is a store to write; a server store whose connection was lost (the
+        server restarted or was unreachable) is opened anew, as is one that never opened."""
+        if self.path is None or not is_server_url(self.path):
+            return self.store is not None
+        if self.store is not None and not getattr(self.store, "connection_lost", False):
+            return True
+        try:
+            fresh = self.open_server()
+        except (LineageError, OSError):
+            return False  # still away: the spool keeps the records, the next retry tries
+        for s in (self.store, self.reader_store):
+            with suppress(Exception):
+                s.close()
+        self.store, self.reader_store = fresh
+        return True
 
     def settle(self, msg: dict[str, Any]) -> None:
         if self.spooling or self.store is None:
@@ -312,12 +341,11 @@ class _Helper:
                 time.sleep(0.02)
             if not self.spooling and self.store is not None:
                 with suppress(LineageError, OSError):
-                    # ended = the last recorded step's end, as for any stale run
                     if run_id in self.store.mark_stale_runs(
                         workdir=where.get("workdir", ""),
                         host=where.get("host"),
                         engine="snakemake",
-                        reason=KILLED,
+                        reason=KILLED,  # ended: the last recorded step's end
                         only=run_id,
                     ):
                         continue

@@ -81,14 +81,20 @@ class PostgresStore(Store):
         self._lock = threading.RLock()
         self._writable: bool | None = None
         try:
-            self._conn = psycopg.connect(url, autocommit=True, application_name="iscc-lineage")
+            # JIT off in the startup packet (no extra round trip): the recursive walks look
+            # expensive to the planner on a large store, which then JIT-compiles them: tens
+            # of ms for a query that runs in one (benchmarks/)
+            own = "options=" in url  # the URL's own options stay (a kwarg would replace them)
+            extra: dict[str, Any] = {} if own else {"options": "-c jit=off"}
+            self._conn = psycopg.connect(
+                url, autocommit=True, application_name="iscc-lineage", **extra
+            )
+            if own:
+                self._conn.execute("SET jit = off")
         except psycopg.Error as exc:
             raise StoreError(f"{self.location}: cannot connect ({self._clean(exc)})") from None
         self._db = Connection(self._conn)  # type: ignore[assignment]
         try:
-            # The recursive walks look expensive to the planner on a large store, which then
-            # JIT-compiles them: tens of ms for a query that runs in one (benchmarks/).
-            self._db.execute("SET jit = off")
             self._migrate()
         except psycopg.Error as exc:
             self._close_quietly()
@@ -135,7 +141,9 @@ class PostgresStore(Store):
                     "iscc-lineage store (use a database of its own)"
                 )
             return None
-        meta = {r[0]: r[1] for r in db.execute(f"SELECT key, value FROM {META}").fetchall()}
+        return self._checked({r[0]: r[1] for r in db.execute(f"SELECT key, value FROM {META}")})
+
+    def _checked(self, meta: dict[str, str]) -> dict[str, str]:
         if meta.get("application_id") != str(APPLICATION_ID):
             raise StoreError(f"{self.location}: {META} is not an iscc-lineage store's")
         version = int(meta.get("schema_version", 0))
@@ -146,9 +154,18 @@ class PostgresStore(Store):
             )
         return meta
 
+    def _quick_meta(self) -> dict[str, str] | None:
+        """An existing store's meta rows in one round trip (what every command pays before
+        its first query); None without the table (then :meth:`_read_meta` decides)."""
+        try:
+            rows = self._db.execute(f"SELECT key, value FROM {META}").fetchall()
+        except self._psycopg.errors.UndefinedTable:
+            return None
+        return self._checked({r[0]: r[1] for r in rows})
+
     def _migrate(self) -> None:
         try:
-            meta = self._read_meta(self._db)
+            meta = self._quick_meta() or self._read_meta(self._db)
         except StoreError:
             # a store being created right now shows its tables before its meta row: decide
             # under the migrators' lock, below, once the creator has committed
@@ -264,9 +281,20 @@ class PostgresStore(Store):
                 )
 
     def set_busy_timeout(self, ms: int) -> None:
-        """How long a write waits for the writers' lock (``lock_timeout``; 0: no limit)."""
+        """How long a write waits for the writers' lock (``lock_timeout``; 0: no limit).
+
+        :raises StoreError: the connection is gone.
+        """
         with self._lock:
-            self._db.execute(f"SET lock_timeout = {max(0, int(ms))}")
+            try:
+                self._db.execute(f"SET lock_timeout = {max(0, int(ms))}")
+            except self._psycopg.Error as exc:
+                raise StoreError(f"{self.location}: {self._clean(exc)}") from None
+
+    @property
+    def connection_lost(self) -> bool:
+        """The server closed the connection (it restarted, or went away): open a new store."""
+        return bool(self._conn.closed or self._conn.broken)
 
     def analyze(self) -> None:
         """Refresh the planner's statistics after a bulk load (``store copy``): with stale

@@ -4,6 +4,8 @@ Live capture must never wait for the store (another process may hold its write l
 minutes, or the store may be damaged under it). Its writes are then appended, one JSON line
 each, to ``<store folder>/spool/<store name>-<run>-<pid>.jsonl``, and the next writer of the
 same store (a later run, ``iscc-lineage import``) replays them. The first line names the store.
+A server store (``postgresql://``) has no folder of its own: its spool is the working
+directory's ``.iscc-lineage/spool/`` (the first line names the URL, without a password).
 
 Each line is written with one ``write()`` on an ``O_APPEND`` descriptor, so a process killed
 while writing leaves at most a torn last line, which replay ignores. Replay is idempotent (a
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -26,6 +29,7 @@ from typing import Any
 
 from iscc_lineage.errors import LineageError
 from iscc_lineage.model import Artifact, Fingerprint, Run, Step
+from iscc_lineage.store.credentials import is_server_url, redact_credentials
 from iscc_lineage.store.sqlite import Store
 
 __all__ = ["SPOOL_DIR", "SpoolFile", "apply", "encode", "flush_spools", "spool_dir"]
@@ -33,14 +37,36 @@ __all__ = ["SPOOL_DIR", "SpoolFile", "apply", "encode", "flush_spools", "spool_d
 log = logging.getLogger(__name__)
 
 SPOOL_DIR = "spool"
+SERVER_SPOOL = Path(".iscc-lineage") / SPOOL_DIR  #: a server store's spool, in the workdir
 VERSION = 1
 #: store methods that may be spooled (every one replays idempotently)
 OPS = frozenset({"insert_run", "update_run", "insert_step", "cache_put", "add_codes", "add_images"})
 
 
-def spool_dir(store_path: str | os.PathLike[str]) -> Path:
-    """Where spool files of the store at ``store_path`` are kept."""
+def spool_dir(
+    store_path: str | os.PathLike[str], workdir: str | os.PathLike[str] | None = None
+) -> Path:
+    """Where spool files of the store at ``store_path`` are kept: beside a SQLite file; for
+    a server URL in ``workdir`` (default: the current directory) under ``.iscc-lineage/``."""
+    if is_server_url(store_path):
+        return Path(os.path.abspath(workdir or os.curdir)) / SERVER_SPOOL
     return Path(os.path.abspath(store_path)).parent / SPOOL_DIR
+
+
+def store_identity(store_path: str | os.PathLike[str]) -> str:
+    """How a spool's first line names its store: the absolute file, or the URL without its
+    password (a spool is a plain file: it never holds a secret)."""
+    if is_server_url(store_path):
+        return redact_credentials(str(store_path))
+    return os.path.abspath(store_path)
+
+
+def _file_stem(store_path: str | os.PathLike[str]) -> str:
+    if is_server_url(store_path):
+        ident = store_identity(store_path)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in ident.rsplit("/", 1)[-1])
+        return f"{name[:40]}-{hashlib.sha256(ident.encode()).hexdigest()[:8]}"
+    return Path(store_path).name
 
 
 def _fp(d: dict[str, Any] | None) -> Fingerprint | None:
@@ -143,9 +169,9 @@ def apply(store: Store, rec: dict[str, Any]) -> None:
 class SpoolFile:
     """One process's spool for one store: created on the first line, locked while open."""
 
-    def __init__(self, store_path: str, name: str) -> None:
-        self.store_path = os.path.abspath(store_path)
-        self.path = spool_dir(store_path) / f"{Path(store_path).name}-{name}.jsonl"
+    def __init__(self, store_path: str, name: str, workdir: str | None = None) -> None:
+        self.store_path = store_identity(store_path)
+        self.path = spool_dir(store_path, workdir) / f"{_file_stem(store_path)}-{name}.jsonl"
         self._fd: int | None = None
         self.lines = 0
 
@@ -236,8 +262,10 @@ def _replay(path: Path, store: Store) -> int:
     return n
 
 
-def flush_spools(store: Store) -> tuple[int, int]:
+def flush_spools(store: Store, workdir: str | os.PathLike[str] | None = None) -> tuple[int, int]:
     """Replay every abandoned spool of ``store`` (unlocked files naming it); (files, records).
+
+    A server store's spools are looked for in ``workdir`` (default: the current directory).
 
     A spool that fails to replay is kept for the next writer.
 
@@ -245,10 +273,10 @@ def flush_spools(store: Store) -> tuple[int, int]:
     """
     if store.location == ":memory:":
         return 0, 0
-    folder = spool_dir(store.location)
+    folder = spool_dir(store.location, workdir)
     if not folder.is_dir():
         return 0, 0
-    mine = os.path.abspath(store.location)
+    mine = store_identity(store.location)
     files = records = 0
     for path in sorted(folder.glob("*.jsonl")):
         head = _header(path)
