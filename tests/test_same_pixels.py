@@ -348,3 +348,27 @@ def test_pictures_draw_one_image_node(lab: Path) -> None:
     (dst,) = c.successors(convert)
     assert set(c.successors(src)) == {convert, key}
     assert set(c.successors(dst)) == {key}
+
+
+def test_a_first_record_fills_the_stat_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``record --pixels`` re-checks each file before its pixel code lands on the content;
+    on a store the record creates, that check must hit the stat cache (not hash the file
+    a second time), and a later ``reindex --pixels`` too."""
+    import time
+
+    from iscc_lineage.codes.fingerprint import RACY_SECONDS, stat_key
+    from iscc_lineage.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
+    path = pd.write_ome_tiff(tmp_path / "a.ome.tif", pd.stack())
+    time.sleep(RACY_SECONDS + 0.2)  # older than the racy window (ctime too): cacheable
+    _ok("record", "-o", "a.ome.tif", "-n", "acquire")
+    with open_store(tmp_path / "lineage.db") as store:
+        hit = store.cache_get(stat_key(path.stat()))
+    recorded = _json("show", "a.ome.tif")["file"]["content"]["datahash"]
+    assert hit is not None and hit.datahash == recorded
+    _ok("reindex", "--pixels")
+    assert _json("show", "a.ome.tif")["file"]["images"][0]["dtype"] == "uint16"
