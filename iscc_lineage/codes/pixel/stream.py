@@ -126,10 +126,11 @@ class _StreamHasher:
     """Data-Code on a worker thread (the slower half; iscc-lib releases the GIL), BLAKE3
     (Instance-Code) on the caller's thread, while the caller reads the next band.
 
-    A band is byte-swapped into one of two reused big-endian buffers (no fresh allocation
-    per band: a fresh multi-MiB ``bytes`` costs page faults that, measured, made the old
-    ``astype().tobytes()`` slower than the Data-Code itself) and fed in :data:`PIECE` bytes
-    pieces (iscc-lib takes only ``bytes``; a 1 MiB copy stays in cache). The worker runs its
+    A band is byte-swapped into one of two reused big-endian buffers and fed in
+    :data:`PIECE` bytes pieces (iscc-lib takes only ``bytes``; a 1 MiB copy stays in cache).
+    Measured per 2 GiB of uint16: ``astype(">u2").tobytes()`` per band (two fresh multi-MiB
+    allocations, page-faulted) cost 1.9 CPU s, as much as the Data-Code itself; this costs
+    0.43 CPU s. The worker runs its
     jobs in order, so the Data-Code sees the stream in order; a buffer is refilled only
     after the worker is done with it.
     """
