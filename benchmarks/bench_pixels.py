@@ -9,6 +9,9 @@ Contenders, alternated per round so drift of a shared machine hits all alike:
   floor any pixel code has to pay;
 - ``sum``: the byte-level ISCC-SUM of the same file (``fingerprint_file``), what capture pays
   anyway;
+- ``datacode``: the ISCC Data-Code alone over the same canonical (big-endian) pixel bytes,
+  timing only its updates on bytes already in memory: the bound of any conformant pixel code
+  (a pixel code is a Data-Code + an Instance-Code of the stream);
 - once, on at most 256 MiB of the stack: iscc-bio's own path (bioio readers), for reference.
 
 Peak RSS is per child process (GNU time): bounded means far below the file size.
@@ -82,7 +85,7 @@ def bench_pixels(p: Preset, data: Path) -> list[Row]:
     path = write_stack(data / f"pixels-{size // MiB}MiB.ome.tif", size)
     _warm(path)
     text = f"OME-TIFF {fmt_bytes(path.stat().st_size)}, uint16 2048², C=2, page-cached"
-    got: dict[str, list[Sample]] = {"pixels": [], "read": [], "sum": []}
+    got: dict[str, list[Sample]] = {"pixels": [], "read": [], "sum": [], "datacode": []}
     for _ in range(p.repeats):
         for key in got:
             got[key].append(run(_child(key, path=str(path)), parse_json=True))
@@ -128,10 +131,39 @@ def bench_pixels(p: Preset, data: Path) -> list[Row]:
     )
     sums.ratio = paired_ratio(row.samples, sums.samples)
     sums.ratio_label = "pixel/byte time"
-    rows += [plain, sums]
+    dc = [float(s.answer["seconds"]) for s in got["datacode"]]
+    bound = Row(
+        g,
+        "Data-Code alone, same pixel bytes in memory (iscc-lib)",
+        text,
+        dc,
+        [s.rss_kib for s in got["datacode"]],
+        "pixel code",
+        row.samples,
+    )
+    bound.ratio = paired_ratio(row.samples, dc)
+    bound.ratio_label = "pixel/Data-Code time"
+    same = {s.answer["data_code"] for s in got["datacode"]} == {
+        got["pixels"][0].answer["data_code"]
+    }
+    bound.goal, bound.met = "same Data-Code as the pixel code's", same
+    cpu = {k: _median([float(s.answer["cpu"]) for s in v]) for k, v in got.items()}
+    bound.note = (
+        f"{nbytes / _median(dc) / 1e6:,.0f} MB/s; the plain read is "
+        f"{paired_ratio(dc, row.ref_samples):.1f}x faster than the Data-Code alone. CPU "
+        f"seconds (medians; a loaded machine stretches wall time, not these): pixel code "
+        f"{cpu['pixels']:.2f}, plain read {cpu['read']:.2f}, byte ISCC-SUM {cpu['sum']:.2f}, "
+        f"Data-Code alone {cpu['datacode']:.2f}"
+    )
+    bound.extra = {"cpu_seconds": cpu}
+    rows += [plain, sums, bound]
     rows.append(_oracle_row(p, data, g))
     rows.append(_czi_row(p, data, g))
     return rows
+
+
+def _median(xs: list[float]) -> float:
+    return sorted(xs)[len(xs) // 2]
 
 
 def write_czi(path: Path, nbytes: int) -> Path:
@@ -237,18 +269,25 @@ def task_pixels(path: str) -> dict[str, Any]:
     def count(n: int) -> None:
         seen[0] += n
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = pixel_codes(Path(path), on_bytes=count)
     seconds = time.perf_counter() - t0
     if res.note:
         raise SystemExit(f"no pixel code: {res.note}")
-    return {"seconds": seconds, "wide": res.images[0].wide, "bytes": seen[0]}
+    first = res.images[0]
+    return {
+        "seconds": seconds,
+        "cpu": time.process_time() - c0,
+        "wide": first.wide,
+        "data_code": first.data_code,
+        "bytes": seen[0],
+    }
 
 
 def task_read(path: str) -> dict[str, Any]:
     import tifffile
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     with tifffile.TiffFile(path) as tf:
         series = tf.series[0]
@@ -257,15 +296,48 @@ def task_read(path: str) -> dict[str, Any]:
         for k in range(z):  # Z outermost, then C: the same order pixel_codes reads in
             for ch in range(c):
                 n += series.pages[ch * z + k].asarray().nbytes
-    return {"seconds": time.perf_counter() - t0, "bytes": n}
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "bytes": n}
+
+
+def task_datacode(path: str) -> dict[str, Any]:
+    """The Data-Code alone over the canonical stream: planes read and swapped as
+    ``task_read`` reads them, only the Data-Code's updates timed (1 MiB pieces, as
+    ``pixel_codes`` feeds it)."""
+    import iscc_lib as il
+    import numpy as np
+    import tifffile
+
+    from iscc_lineage.codes.pixel.stream import PIECE
+
+    hasher = il.DataHasher()
+    spent = cpu = 0.0
+    buf: Any = None
+    with tifffile.TiffFile(path) as tf:
+        series = tf.series[0]
+        dims = dict(zip(series.axes, series.shape, strict=True))
+        c, z = dims.get("C", 1), dims.get("Z", 1)
+        for k in range(z):
+            for ch in range(c):
+                plane = series.pages[ch * z + k].asarray()
+                if buf is None:
+                    buf = np.empty(plane.shape, plane.dtype.newbyteorder(">"))
+                np.copyto(buf, plane)
+                raw = memoryview(buf.reshape(-1).view(np.uint8))
+                pieces = [bytes(raw[i : i + PIECE]) for i in range(0, raw.nbytes, PIECE)]
+                t0, c0 = time.perf_counter(), time.thread_time()
+                for piece in pieces:
+                    hasher.update(piece)
+                spent += time.perf_counter() - t0
+                cpu += time.thread_time() - c0
+    return {"seconds": spent, "cpu": cpu, "data_code": hasher.finalize(256)["iscc"]}
 
 
 def task_sum(path: str) -> dict[str, Any]:
-    from iscc_lineage.fingerprint import fingerprint_file
+    from iscc_lineage.codes import fingerprint_file
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fp = fingerprint_file(Path(path))
-    return {"seconds": time.perf_counter() - t0, "iscc": fp.iscc}
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "iscc": fp.iscc}
 
 
 def task_iscc_bio(path: str) -> dict[str, Any]:
@@ -279,7 +351,13 @@ def task_iscc_bio(path: str) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "wide": parts[0]["iscc_code"]}
 
 
-TASKS = {"pixels": task_pixels, "read": task_read, "sum": task_sum, "iscc-bio": task_iscc_bio}
+TASKS = {
+    "pixels": task_pixels,
+    "read": task_read,
+    "sum": task_sum,
+    "datacode": task_datacode,
+    "iscc-bio": task_iscc_bio,
+}
 
 if __name__ == "__main__":
     task, args = sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}

@@ -13,6 +13,7 @@ __all__ = [
     "Content",
     "Edge",
     "Fingerprint",
+    "Image",
     "Lineage",
     "Member",
     "Run",
@@ -231,6 +232,30 @@ def _edge_dict(e: Edge) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """One image (a scene / series: the pixels, whatever the container) held by several
+    contents of a lineage: its representations (BioImage Archive: Image vs
+    ImageRepresentation). Only a non-uniform image is one; equal ``pixel_id`` is the identity.
+    """
+
+    pixel_id: str  #: ``<pixel datahash>/<dtype>/<Y>x<X>`` (see ``codes.pixel.ImageCode``)
+    iscc: str  #: narrow ISCC-SUM of the canonical pixel stream, ``ISCC:KUA…``
+    wide: str  #: WIDE ISCC-SUM (as iscc-bio and omero-iscc emit it)
+    name: str | None  #: the scene / series name in the first representation, if any
+    #: datahashes of the contents holding it, in recording order (the first recorded first)
+    representations: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pixel_id": self.pixel_id,
+            "iscc": self.iscc,
+            "wide": self.wide,
+            "name": self.name,
+            "representations": list(self.representations),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Lineage:
     """A connected piece of the graph around a target content, as returned by trace / impact.
 
@@ -253,3 +278,6 @@ class Lineage:
     #: content datahash -> the other contents holding the same image (equal pixel codes: a
     #: CZI and its OME-TIFF and OME-Zarr copies), for the contents of the lineage
     twins: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: node key (``image:<pixel_id>``) -> an image two or more contents of the lineage hold;
+    #: every content of ``twins`` is a representation of one of them
+    images: dict[str, Image] = field(default_factory=dict)

@@ -128,7 +128,9 @@ def test_uniform_images_never_join_lineages(lab: Path) -> None:
     )
     _ok("record", "--pixels", "-i", "b.txt", "-o", "z2.tif", "-n", "empty-b")
     assert _step_names(_json("trace", "z2.tif")) == ["empty-b"]
-    assert _json("trace", "z2.tif")["same_pixels_as"] == {}
+    doc = _json("trace", "z2.tif")
+    assert (doc["same_pixels_as"], doc["images"]) == ({}, {})  # no image node either
+    assert "representations" not in _ok("trace", "z2.tif").stdout
 
 
 def test_show_carries_the_acquisition_metadata(lab: Path) -> None:
@@ -245,17 +247,128 @@ def test_the_plugin_codes_pixels_only_when_asked(tmp_path: Path) -> None:
     assert on.describe()["pixels"] is True  # recorded in the run's info.capture
 
 
-def test_pictures_draw_same_pixels_edges(lab: Path) -> None:
+def _four_representations(lab: Path) -> None:
+    """OME-Zarr 0.4 and 0.5 copies of the stack, recorded as a check step's inputs."""
+    pd.write_ome_zarr(lab / "deposit" / "a4.ome.zarr", pd.stack(), "0.4")
+    (lab / "report.txt").write_text("deposit checked\n")
+    _ok(
+        "record",
+        "--pixels",
+        "-i",
+        "deposit/a4.ome.zarr",
+        "-i",
+        "deposit/a.ome.zarr",
+        "-o",
+        "report.txt",
+        "-n",
+        "check",
+    )
+
+
+def test_four_representations_share_one_image_node(lab: Path) -> None:
+    from iscc_lineage.lineage import graph, trace
+    from iscc_lineage.store import open_store
+
+    _four_representations(lab)
+    doc = _json("trace", "report.txt")
+    _valid("trace", doc)
+    assert _step_names(doc) == ["check", "acquire"]  # the answer is the one it was
+    ((key, node),) = doc["images"].items()  # exactly one image node
+    files = [doc["contents"][h]["paths"][0] for h in node["representations"]]
+    assert [Path(f).relative_to(lab).as_posix() for f in files] == [
+        "raw/a.czi",
+        "conv/a.ome.tif",
+        "deposit/a4.ome.zarr",
+        "deposit/a.ome.zarr",
+    ]  # the first recorded first
+    czi = _json("show", "raw/a.czi")["file"]["images"][0]
+    assert key == "image:" + czi["pixel_id"]
+    assert (node["pixel_id"], node["iscc"], node["wide"]) == (
+        czi["pixel_id"],
+        czi["iscc"],
+        czi["wide"],
+    )
+    text = _ok("trace", "report.txt").stdout
+    assert (
+        f"image {czi['iscc']} in 4 representations: raw/a.czi, conv/a.ome.tif, "
+        "deposit/a4.ome.zarr, deposit/a.ome.zarr"
+    ) in " ".join(text.split())
+    impact = _json("impact", "raw/a.czi")
+    _valid("impact", impact)
+    assert _step_names(impact) == ["convert", "check", "segment"]
+    assert list(impact["images"]) == [key]
+    assert len(impact["images"][key]["representations"]) == 4
+    # the graph API: one image node, each representation points to it, no file-to-file edge
+    with open_store(lab / "lineage.db") as store:
+        lin = trace(store, doc["target"]["datahash"])
+    lg = graph(lin)
+    assert list(lg.images) == [key] and key in lg.nodes
+    held = sorted(f.source for f in lg.flows if f.role == "representation_of")
+    assert held == sorted(node["representations"])
+    assert {f.target for f in lg.flows if f.role == "representation_of"} == {key}
+
+
+def test_pictures_draw_one_image_node(lab: Path) -> None:
     import networkx as nx
 
-    _ok("trace", "results/mask.tif", "--graph", "g.mmd")
+    _four_representations(lab)
+    key = "image:" + _json("show", "raw/a.czi")["file"]["images"][0]["pixel_id"]
+    _ok("trace", "report.txt", "--graph", "g.mmd")
     mermaid = (lab / "g.mmd").read_text()
-    assert mermaid.count("-. same pixels .-") == 1
-    _ok("trace", "results/mask.tif", "--graph", "g.graphml")
+    assert mermaid.count("-. representation .-") == 4
+    assert mermaid.count("{{") == 1 and f"= {key}" in mermaid
+    _ok("trace", "report.txt", "--graph", "g.dot")
+    dot = (lab / "g.dot").read_text()
+    assert dot.count('label="representation"') == 4 and f'"{key}" [' in dot
+    assert "shape=hexagon" in dot
+    _ok("trace", "report.txt", "--graph", "g.svg")
+    svg = (lab / "g.svg").read_text()
+    assert svg.count(f'data-node="{key}"') == 1
+    assert svg.count(f'data-from="{key}"') == 4  # each drawn once, none as a back loop
+    _ok("trace", "report.txt", "--graph", "g.graphml")
     g = nx.read_graphml(lab / "g.graphml")
-    same = [(a, b) for a, b, d in g.edges(data=True) if d["role"] == "same_pixels"]
-    assert len(same) == 1
-    a, b = same[0]  # the way the data went: from the CZI to the OME-TIFF made from it
-    assert json.loads(g.nodes[a]["paths"])[0].endswith("raw/a.czi")
-    assert json.loads(g.nodes[b]["paths"])[0].endswith("conv/a.ome.tif")
+    images = [n for n, d in g.nodes(data=True) if d["type"] == "image"]
+    assert images == [key]
+    links = [(a, b) for a, b, d in g.edges(data=True) if d["role"] == "representation_of"]
+    assert len(links) == 4 and {b for _, b in links} == {key}
+    held = [a for a, _ in links]
+    assert {Path(json.loads(g.nodes[a]["paths"])[0]).name for a in held} == {
+        "a.czi",
+        "a.ome.tif",
+        "a4.ome.zarr",
+        "a.ome.zarr",
+    }
+    assert not [1 for *_, d in g.edges(data=True) if d["role"] == "same_pixels"]
     assert nx.is_directed_acyclic_graph(g)
+    # a conversion is still a step between two representations of the one image
+    _ok("trace", "conv/a.ome.tif", "--graph", "c.graphml")
+    c = nx.read_graphml(lab / "c.graphml")
+    (convert,) = [n for n, d in c.nodes(data=True) if d.get("name") == "convert"]
+    (src,) = c.predecessors(convert)
+    (dst,) = c.successors(convert)
+    assert set(c.successors(src)) == {convert, key}
+    assert set(c.successors(dst)) == {key}
+
+
+def test_a_first_record_fills_the_stat_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``record --pixels`` re-checks each file before its pixel code lands on the content;
+    on a store the record creates, that check must hit the stat cache (not hash the file
+    a second time), and a later ``reindex --pixels`` too."""
+    import time
+
+    from iscc_lineage.codes.fingerprint import RACY_SECONDS, stat_key
+    from iscc_lineage.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
+    path = pd.write_ome_tiff(tmp_path / "a.ome.tif", pd.stack())
+    time.sleep(RACY_SECONDS + 0.2)  # older than the racy window (ctime too): cacheable
+    _ok("record", "-o", "a.ome.tif", "-n", "acquire")
+    with open_store(tmp_path / "lineage.db") as store:
+        hit = store.cache_get(stat_key(path.stat()))
+    recorded = _json("show", "a.ome.tif")["file"]["content"]["datahash"]
+    assert hit is not None and hit.datahash == recorded
+    _ok("reindex", "--pixels")
+    assert _json("show", "a.ome.tif")["file"]["images"][0]["dtype"] == "uint16"

@@ -165,23 +165,26 @@ def store_shown(store: Store) -> str:
 
 
 class DeferredCache:
-    """The store's stat cache, with writes held back until the input is known to be good."""
+    """The store's stat cache, with writes held back until the input is known to be good.
 
-    def __init__(self, store: Store) -> None:
+    ``store`` may be None while the store does not exist yet (a first ``record``): nothing
+    is found, entries are held, and :meth:`flush` writes them once ``store`` is set."""
+
+    def __init__(self, store: Store | None) -> None:
         self.store = store
         self.held: list[tuple[str, Fingerprint]] = []
 
     def cache_get(self, key: str) -> Fingerprint | None:
-        return self.store.cache_get(key)
+        return self.store.cache_get(key) if self.store is not None else None
 
     def cache_get_many(self, keys: Sequence[str]) -> dict[str, Fingerprint]:
-        return self.store.cache_get_many(keys)
+        return self.store.cache_get_many(keys) if self.store is not None else {}
 
     def cache_put(self, entries: Sequence[tuple[str, Fingerprint]]) -> None:
         self.held.extend(entries)
 
     def flush(self) -> None:
-        if self.held:
+        if self.held and self.store is not None:
             self.store.cache_put(self.held)
             self.held.clear()
 

@@ -64,6 +64,7 @@ def _lineage_json(lin: Lineage, res: Resolved) -> dict[str, Any]:
         "members": dict(sorted(lin.containers.items())),
         "repeats": {k: list(v) for k, v in sorted(lin.repeats.items())},
         "same_pixels_as": {h: list(ts) for h, ts in sorted(lin.twins.items())},
+        "images": {k: im.to_dict() for k, im in sorted(lin.images.items())},
     }
 
 
@@ -128,7 +129,12 @@ def _walk_command(
         render.dump_json(doc)
     else:
         render.lineage_tree(
-            lin, title, store=store_shown(store), note=res.note, same_pixels=same is not None
+            lin,
+            title,
+            store=store_shown(store),
+            note=res.note,
+            same_pixels=same is not None,
+            unrecorded_image=(same.image.pixel_id, same.image.iscc) if same else None,
         )
 
 

@@ -147,7 +147,7 @@ def record(
     # The store is written only once everything is known to be good: stat-cache entries are
     # held back, and a store that does not exist yet (or an empty file) is created last.
     store = _existing_store(ctx)
-    cache = DeferredCache(store) if store is not None else None
+    cache = DeferredCache(store)  # no store yet: its entries wait for the store (first record)
     used = _artifacts(list(inputs), cache)
     started = now()
     status = 0
@@ -161,8 +161,8 @@ def record(
     if store is None:
         store = open_from_context(ctx, create=True)
     rec = Recorder(store, pixels=pixels)
-    if cache is not None:
-        cache.flush()
+    cache.store = store
+    cache.flush()  # before the pixel codes: they re-check each file through the stat cache
     run_id = _ensure_run(store, rec, run_ref, "iscc-lineage record")
     step_name = name or (Path(command[0]).name if command else "manual step")
     rec.record_step(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from iscc_lineage.lineage import STEP_PREFIX, graph
 from iscc_lineage.model import Content, Lineage
 
-__all__ = ["Node", "layered", "name", "same_pixels", "to_dot", "to_mermaid"]
+__all__ = ["Node", "image_links", "layered", "name", "to_dot", "to_mermaid"]
 
 
 @dataclass(slots=True)
@@ -23,7 +23,7 @@ class Node:
     key: str
     label: str
     sub: str
-    kind: str  # "content" | "step" | "target" | "end" | "location"
+    kind: str  # "content" | "step" | "target" | "end" | "location" | "image"
     layer: int
     title: str = ""  #: the tooltip: what a person wants to know about the node
     order: float = 0.0
@@ -53,14 +53,15 @@ def _base(lin: Lineage) -> str:
         return ""
 
 
-def same_pixels(lin: Lineage) -> set[tuple[str, str]]:
-    """Edges between two files holding one image (drawn dashed, "same pixels")."""
-    return {(f.source, f.target) for f in graph(lin).flows if f.role == "same_pixels"}
+def image_links(lin: Lineage) -> set[tuple[str, str]]:
+    """(image node, a file holding it): drawn dashed, without an arrow ("representation")."""
+    return {(f.target, f.source) for f in graph(lin).flows if f.role == "representation_of"}
 
 
 def layered(lin: Lineage) -> tuple[dict[str, Node], list[tuple[str, str]]]:
     """The nodes and data-flow edges of :func:`~iscc_lineage.lineage.graph`, layered by the
-    longest path from the target (so every edge points one way)."""
+    longest path from the target (so every edge points one way). An image node sits one
+    layer upstream of the files holding it; its edges come last, as (image, file)."""
     lg = graph(lin)
     ends = {c.datahash for c in lin.ends}
     base = _base(lin)
@@ -104,13 +105,40 @@ def layered(lin: Lineage) -> tuple[dict[str, Node], list[tuple[str, str]]]:
         nodes[key] = Node(
             key, label, (f.edge.note if f.edge else None) or "no content", "location", 0
         )
-    edges = sorted({(f.source, f.target) for f in lg.flows})
+    for key, im in lg.images.items():
+        held = [name(lg.contents[h], base) for h in im.representations if h in lg.contents]
+        nodes[key] = Node(
+            key,
+            f"image {im.name}" if im.name else "image",
+            im.iscc,
+            "image",
+            0,
+            f"image {im.iscc}\npixels {im.pixel_id}\n{len(held)} representations: "
+            + ", ".join(held),
+        )
+    edges = sorted({(f.source, f.target) for f in lg.flows if f.role != "representation_of"})
+    held_by = sorted({(f.target, f.source) for f in lg.flows if f.role == "representation_of"})
     # A step that used and made one content (a copy) is a 2-cycle: layer by what it made.
     loops = {(a, b) for a, b in edges if (b, a) in edges and b.startswith(STEP_PREFIX)}
     _longest_path_layers(
         nodes, [e for e in edges if e not in loops], lin.direction, lin.target.datahash
     )
-    return nodes, edges
+    _image_layers(nodes, held_by, lin.direction)
+    return nodes, edges + held_by
+
+
+def _image_layers(nodes: dict[str, Node], held_by: list[tuple[str, str]], direction: str) -> None:
+    """Each image one column before (left of) the first file holding it: the trace's
+    columns run from the highest layer, the impact's from layer 0 (then shifted right)."""
+    files: dict[str, list[int]] = {}
+    for image, file in held_by:
+        files.setdefault(image, []).append(nodes[file].layer)
+    for image, layers in files.items():
+        nodes[image].layer = max(layers) + 1 if direction == "trace" else min(layers) - 1
+    low = min((n.layer for n in nodes.values()), default=0)
+    if low < 0:
+        for n in nodes.values():
+            n.layer -= low
 
 
 def _longest_path_layers(
@@ -147,18 +175,28 @@ def to_mermaid(lin: Lineage) -> str:
     for k, n in sorted(nodes.items(), key=lambda kv: ids[kv[0]]):
         lines.append(f"  %% {ids[k]} = {k}")  # the lineage graph's node key, for tools
         text = html.escape(n.label).replace('"', "#quot;")
-        shape = f'(["{text}"])' if n.kind == "step" else f'["{text}<br/><small>{n.sub}</small>"]'
+        body = f"{text}<br/><small>{n.sub}</small>"
+        shape = (
+            f'(["{text}"])'
+            if n.kind == "step"
+            else f'{{{{"{body}"}}}}'
+            if n.kind == "image"
+            else f'["{body}"]'
+        )
         lines.append(f"  {ids[k]}{shape}")
-    same = same_pixels(lin)
+    held = image_links(lin)
     lines += [
-        f"  {ids[a]} -. same pixels .- {ids[b]}" if (a, b) in same else f"  {ids[a]} --> {ids[b]}"
+        f"  {ids[a]} -. representation .- {ids[b]}"
+        if (a, b) in held
+        else f"  {ids[a]} --> {ids[b]}"
         for a, b in edges
     ]
     lines.append("  classDef target fill:#fde68a,stroke:#b45309")
     lines.append("  classDef end fill:#bbf7d0,stroke:#15803d")
     lines.append("  classDef step fill:#e0e7ff,stroke:#4338ca")
     lines.append("  classDef location fill:#f1f5f9,stroke:#94a3b8,stroke-dasharray:4 3")
-    for kind in ("target", "end", "step", "location"):
+    lines.append("  classDef image fill:#fae8ff,stroke:#a21caf")
+    for kind in ("target", "end", "step", "location", "image"):
         keys = [ids[k] for k, n in nodes.items() if n.kind == kind]
         if keys:
             lines.append(f"  class {','.join(sorted(keys))} {kind}")
@@ -174,16 +212,19 @@ def to_dot(lin: Lineage) -> str:
         "step": "#e0e7ff",
         "content": "#ffffff",
         "location": "#f1f5f9",
+        "image": "#fae8ff",
     }
     out = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for k, n in sorted(nodes.items()):
         label = n.label.replace('"', '\\"') + ("" if n.kind == "step" else f"\\n{n.sub}")
-        shape = 'box, style="rounded,filled"' if n.kind == "step" else "box, style=filled"
+        shape = {"step": 'box, style="rounded,filled"', "image": "hexagon, style=filled"}.get(
+            n.kind, "box, style=filled"
+        )
         out.append(f'  "{k}" [label="{label}", shape={shape}, fillcolor="{fill[n.kind]}"];')
-    same = same_pixels(lin)
+    held = image_links(lin)
     out += [
-        f'  "{a}" -> "{b}" [style=dashed, dir=none, label="same pixels"];'
-        if (a, b) in same
+        f'  "{a}" -> "{b}" [style=dashed, dir=none, label="representation"];'
+        if (a, b) in held
         else f'  "{a}" -> "{b}";'
         for a, b in edges
     ]

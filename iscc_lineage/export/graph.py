@@ -3,7 +3,9 @@
 The graph is :func:`iscc_lineage.lineage.graph`, the one every view draws: contents and steps
 are nodes (a bipartite provenance graph, as PROV draws it), keyed by datahash, ``step:<id>``
 and ``location:<run>:<path>`` for a location without content (a pipe, a temp file gone before
-hashing); ``used`` edges run content -> step and ``generated`` edges step -> content.
+hashing); ``used`` edges run content -> step and ``generated`` edges step -> content. An image
+held by several files (a CZI and its OME-TIFF and OME-Zarr copies) is one node,
+``image:<pixel_id>``, and each file holding it has a ``representation_of`` edge to it.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ def to_digraph(lineage: Lineage) -> nx.DiGraph[str]:
     Content nodes carry ``iscc``, ``paths`` (list), ``size`` and ``kind``; step nodes carry
     ``name``, ``run``, ``command`` and ``status`` (attributes that are None are left out);
     a location without content (a pipe, a temp file gone before hashing, a file too large to
-    fingerprint) carries ``path``, ``run`` and ``note``. Every node has ``type``
-    (``content``, ``step`` or ``location``). Edges carry ``role`` (``used``, ``generated``,
-    or ``member`` from a directory to a file inside it) and the ``path`` the step saw.
+    fingerprint) carries ``path``, ``run`` and ``note``; an image carries ``pixel_id``,
+    ``iscc``, ``wide`` and ``name``. Every node has ``type`` (``content``, ``step``,
+    ``location`` or ``image``). Edges carry ``role`` (``used``, ``generated``, ``member`` from
+    a directory to a file inside it, ``representation_of`` from a file to its image) and the
+    ``path`` the step saw.
     """
     lg = graph(lineage)
     g: nx.DiGraph[str] = nx.DiGraph(direction=lineage.direction, target=lineage.target.datahash)
@@ -65,6 +69,19 @@ def to_digraph(lineage: Lineage) -> nx.DiGraph[str]:
             key,
             **_present(
                 {"type": "location", "path": f.path, "run": f.step.run, "note": f.edge.note}
+            ),
+        )
+    for key, im in lg.images.items():
+        g.add_node(
+            key,
+            **_present(
+                {
+                    "type": "image",
+                    "pixel_id": im.pixel_id,
+                    "iscc": im.iscc,
+                    "wide": im.wide,
+                    "name": im.name,
+                }
             ),
         )
     for f in lg.flows:

@@ -12,7 +12,7 @@ import html
 import itertools
 from dataclasses import dataclass
 
-from iscc_lineage.export.diagram import Node, layered, name, same_pixels
+from iscc_lineage.export.diagram import Node, image_links, layered, name
 from iscc_lineage.model import Lineage
 
 __all__ = ["MAX_WIDTH", "to_html", "to_svg"]
@@ -26,6 +26,7 @@ STYLE = {
     "step": ("#e0e7ff", "#4338ca"),
     "content": ("#ffffff", "#475569"),
     "location": ("#f1f5f9", "#94a3b8"),
+    "image": ("#fae8ff", "#a21caf"),
 }
 
 
@@ -68,10 +69,10 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
         'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/>'
         "</marker></defs>",
     ]
-    same = same_pixels(lin)
+    held = image_links(lin)
     for (a, b), chain in sorted(chains.items()):
         d = _route(chain, lanes, wide)
-        parts.append(_edge(a, b, d, same=(a, b) in same))
+        parts.append(_edge(a, b, d, image=(a, b) in held))
     for a, b in sorted(back):  # a step that used and made one content: a small loop
         na, nb = nodes[a], nodes[b]
         x1, x2 = na.x + na.w / 2, nb.x + nb.w / 2
@@ -90,12 +91,12 @@ def to_svg(lin: Lineage, *, max_width: float = MAX_WIDTH) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _edge(a: str, b: str, d: str, *, dashed: bool = False, same: bool = False) -> str:
-    if same:  # two files holding one image: no direction of data flow, a dashed link
+def _edge(a: str, b: str, d: str, *, dashed: bool = False, image: bool = False) -> str:
+    if image:  # an image and a file holding it: no data flow, a dashed link
         return (
             f'<path data-from="{html.escape(a)}" data-to="{html.escape(b)}" d="{d}" '
             'fill="none" stroke="#a21caf" stroke-width="1.5" stroke-dasharray="5 3">'
-            "<title>same pixels</title></path>"
+            "<title>representation of the image</title></path>"
         )
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     return (
@@ -107,7 +108,7 @@ def _edge(a: str, b: str, d: str, *, dashed: bool = False, same: bool = False) -
 
 def _box(n: Node) -> str:
     fill, stroke = STYLE[n.kind]
-    rx = BOX_H / 2 if n.kind == "step" else 4
+    rx = BOX_H / 2 if n.kind == "step" else 12 if n.kind == "image" else 4
     dash = ' stroke-dasharray="4 3"' if n.kind == "location" else ""
     head = (
         f'<g data-node="{html.escape(n.key)}"><title>{html.escape(n.title or n.label)}'

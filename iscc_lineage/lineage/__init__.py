@@ -8,11 +8,13 @@ flows (the one lineage graph every view draws).
 from __future__ import annotations
 
 from iscc_lineage.lineage.flows import (
+    IMAGE_PREFIX,
     LOCATION_PREFIX,
     STEP_PREFIX,
     Flow,
     LineageGraph,
     graph,
+    image_key,
     links,
     node_key,
     step_key,
@@ -29,6 +31,7 @@ from iscc_lineage.lineage.traverse import impact, trace, walk
 
 __all__ = [
     "DATAHASH",
+    "IMAGE_PREFIX",
     "LOCATION_PREFIX",
     "STEP_PREFIX",
     "Flow",
@@ -38,6 +41,7 @@ __all__ = [
     "find_same_pixels",
     "graph",
     "identify",
+    "image_key",
     "impact",
     "links",
     "node_key",

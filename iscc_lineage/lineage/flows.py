@@ -6,14 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from iscc_lineage.model import Content, Edge, Lineage, Step
+from iscc_lineage.model import Content, Edge, Image, Lineage, Step
 
 __all__ = [
+    "IMAGE_PREFIX",
     "LOCATION_PREFIX",
     "STEP_PREFIX",
     "Flow",
     "LineageGraph",
     "graph",
+    "image_key",
     "links",
     "node_key",
     "step_key",
@@ -24,6 +26,14 @@ STEP_PREFIX = "step:"  #: step nodes are ``step:<step id>``; content nodes are d
 
 
 LOCATION_PREFIX = "location:"  #: ``location:<run>:<path>``: a path without content, in one run
+
+
+IMAGE_PREFIX = "image:"  #: ``image:<pixel_id>``: one image, whichever contents hold it
+
+
+def image_key(pixel_id: str) -> str:
+    """The graph node of an image (see ``codes.pixel.ImageCode.pixel_id``)."""
+    return IMAGE_PREFIX + pixel_id
 
 
 def step_key(step: Step) -> str:
@@ -41,32 +51,36 @@ def node_key(step: Step, edge: Edge) -> str:
 @dataclass(frozen=True, slots=True)
 class Flow:
     """An edge of the lineage graph, pointing the way data flowed: content -> step (``used``),
-    step -> content (``generated``), or directory -> a file recorded inside it (``member``)."""
+    step -> content (``generated``), directory -> a file recorded inside it (``member``), or
+    a content -> the image it holds (``representation_of``: a CZI and its OME-TIFF and
+    OME-Zarr copies all point to one image node)."""
 
     source: str
     target: str
-    #: member: directory -> a file inside it; same_pixels: two files holding one image
-    role: Literal["used", "generated", "member", "same_pixels"]
+    #: member: directory -> a file inside it; representation_of: a file -> the image it holds
+    role: Literal["used", "generated", "member", "representation_of"]
     path: str  #: the path the step saw (a member's: its path inside the directory)
-    step: Step | None = None  #: None for a member edge
+    step: Step | None = None  #: None for a member or representation edge
     edge: Edge | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LineageGraph:
     """The one graph of a lineage that every view draws (terminal tree, SVG, HTML, Mermaid,
-    DOT, GraphML): contents, steps and content-less locations as nodes, keyed by
-    :func:`node_key` / :func:`step_key`, and every recorded used/generated edge."""
+    DOT, GraphML): contents, steps, content-less locations and images as nodes, keyed by
+    :func:`node_key` / :func:`step_key` / :func:`image_key`, and every recorded
+    used/generated edge, plus an edge from each representation to its image."""
 
     lineage: Lineage
     contents: dict[str, Content]  #: content nodes (the target included)
     steps: dict[str, Step]  #: step nodes
     locations: dict[str, Flow]  #: location nodes (no content): the first flow touching each
     flows: tuple[Flow, ...]
+    images: dict[str, Image]  #: image nodes: one per image two or more contents hold
 
     @property
     def nodes(self) -> set[str]:
-        return {*self.contents, *self.steps, *self.locations}
+        return {*self.contents, *self.steps, *self.locations, *self.images}
 
 
 def graph(lin: Lineage) -> LineageGraph:
@@ -91,20 +105,14 @@ def graph(lin: Lineage) -> LineageGraph:
     for member, tree in sorted(lin.containers.items()):
         if member in contents and tree in contents:
             flows.append(Flow(tree, member, "member", ""))
-    made_from: dict[str, set[str]] = {}  # content -> the contents its generators used
-    for s in lin.steps:
-        for out in s.made:
-            if out.datahash:
-                made_from.setdefault(out.datahash, set()).update(
-                    e.datahash for e in s.inputs if e.datahash
-                )
-    for a, others in sorted(lin.twins.items()):
-        for b in others:
-            if a < b and a in contents and b in contents:
-                # the way the data went when one was made from the other (a conversion)
-                pair = (b, a) if b in made_from.get(a, ()) else (a, b)
-                flows.append(Flow(*pair, "same_pixels", ""))
-    return LineageGraph(lin, contents, steps, locations, tuple(flows))
+    images = {
+        k: im for k, im in lin.images.items() if any(h in contents for h in im.representations)
+    }
+    for key, im in sorted(images.items()):
+        for h in im.representations:
+            if h in contents:
+                flows.append(Flow(h, key, "representation_of", ""))
+    return LineageGraph(lin, contents, steps, locations, tuple(flows), images)
 
 
 def links(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from iscc_lineage.errors import EmptyContentError, NotFoundError
-from iscc_lineage.lineage.flows import links, node_key
+from iscc_lineage.lineage.flows import image_key, links, node_key
 from iscc_lineage.lineage.fold import fold_repeats
-from iscc_lineage.model import Content, Lineage, Step
+from iscc_lineage.model import Content, Image, Lineage, Step
 from iscc_lineage.store import Store
 
 __all__ = ["impact", "trace", "walk"]
@@ -92,7 +92,32 @@ def walk(
         containers,
         repeats,
         twins,
+        _images(store, twins, contents),
     )
+
+
+def _images(
+    store: Store, twins: dict[str, tuple[str, ...]], contents: dict[str, Content]
+) -> dict[str, Image]:
+    """The images the lineage's twins share, keyed by :func:`image_key`: each a node the
+    contents holding it point to. A uniform image is none (it joins nothing)."""
+    held = sorted({h for h, ts in twins.items() for h in (h, *ts) if h in contents})
+    if not held:
+        return {}
+    groups: dict[str, list[tuple[int, str, Any]]] = {}
+    for h, codes in store.images(held).items():
+        for code in codes:
+            if not code.uniform:
+                groups.setdefault(code.pixel_id, []).append((contents[h].id, h, code))
+    out: dict[str, Image] = {}
+    for pixel_id, reps in sorted(groups.items()):
+        reps.sort(key=lambda r: (r[0], r[1]))  # recording order: the first recorded first
+        if len({h for _, h, _ in reps}) < 2:
+            continue
+        first = reps[0][2]
+        held_by = tuple(dict.fromkeys(h for _, h, _ in reps))
+        out[image_key(pixel_id)] = Image(pixel_id, first.iscc, first.wide, first.name, held_by)
+    return out
 
 
 def _choose(

@@ -16,11 +16,14 @@ def lineage_tree(
     store: str | None = None,
     note: str | None = None,
     same_pixels: bool = False,
+    unrecorded_image: tuple[str, str] | None = None,
 ) -> None:
-    """Draw a trace (back to sources) or impact (forward to derivations) as a tree.
+    """Draw a trace (back to sources) or impact (forward to derivations) as a tree, then
+    each image several of its files hold, with those files (its representations).
 
     ``same_pixels``: the file at ``target_path`` is not recorded; ``lin.target`` is a recorded
-    file holding the same image, shown as such under it.
+    file holding the same image, shown as such under it. ``unrecorded_image``: that image's
+    (pixel_id, pixel ISCC), so that the file is listed among the image's representations.
     """
     by_near = links(lin.steps, lin.direction, lin.containers)
     ends = {c.datahash for c in lin.ends}
@@ -108,6 +111,8 @@ def lineage_tree(
     if note:
         out().print(f"[yellow]{escape(note)}[/]")
     out().print(root)
+    for line in image_lines(lin, target_path, unrecorded_image):
+        out().print(line)
     what = "source" if lin.direction == "trace" else "derived end"
     folded = sum(len(v) for v in lin.repeats.values())
     more = f", {folded} identical re-run step{'s' if folded != 1 else ''} folded" if folded else ""
@@ -117,3 +122,32 @@ def lineage_tree(
         f"[dim]{n} step{'s' if n != 1 else ''}{more}, {len(lin.ends)} {what}"
         f"{'s' if len(lin.ends) != 1 else ''}{where}[/]"
     )
+
+
+def image_lines(
+    lin: Lineage, target_path: str, unrecorded: tuple[str, str] | None = None
+) -> list[str]:
+    """``image ISCC:… in 3 representations: raw/a.czi, …``: one line per image node."""
+    rows: list[tuple[str, list[str]]] = []
+    for im in sorted(lin.images.values(), key=lambda im: im.representations):
+        files = [
+            escape(rel(lin.contents[h].paths[0])) if lin.contents[h].paths else lin.contents[h].iscc
+            for h in im.representations
+            if h in lin.contents
+        ]
+        rows.append((im.iscc, files))
+        if unrecorded is not None and unrecorded[0] == im.pixel_id:
+            files.append(f"{escape(rel(target_path))} [dim](not recorded)[/]")
+            unrecorded = None
+    if unrecorded is not None:  # the recorded target is the image's only recorded file
+        first = lin.target.paths[0] if lin.target.paths else lin.target.iscc
+        rows.append(
+            (
+                unrecorded[1],
+                [escape(rel(first)), f"{escape(rel(target_path))} [dim](not recorded)[/]"],
+            )
+        )
+    return [
+        f"[magenta]image[/] [dim]{iscc}[/] in {len(files)} representations: {', '.join(files)}"
+        for iscc, files in rows
+    ]

@@ -119,31 +119,67 @@ class ImageSource:
     metadata: Callable[[], dict[str, Any]]
 
 
-class _StreamHasher:
-    """Data-Code on a background thread (the slower half; iscc-lib releases the GIL), BLAKE3
-    on the caller's thread, as fingerprint.py does for large files."""
+PIECE = 1 << 20  #: bytes per hasher update: small enough to stay in cache, large per call
 
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
+
+class _StreamHasher:
+    """Data-Code on a worker thread (the slower half; iscc-lib releases the GIL), BLAKE3
+    (Instance-Code) on the caller's thread, while the caller reads the next band.
+
+    A band is byte-swapped into one of two reused big-endian buffers and fed in
+    :data:`PIECE` bytes pieces (iscc-lib takes only ``bytes``; a 1 MiB copy stays in cache).
+    Measured per 2 GiB of uint16: ``astype(">u2").tobytes()`` per band (two fresh multi-MiB
+    allocations, page-faulted) cost 1.9 CPU s, as much as the Data-Code itself; this costs
+    0.43 CPU s. The worker runs its
+    jobs in order, so the Data-Code sees the stream in order; a buffer is refilled only
+    after the worker is done with it.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, dtype: Any) -> None:
+        import numpy as np
+
         self.data = il.DataHasher()
         self.instance = il.InstanceHasher()
         self._pool = pool
-        self._pending: Future[None] | None = None
+        self._big = np.dtype(dtype).newbyteorder(">")
+        self._bufs: list[Any] = [None, None]
+        self._jobs: list[Future[None] | None] = [None, None]
+        self._turn = 0
 
-    def update(self, chunk: bytes) -> None:
-        if self._pending is not None:
-            self._pending.result()
-        self._pending = self._pool.submit(self.data.update, chunk)
-        self.instance.update(chunk)
+    def update(self, band: Any) -> int:
+        """Hash a band (any 2-D array of the image's dtype); returns its size in bytes."""
+        import numpy as np
+
+        k = self._turn
+        self._turn ^= 1
+        job = self._jobs[k]
+        if job is not None:
+            job.result()  # the worker is done with this buffer
+        buf = self._bufs[k]
+        if buf is None or buf.size < band.size:
+            self._bufs[k] = buf = np.empty(band.size, self._big)
+        np.copyto(buf[: band.size].reshape(band.shape), band, casting="unsafe")  # swap, copy
+        raw = memoryview(buf[: band.size].view(np.uint8))
+        self._jobs[k] = self._pool.submit(_feed, self.data, raw)
+        _feed(self.instance, raw)
+        return raw.nbytes
 
     def finish(self) -> tuple[str, str, str, str]:
-        if self._pending is not None:
-            self._pending.result()
+        for job in self._jobs:
+            if job is not None:
+                job.result()
+        self._bufs = [None, None]
         d256 = self.data.finalize(256)["iscc"]
         inst = self.instance.finalize(256)
         units = [d256, inst["iscc"]]
         narrow = il.gen_iscc_code_v0(units)["iscc"]
         wide = il.gen_iscc_code_v0(units, wide=True)["iscc"]
         return narrow, wide, d256, inst["datahash"]
+
+
+def _feed(hasher: il.DataHasher | il.InstanceHasher, raw: memoryview) -> None:
+    for at in range(0, raw.nbytes, PIECE):
+        hasher.update(bytes(raw[at : at + PIECE]))
 
 
 def code_all(reader: str, images: Iterator[ImageSource], on_bytes: OnBytes | None) -> PixelResult:
@@ -161,8 +197,7 @@ def _code_one(
 ) -> ImageCode:
     import numpy as np
 
-    big = np.dtype(img.dtype).newbyteorder(">")
-    hasher = _StreamHasher(pool)
+    hasher = _StreamHasher(pool, img.dtype)
     first: Any = None
     uniform = True
     for band in img.bands():
@@ -170,10 +205,9 @@ def _code_one(
             lo, hi = band.min(), band.max()
             first = lo if first is None else first
             uniform = bool(lo == hi == first)
-        chunk = band.astype(big, order="C", copy=False).tobytes()  # swap and copy once
-        hasher.update(chunk)
+        n = hasher.update(band)
         if on_bytes is not None:
-            on_bytes(len(chunk))
+            on_bytes(n)
     narrow, wide, d256, datahash = hasher.finish()
     meta = base_metadata(img.sizes, np.dtype(img.dtype))
     try:
