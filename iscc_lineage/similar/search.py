@@ -20,7 +20,7 @@ from iscc_lineage.similar.evidence import Finding, Policy, collect, findings
 from iscc_lineage.store import Store
 
 if TYPE_CHECKING:
-    from iscc_lineage.codes.figcodes import FigureCodes
+    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes
 
 __all__ = ["Search", "figure_search", "reindex", "uncoded"]
 
@@ -93,22 +93,37 @@ def reindex(
     return done, changed
 
 
+INDEX_CACHE_SUFFIX = ".figindex.npz"  #: next to a SQLite store: the coarse index as arrays
+
+
+def figure_index(store: Store) -> CodeIndex:
+    """The coarse index of every recorded picture. For a SQLite store it is cached next to
+    the store file, keyed by the index rows' generation (count, newest id, bytes): reading
+    10^5 rows again costs more than the whole scan."""
+    from iscc_lineage.codes.figcodes import CodeIndex
+
+    key = store.blob_generation(INDEX_SCHEME)
+    where = store.location  # a SQLite file's path; a server's URL is no file
+    cache = Path(where + INDEX_CACHE_SUFFIX) if Path(where).is_file() else None
+    return CodeIndex.cached(cache, key, lambda: store.blob_values(INDEX_SCHEME))
+
+
 def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> Search:
     """Search the recorded figures for what the picture at ``path`` shows."""
-    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, query_views, split_codes
+    from iscc_lineage.codes.figcodes import FigureCodes, query_views, split_codes
 
     cache: dict[int, FigureCodes] = {}
 
     def details(ids: Sequence[int]) -> dict[int, FigureCodes]:
-        for cid, value in store.code_values_of(ids, DETAIL_SCHEME).items():
+        for cid, value in store.blob_values_of(ids, DETAIL_SCHEME).items():
             cache[cid] = FigureCodes.from_detail_value(value)
         return cache
 
     def full(ids: Sequence[int]) -> dict[int, list[bytes]]:
-        return {cid: split_codes(v) for cid, v in store.code_values_of(ids, CODES_SCHEME).items()}
+        return {cid: split_codes(v) for cid, v in store.blob_values_of(ids, CODES_SCHEME).items()}
 
     views = query_views(path)
-    found = collect(views, CodeIndex(store.code_values(INDEX_SCHEME)), details, full)
+    found = collect(views, figure_index(store), details, full)
     result = findings(found, policy)
     ids = {e.content_id for f in result for e in f.candidates}
     contents = store.contents_by_id(ids)
