@@ -3,10 +3,11 @@
 Every format a paper figure comes in is turned into grayscale pages of at most ``side`` pixels:
 raster files through Pillow (JPEG decoded downscaled by the codec itself; other formats above
 ``MAX_DECODE_PIXELS`` are skipped with a note, never decoded at full size), every page of a
-multi-page TIFF (capped at ``MAX_PAGES``), SVG through cairosvg and PDF through pypdfium2, both
-rendered at a fixed size. Then: white/uniform borders are trimmed, multi-panel figures are cut
-at their gutters (recursive XY-cut over uniform bright rows and columns), and each region gets a
-256-bit ISCC Image-Code. One of the ``codes`` modules: the only place pixel libraries are used.
+multi-page TIFF (capped at ``MAX_PAGES``), SVG through cairosvg, PDF through pypdfium2 and EPS
+through Ghostscript (Pillow's EpsImagePlugin), all rendered at a fixed size. Then: white/uniform
+borders are trimmed, multi-panel figures are cut at their gutters (recursive XY-cut over uniform
+bright rows and columns), and each region gets a 256-bit ISCC Image-Code. One of the ``codes``
+modules: the only place pixel libraries are used.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def load(path: Path, side: int = CODE_SIDE, max_pages: int = MAX_PAGES) -> Figur
             fig.pages.append(_svg(path, side))
         elif suffix == ".pdf":
             _pdf(path, side, max_pages, fig)
+        elif suffix == ".eps":
+            _eps(path, side, fig)
         else:
             _raster(path, side, max_pages, fig)
     except Exception as exc:
@@ -150,6 +153,29 @@ def _svg(path: Path, side: int) -> Page:
         if max(gray.size) > side:  # a very tall SVG: fit the long side
             gray.thumbnail((side, side), Image.Resampling.BOX)
         return Page(np.asarray(gray, dtype=np.uint8), 0, 1.0)
+
+
+def _eps(path: Path, side: int, fig: Figure) -> None:
+    """EPS through Pillow's EpsImagePlugin, which runs Ghostscript (``gs -dSAFER``): pdfium
+    reads no PostScript. Rendered at an integer multiple of 72 dpi so that the long side is
+    at least ``side``, then reduced; a bounding box too large to render at 72 dpi is skipped.
+    Without Ghostscript the picture gets a note, never an error."""
+    from PIL import EpsImagePlugin
+
+    if not EpsImagePlugin.has_ghostscript():
+        fig.notes.append("EPS: Ghostscript (gs) is not installed, not rendered")
+        return
+    with Image.open(path) as img:
+        w, h = img.size  # points (1/72 inch) of the bounding box
+        if w * h > MAX_DECODE_PIXELS:
+            fig.notes.append(f"EPS of {w}x{h} points: too large to render for picture codes")
+            return
+        scale = max(1, min(8, -(-side // max(w, h, 1))))
+        img.load(scale=scale, transparency=False)  # type: ignore[call-arg]
+        gray = img.convert("L")
+    if max(gray.size) > side:
+        gray.thumbnail((side, side), Image.Resampling.BOX)
+    fig.pages.append(Page(np.asarray(gray, dtype=np.uint8), 0, gray.width / max(1, w)))
 
 
 def _pdf(path: Path, side: int, max_pages: int, fig: Figure) -> None:

@@ -36,7 +36,6 @@ __all__ = ["MAGIC", "PageDetail", "capture_page", "one_thread", "pack_pages", "u
 MAGIC = b"FCv2"  #: a version-2 detail value starts with this (version 1: a 16-bit view count)
 STORED_AREA = 400 * 400  #: the stored page view has at most this many pixels
 JPEG_QUALITY = 90  #: mean error ~1 grey level: below the sensor noise the residual compares
-CANDIDATE_FACTOR = 2  #: keypoints detected per kept one, to balance them over the panels
 _PAGE = struct.Struct("<BHHHHffHHHI")  # index, box, fscale, page_scale, n, w, h, jpeg bytes
 
 
@@ -86,70 +85,67 @@ class PageDetail:
         return Detail(box, self.fscale, xy, desc, np.ascontiguousarray(thumb), self.page_scale)
 
 
-_WIDE: Any = None
+_SHARE: Any = None
 
 
-def _wide_orb() -> Any:
-    """ORB as features uses it, but detecting ``CANDIDATE_FACTOR`` times more keypoints."""
-    global _WIDE
-    if _WIDE is None:
+def _share_orb(n: int) -> Any:
+    """ORB as features uses it, keeping ``n`` keypoints (one panel's share of the page's)."""
+    global _SHARE
+    if _SHARE is None:
         o = _orb()
-        _WIDE = cv2.ORB_create(  # type: ignore[attr-defined]
-            nfeatures=o.getMaxFeatures() * CANDIDATE_FACTOR,
+        _SHARE = cv2.ORB_create(  # type: ignore[attr-defined]
+            nfeatures=n,
             scaleFactor=o.getScaleFactor(),
             nlevels=o.getNLevels(),
             edgeThreshold=o.getEdgeThreshold(),
             patchSize=o.getPatchSize(),
             fastThreshold=o.getFastThreshold(),
         )
-    return _WIDE
+    _SHARE.setMaxFeatures(n)
+    return _SHARE
 
 
-def _balanced(
-    xy: npt.NDArray[np.float32], response: npt.NDArray[np.float32], leaves: list[Box], n: int
-) -> npt.NDArray[np.intp]:
-    """Up to ``n`` keypoints: an equal share of the strongest in each leaf panel (a textured
-    panel would otherwise take them all), the rest the strongest anywhere."""
-    order = np.argsort(-response, kind="stable")
-    if len(leaves) < 2:
-        return order[:n]
-    share = n // len(leaves)
-    keep: list[npt.NDArray[np.intp]] = []
-    for x0, y0, x1, y1 in leaves:
-        p = xy[order]
-        inside = (p[:, 0] >= x0) & (p[:, 0] < x1) & (p[:, 1] >= y0) & (p[:, 1] < y1)
-        keep.append(order[inside][:share])
-    taken = np.unique(np.concatenate(keep)) if keep else np.zeros(0, np.intp)
-    rest = order[~np.isin(order, taken)][: max(0, n - taken.size)]
-    return np.concatenate([taken, rest]).astype(np.intp)
+def _keypoints(view: Gray, orb: Any) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.uint8]]:
+    kps, desc = orb.detectAndCompute(_stretch(view), None)
+    if desc is None or not kps:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    return np.array([k.pt for k in kps], dtype=np.float32), np.asarray(desc, np.uint8)
 
 
 def capture_page(
     gray: Gray, box: Box, page_scale: float, index: int, leaves: list[Box] | None = None
 ) -> PageDetail:
-    """ORB keypoints once on the trimmed page ``box`` at FEATURE_SIDE (balanced over the
-    ``leaves`` panels, page pixels), and the stored view."""
+    """ORB keypoints once on the trimmed page ``box`` at FEATURE_SIDE, and the stored view.
+
+    With two or more leaf panels (page pixels) each gets an equal share of the keypoints,
+    detected on its own part of the view with its own contrast stretch (a smooth panel next
+    to a textured one would otherwise get none); the page's set is their union."""
     x0, y0, x1, y1 = box
     view = np.ascontiguousarray(gray[y0:y1, x0:x1])
     small, fscale = _resize(view, FEATURE_SIDE)
-    kps, desc = _wide_orb().detectAndCompute(_stretch(small), None)
-    if desc is None or not kps:
-        xy = np.zeros((0, 2), np.float32)
-        desc = np.zeros((0, 32), np.uint8)
+    total = _orb().getMaxFeatures()
+    if leaves is None or len(leaves) < 2:
+        xy, desc = _keypoints(small, _orb())
     else:
-        xy = np.array([k.pt for k in kps], dtype=np.float32)
-        response = np.array([k.response for k in kps], dtype=np.float32)
-        feat_leaves = [
-            (
-                (a - x0) * fscale,
-                (b - y0) * fscale,
-                (c - x0) * fscale,
-                (d - y0) * fscale,
+        pad = _orb().getEdgeThreshold() + 1  # ORB drops keypoints this close to an edge
+        parts = []
+        hh, ww = small.shape
+        for a, b, c, d in leaves:
+            fx0 = max(0, round((a - x0) * fscale) - pad)
+            fy0 = max(0, round((b - y0) * fscale) - pad)
+            fx1 = min(ww, round((c - x0) * fscale) + pad)
+            fy1 = min(hh, round((d - y0) * fscale) + pad)
+            if fx1 - fx0 < 2 * pad or fy1 - fy0 < 2 * pad:
+                continue
+            pxy, pdesc = _keypoints(
+                np.ascontiguousarray(small[fy0:fy1, fx0:fx1]), _share_orb(total // len(leaves))
             )
-            for a, b, c, d in (leaves or [])
-        ]
-        take = _balanced(xy, response, feat_leaves, _orb().getMaxFeatures())  # type: ignore[arg-type]
-        xy, desc = np.ascontiguousarray(xy[take]), np.ascontiguousarray(desc[take])
+            parts.append((pxy + np.array([fx0, fy0], np.float32), pdesc))
+        if parts:
+            xy = np.concatenate([q for q, _ in parts]).astype(np.float32)
+            desc = np.concatenate([d for _, d in parts]).astype(np.uint8)
+        else:
+            xy, desc = _keypoints(small, _orb())
     h, w = small.shape
     s = min(1.0, math.sqrt(STORED_AREA / (h * w)))
     stored, _ = _resize(small, max(1, round(max(h, w) * s))) if s < 1.0 else (small, 1.0)

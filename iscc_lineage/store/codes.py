@@ -137,6 +137,11 @@ class CodeQueries:
         """Ids of file contents seen at a path ending in one of ``suffixes`` (lower case, with
         the dot) that carry none of the codes ``schemes`` (pictures not yet coded)."""
         listed = json.dumps(list(schemes))
+        ends = [f"%{s}" for s in sorted(suffixes)]
+        if not ends:
+            return []
+        # one LIKE per suffix: the same SQL on SQLite and PostgreSQL (no json_each table)
+        like = " OR ".join(["lower(o.path) LIKE ?"] * len(ends))
         return [
             r[0]
             for r in self._query(
@@ -145,9 +150,9 @@ class CodeQueries:
                 "  WHERE scheme IN (SELECT value FROM json_each(?)))"
                 " AND id NOT IN (SELECT content_id FROM content_blob"
                 "  WHERE scheme IN (SELECT value FROM json_each(?)))"
-                " AND EXISTS (SELECT 1 FROM observation o, json_each(?) s"
-                "  WHERE o.content_id = c.id AND lower(o.path) LIKE '%' || s.value) ORDER BY id",
-                (listed, listed, json.dumps(sorted(suffixes))),
+                " AND EXISTS (SELECT 1 FROM observation o"
+                f"  WHERE o.content_id = c.id AND ({like})) ORDER BY id",
+                (listed, listed, *ends),
             )
         ]
 
