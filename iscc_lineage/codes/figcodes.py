@@ -168,8 +168,9 @@ def _describe(
         regs = list(figure.regions(page.gray, windows=windows))
         parents = {p for _, _, p in regs}
         leaves = [b for i, (k, b, _) in enumerate(regs) if k == "panel" and i not in parents]
+        codes = figure.region_codes(page.gray, [b for _, b, _ in regs])
         for n, (kind, box, parent) in enumerate(regs):
-            code = figure.image_code_of(page.gray, box)
+            code = codes[n]
             needs_detail = kind == "page" or (kind == "panel" and panels < MAX_PANELS)
             if code is None and not needs_detail:
                 continue

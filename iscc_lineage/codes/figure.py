@@ -35,6 +35,7 @@ __all__ = [
     "image_code_text",
     "is_figure",
     "load",
+    "region_codes",
     "regions",
     "split",
     "split_tree",
@@ -133,7 +134,7 @@ def _to_gray(frame: Image.Image) -> Image.Image:
             hi = lo + 1.0
         out = np.clip((arr - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
         return Image.fromarray(out)
-    if pic.mode in ("RGBA", "LA") and pic.getchannel("A").getextrema() == (255, 255):
+    if pic.mode == "RGBA" and pic.getchannel("A").getextrema()[0] == 255:
         return pic.convert("L")  # opaque (matplotlib's PNGs): no composite pass over 2 MP
     if pic.mode in ("RGBA", "LA", "PA", "P") and (pic.mode != "P" or "transparency" in pic.info):
         rgba = pic.convert("RGBA")
@@ -289,11 +290,16 @@ def split(gray: Gray, box: Box | None = None, depth: int = 4) -> list[Box]:
     return [b for i, (b, _) in enumerate(nodes) if i not in parents]
 
 
-def _code(gray: Gray, box: Box | None, gap: float | None = None) -> tuple[str, bytes] | None:
+def _code(
+    gray: Gray, box: Box | None, gap: float | None = None, page: Image.Image | None = None
+) -> tuple[str, bytes] | None:
     x0, y0, x1, y1 = box or (0, 0, gray.shape[1], gray.shape[0])
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
-    img = Image.fromarray(np.ascontiguousarray(gray[y0:y1, x0:x1]))
+    if page is not None:  # a region of a shared page image: Pillow's crop, no numpy copies
+        img = page.crop((x0, y0, x1, y1))
+    else:
+        img = Image.fromarray(np.ascontiguousarray(gray[y0:y1, x0:x1]))
     pixels = img.resize((32, 32), Image.Resampling.BICUBIC, reducing_gap=gap).tobytes()
     code = str(il.gen_image_code_v0(pixels, 256)["iscc"])
     body = bytes(il.iscc_decode(code)[4])
@@ -321,6 +327,19 @@ def image_code_of(gray: Gray, box: Box | None = None) -> bytes | None:
 
 
 REDUCING_GAP = 3.0  #: region codes: box-reduce to within 3x of 32 px before the bicubic
+
+
+def region_codes(gray: Gray, boxes: list[Box]) -> list[bytes | None]:
+    """:func:`image_code_of` of many regions of one page (the same codes), sharing one
+    Pillow image of the page."""
+    page = Image.fromarray(np.ascontiguousarray(gray))
+    out: list[bytes | None] = []
+    for box in boxes:
+        got = _code(gray, box, REDUCING_GAP, page)
+        out.append(got[1] if got else None)
+    return out
+
+
 WINDOW_SCALES = (0.75, 0.5)  #: sub-image windows (fraction of each side) coded per region
 
 
