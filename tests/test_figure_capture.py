@@ -22,7 +22,7 @@ from iscc_lineage import open_store
 from iscc_lineage.cli import cli
 from iscc_lineage.codes.figcodes import FigureCodes, figure_codes
 from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME, SKIP_SCHEME
-from iscc_lineage.similar.search import INDEX_CACHE_SUFFIX
+from iscc_lineage.similar.search import CHECKED_SUFFIX, INDEX_CACHE_SUFFIX
 from iscc_lineage.store.spool import apply, encode
 
 FIGURE_SCHEMES = (INDEX_SCHEME, CODES_SCHEME, DETAIL_SCHEME)
@@ -168,17 +168,25 @@ def test_older_store_keeps_its_figure_codes_as_bytes(store_location: str, tmp_pa
 
 def test_index_cache_follows_new_recordings(tmp_path: Path) -> None:
     """The coarse index cached next to a SQLite store is rebuilt once a picture is recorded
-    after it was written: the new picture is found."""
+    after it was written, and a picture recorded without codes after the last check for such
+    pictures is still coded before the search: the new picture is found."""
     store = str(tmp_path / "lineage.db")
     _record_pair(tmp_path, store, "camera")
     Image.open(tmp_path / "camera.png").crop((60, 60, 460, 460)).save(tmp_path / "c1.png")
     assert run("--store", store, "trace", "--similar", str(tmp_path / "c1.png")).exit_code == 0
     cache = Path(store + INDEX_CACHE_SUFFIX)
     assert cache.is_file()
+    assert Path(store + CHECKED_SUFFIX).is_file()  # no picture waits for codes
     _record_pair(tmp_path, store, "coins")
+    with sqlite3.connect(store) as db:  # as an iscc-lineage without figure codes records it
+        db.execute(
+            "DELETE FROM content_blob WHERE content_id ="
+            " (SELECT content_id FROM observation WHERE path LIKE '%coins.png')"
+        )
     Image.open(tmp_path / "coins.png").crop((40, 20, 340, 280)).save(tmp_path / "c2.png")
     res = run("--store", store, "trace", "--similar", "--json", str(tmp_path / "c2.png"))
     assert res.exit_code == 0, res.output
+    assert "coded 1 recorded picture(s)" in res.stderr  # seen although checked before
     assert json.loads(res.stdout)["match"]["paths"][0].endswith("coins.png")
 
 

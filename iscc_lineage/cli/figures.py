@@ -14,6 +14,7 @@ from iscc_lineage.lineage import walk
 from iscc_lineage.lineage.paper import Panel, paper_lineage
 from iscc_lineage.model import Content, Fingerprint, Lineage
 from iscc_lineage.similar import Evidence, Finding, Search, figure_search, reindex, uncoded
+from iscc_lineage.similar.search import needs_coding
 from iscc_lineage.store import Store
 
 __all__ = ["evidence_dict", "figure_search_or_exit", "reindex_figures", "resolve_figure"]
@@ -31,7 +32,7 @@ def _progress_reindex(store: Store, todo: int) -> tuple[int, int]:
 
 def lazy_reindex(store: Store) -> None:
     """Code the pictures recorded before figure codes existed, once, before a search."""
-    todo = len(uncoded(store))
+    todo = len(needs_coding(store))
     if todo:
         done, changed = _progress_reindex(store, todo)
         click.echo(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from iscc_lineage.store import Store
 if TYPE_CHECKING:
     from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes
 
-__all__ = ["Search", "figure_search", "reindex", "uncoded"]
+__all__ = ["Search", "figure_index", "figure_search", "needs_coding", "reindex", "uncoded"]
 
 DEFAULT_POLICY = Policy()
 
@@ -94,6 +95,12 @@ def reindex(
 
 
 INDEX_CACHE_SUFFIX = ".figindex.npz"  #: next to a SQLite store: the coarse index as arrays
+CHECKED_SUFFIX = ".figchecked"  #: next to a SQLite store: the state uncoded() found nothing at
+
+
+def _beside(store: Store, suffix: str) -> Path | None:
+    where = store.location  # a SQLite file's path; a server's URL is no file
+    return Path(where + suffix) if Path(where).is_file() else None
 
 
 def figure_index(store: Store) -> CodeIndex:
@@ -103,9 +110,27 @@ def figure_index(store: Store) -> CodeIndex:
     from iscc_lineage.codes.figcodes import CodeIndex
 
     key = store.blob_generation(INDEX_SCHEME)
-    where = store.location  # a SQLite file's path; a server's URL is no file
-    cache = Path(where + INDEX_CACHE_SUFFIX) if Path(where).is_file() else None
+    cache = _beside(store, INDEX_CACHE_SUFFIX)
     return CodeIndex.cached(cache, key, lambda: store.blob_values(INDEX_SCHEME))
+
+
+def needs_coding(store: Store) -> dict[str, str]:
+    """:func:`uncoded`, skipped when nothing was recorded since it last found none (the newest
+    content and observation ids are unchanged): a search among 10^5 pictures need not look
+    for pictures recorded before figure codes each time."""
+    marker = _beside(store, CHECKED_SUFFIX)
+    state = store.newest_ids()
+    if marker is not None:
+        try:
+            if marker.read_text(encoding="ascii") == state:
+                return {}
+        except OSError:
+            pass
+    todo = uncoded(store)
+    if not todo and marker is not None:
+        with contextlib.suppress(OSError):  # a read-only folder: check again next time
+            marker.write_text(state, encoding="ascii")
+    return todo
 
 
 def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> Search:

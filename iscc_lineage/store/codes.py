@@ -93,6 +93,14 @@ class CodeQueries:
         )[0]
         return int(r[0]), int(r[1]), int(r[2])
 
+    def newest_ids(self) -> str:
+        """``content:observation`` newest ids: changes whenever something is recorded."""
+        r = self._query(
+            "SELECT (SELECT coalesce(max(id), 0) FROM content),"
+            " (SELECT coalesce(max(id), 0) FROM observation)"
+        )[0]
+        return f"{int(r[0])}:{int(r[1])}"
+
     def _move_figure_codes(self, db: Any) -> None:
         """Schema 4: the figure codes stored before as base64 text in content_code move to
         content_blob as the same bytes (index, codes, detail); nothing else is touched."""
