@@ -176,6 +176,8 @@ def test_index_cache_follows_new_recordings(tmp_path: Path) -> None:
     assert run("--store", store, "trace", "--similar", str(tmp_path / "c1.png")).exit_code == 0
     cache = Path(store + INDEX_CACHE_SUFFIX)
     assert cache.is_file()
+    cache.write_bytes(b"FIGIDX01" + bytes(40) + b"damaged")  # a cut or foreign file: rebuilt
+    assert run("--store", store, "trace", "--similar", str(tmp_path / "c1.png")).exit_code == 0
     assert Path(store + CHECKED_SUFFIX).is_file()  # no picture waits for codes
     _record_pair(tmp_path, store, "coins")
     with sqlite3.connect(store) as db:  # as an iscc-lineage without figure codes records it

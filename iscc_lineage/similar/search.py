@@ -94,7 +94,7 @@ def reindex(
     return done, changed
 
 
-INDEX_CACHE_SUFFIX = ".figindex.npz"  #: next to a SQLite store: the coarse index as arrays
+INDEX_CACHE_SUFFIX = ".figindex"  #: next to a SQLite store: the coarse index as raw arrays
 CHECKED_SUFFIX = ".figchecked"  #: next to a SQLite store: the state uncoded() found nothing at
 
 
