@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from benchmarks.bench_figures import bench_figures
 from benchmarks.bench_fingerprint import bench_cache, bench_many, bench_one
 from benchmarks.bench_lab import bench_container, bench_pg_store, bench_pg_write
 from benchmarks.bench_pixels import bench_pixels
@@ -97,6 +98,7 @@ BENCHES: dict[str, Callable[[Preset, Path, argparse.Namespace], list[Row]]] = {
     "store": lambda p, d, a: bench_store(p, d),
     "crate": lambda p, d, a: bench_crate(p, d),
     "pixels": lambda p, d, a: bench_pixels(p, d),
+    "figures": lambda p, d, a: bench_figures(p, d),
     "container": lambda p, d, a: bench_container(p, d),
     "pg-store": lambda p, d, a: bench_pg_store(p, d),
     "pg-write": lambda p, d, a: bench_pg_write(p, d),

@@ -12,7 +12,6 @@ that is not a sibling listed with it), missed (nothing).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import statistics
@@ -47,10 +46,10 @@ POLICIES = [
 
 def _record(
     root: Path, man: dict[str, Any]
-) -> tuple[dict[int, str], dict[int, str], list[float], dict[int, str], dict[int, list[bytes]]]:
-    index: dict[int, str] = {}
+) -> tuple[dict[int, bytes], dict[int, bytes], list[float], dict[int, str], dict[int, list[bytes]]]:
+    index: dict[int, bytes] = {}
     full: dict[int, list[bytes]] = {}
-    detail: dict[int, str] = {}
+    detail: dict[int, bytes] = {}
     names: dict[int, str] = {}
     times = []
     entries = [(n, e["path"]) for n, e in man["originals"].items()]
@@ -60,7 +59,9 @@ def _record(
         fc = figure_codes(root / rel)
         rows = dict(fc.rows())
         times.append(time.perf_counter() - t)
-        index[i], detail[i], names[i] = rows[INDEX_SCHEME], rows[DETAIL_SCHEME], name
+        ix, dv = rows[INDEX_SCHEME], rows[DETAIL_SCHEME]
+        assert isinstance(ix, bytes) and isinstance(dv, bytes)
+        index[i], detail[i], names[i] = ix, dv, name
         full[i] = split_codes(rows[CODES_SCHEME])
     return index, detail, times, names, full
 
@@ -195,7 +196,7 @@ def main(argv: list[str]) -> None:
     print(
         f"\ncapture per picture: median {statistics.median(ms):.0f} ms, max {max(ms):.0f} ms"
         f" ({len(ms)} pictures); detail {kib:.0f} KiB, index "
-        f"{statistics.median(len(v) for v in index.values())} B (base64)"
+        f"{statistics.median(len(v) for v in index.values())} B (bytes)"
     )
     print(
         f"search per query (decode+views+verify): median {statistics.median(qs):.0f} ms, "
@@ -238,7 +239,7 @@ def capture_2mp(root: Path, runs: int = 7) -> None:
     )
 
 
-def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_000) -> None:
+def store_scale(root: Path, index_value: bytes, detail_value: bytes, n: int = 100_000) -> None:
     """``figure_search`` on a real SQLite store holding ``n`` coded pictures: synthetic index
     codes (random, as many regions as a real picture); a real detail value on every 50th
     (details of all 10^5 would take 7 GB here), so this times the coarse stage and the store
@@ -251,7 +252,7 @@ def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_00
 
     db = root / f"scale-{n}.db"
     rng = np.random.default_rng(3)
-    per = len(base64.b64decode(index_value))
+    per = len(index_value)
     if not db.exists():
         store = open_store(str(db))
         rec = Recorder(store)
@@ -260,17 +261,13 @@ def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_00
             Artifact(f"pics/p{i}.dat", fingerprint_bytes(i.to_bytes(8, "big"))) for i in range(n)
         ]
         rec.record_step(run, "make", outputs=arts)
-        rows = []
+        rows: list[tuple[str, str, str | bytes]] = []
         for a in arts:
             assert a.fingerprint is not None
-            code = base64.b64encode(rng.integers(0, 256, per, np.uint8).tobytes()).decode()
+            code = rng.integers(0, 256, per, np.uint8).tobytes()
             rows.append((a.fingerprint.datahash, INDEX_SCHEME, code))
             rows.append(
-                (
-                    a.fingerprint.datahash,
-                    CODES_SCHEME,
-                    base64.b64encode(rng.integers(0, 256, 96, np.uint8).tobytes()).decode(),
-                )
+                (a.fingerprint.datahash, CODES_SCHEME, rng.integers(0, 256, 96, np.uint8).tobytes())
             )
             if len(rows) % 100 == 1:
                 rows.append((a.fingerprint.datahash, DETAIL_SCHEME, detail_value))
@@ -290,14 +287,11 @@ def store_scale(root: Path, index_value: str, detail_value: str, n: int = 100_00
     )
 
 
-def scan(real: int, sample: str, n: int = 100_000) -> None:
+def scan(real: int, sample: bytes, n: int = 100_000) -> None:
     """Time the coarse stage among ``n`` pictures: decoding the index rows and 5 view probes."""
     rng = np.random.default_rng(1)
-    per = len(base64.b64decode(sample)) // 9
-    rows = [
-        (i, base64.b64encode(rng.integers(0, 256, 9 * per, np.uint8).tobytes()).decode())
-        for i in range(n)
-    ]
+    per = len(sample) // 9
+    rows = [(i, rng.integers(0, 256, 9 * per, np.uint8).tobytes()) for i in range(n)]
     t = time.perf_counter()
     idx = CodeIndex(rows)
     build = time.perf_counter() - t

@@ -29,6 +29,7 @@ class Preset:
     container: tuple[int, int] = (100_000, 4 * KiB)  #: chunk files, bytes each
     pg_store: tuple[int, int, int] = (200_000, 40_000, 200)  #: files, steps, runs
     write_steps: int = 500  #: steps per writer, 4 writers at once
+    figures: int = 100_000  #: recorded pictures a figure search runs among
 
 
 PRESETS = {
@@ -56,6 +57,7 @@ PRESETS = {
         container=(10_000, 4 * KiB),
         pg_store=(10_000, 2_000, 10),
         write_steps=100,
+        figures=10_000,
     ),
     "tiny": Preset(
         big=4 * MiB,
@@ -70,5 +72,6 @@ PRESETS = {
         container=(200, 4 * KiB),
         pg_store=(1_000, 200, 2),
         write_steps=10,
+        figures=1_000,
     ),
 }

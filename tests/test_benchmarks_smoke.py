@@ -20,6 +20,7 @@ GROUPS = {
     "store",
     "crate",
     "pixels",
+    "figures",
     "container",
     "pg-store",
     "pg-write",

@@ -257,6 +257,7 @@ def test_reindex_codes_pictures_recorded_before(recorded: Path, tmp_path: Path) 
     assert run("--store", str(store), "record", "-o", str(tmp_path / "cat.png")).exit_code == 0
     with sqlite3.connect(store) as db:
         db.execute("DELETE FROM content_code WHERE scheme LIKE 'figure-%'")
+        db.execute("DELETE FROM content_blob WHERE scheme LIKE 'figure-%'")
     res = run("--store", str(store), "reindex", "--figures")
     assert res.exit_code == 0 and "coded 1 of 1" in res.output, res.output
     Image.open(tmp_path / "cat.png").crop((30, 30, 400, 280)).save(tmp_path / "cat_crop.png")

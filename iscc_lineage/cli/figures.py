@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import click
 from iscc_lineage import render
 from iscc_lineage.cli.group import EXIT_NEGATIVE, open_from_context, printable
 from iscc_lineage.lineage import walk
-from iscc_lineage.model import Content, Fingerprint
+from iscc_lineage.lineage.paper import Panel, paper_lineage
+from iscc_lineage.model import Content, Fingerprint, Lineage
 from iscc_lineage.similar import Evidence, Finding, Search, figure_search, reindex, uncoded
+from iscc_lineage.similar.search import needs_coding
 from iscc_lineage.store import Store
 
 __all__ = ["evidence_dict", "figure_search_or_exit", "reindex_figures", "resolve_figure"]
@@ -29,7 +32,7 @@ def _progress_reindex(store: Store, todo: int) -> tuple[int, int]:
 
 def lazy_reindex(store: Store) -> None:
     """Code the pictures recorded before figure codes existed, once, before a search."""
-    todo = len(uncoded(store))
+    todo = len(needs_coding(store))
     if todo:
         done, changed = _progress_reindex(store, todo)
         click.echo(
@@ -73,8 +76,17 @@ def _sources(store: Store, c: Content) -> list[Content]:
     return list(walk(store, c.datahash, "trace").ends)
 
 
+Draw = Callable[[Lineage, Path, str], None]
+
+
 def figure_search_or_exit(
-    ctx: click.Context, store: Store, file: Path, fp: Fingerprint, as_json: bool, graph: Path | None
+    ctx: click.Context,
+    store: Store,
+    file: Path,
+    fp: Fingerprint,
+    as_json: bool,
+    graph: Path | None,
+    draw: Draw | None = None,
 ) -> tuple[Content, dict[str, Any], list[dict[str, Any]]] | None:
     """The recorded figure ``file`` shows, with the evidence as JSON; or a negative answer.
 
@@ -90,7 +102,7 @@ def figure_search_or_exit(
     if not real:
         return None
     if file.suffix.lower() == ".pdf" or len({_key(f) for f in real}) > 1:
-        _paper(ctx, store, file, fp, search, as_json)
+        _paper(ctx, store, file, fp, search, as_json, (graph, draw) if graph and draw else None)
     f = real[0]
     if f.status == "ambiguous":
         _ambiguous_exit(ctx, file, fp, f, search, as_json)
@@ -181,11 +193,19 @@ def _ambiguous_exit(
 
 
 def _paper(
-    ctx: click.Context, store: Store, file: Path, fp: Fingerprint, search: Search, as_json: bool
+    ctx: click.Context,
+    store: Store,
+    file: Path,
+    fp: Fingerprint,
+    search: Search,
+    as_json: bool,
+    graph: tuple[Path, Draw] | None = None,
 ) -> None:
     """One line per panel (page, box, figure, evidence, raw acquisitions); exit 0 if any panel
-    was matched, else 1."""
+    was matched, else 1. ``graph``: the whole paper's lineage in one picture (every matched
+    panel's figure and its lineage, lineage.paper)."""
     panels: list[dict[str, Any]] = []
+    matched: list[Panel] = []
     for f in search.findings:
         entry: dict[str, Any] = {
             "page": f.page + 1,
@@ -200,6 +220,7 @@ def _paper(
             src = _sources(store, c)
             entry["match"] = evidence_dict(f.match, f, c)
             entry["sources"] = [s.to_dict() for s in src]
+            matched.append(Panel(f.page + 1, f.box, c, _why(f.match)))
             if not as_json:
                 raw = ", ".join(_name(s) for s in src) or "-"
                 click.echo(
@@ -222,6 +243,11 @@ def _paper(
         elif not as_json:
             click.echo(f"page {f.page + 1} {_box(f)}: no recorded figure")
         panels.append(entry)
+    if graph is not None and matched:
+        path, draw = graph
+        draw(paper_lineage(store, fp, printable(file), matched), path, printable(file))
+    elif graph is not None:
+        click.echo(f"{printable(file)}: no panel matched; no graph written", err=True)
     if as_json:
         render.dump_json({"target": _target(file, fp), "panels": panels})
     ctx.exit(0 if any(p["status"] == "match" for p in panels) else EXIT_NEGATIVE)

@@ -105,7 +105,7 @@ def _walk_command(
         if same is not None:
             content = same.content
         elif max_distance is not None and is_figure(file, fp.size):
-            found = figure_search_or_exit(ctx, store, file, fp, as_json, graph)
+            found = figure_search_or_exit(ctx, store, file, fp, as_json, graph, _draw)
             if found is None:  # nothing verified: the Data-Code may still know the bytes
                 content = _similar_or_exit(ctx, store, file, fp, max_distance, as_json).content
             else:

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from iscc_lineage.codes import figure
+from iscc_lineage.codes import figure, stored
 from iscc_lineage.codes.features import Detail, Geometry, detail, verify
 from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME, SKIP_SCHEME
 
@@ -47,6 +49,7 @@ KINDS = ("page", "panel", "window")
 MAX_DETAIL_PAGES = 4  #: pages (TIFF planes, PDF pages) with keypoints stored
 MAX_PANELS = 8  #: panels per page with their own keypoints
 TIE_BITS = 2  #: owners this close to the k-th nearest are candidates too
+SCAN_CHUNK = 1 << 16  #: codes XOR-ed and counted at once (stays in the CPU cache)
 _REGION = struct.Struct("<BBHHHH32s")
 
 
@@ -74,9 +77,14 @@ class FigureCodes:
     notes: list[str] = field(default_factory=list)
     image_code: str | None = None  #: ``ISCC:EE…`` of the whole first page, untrimmed
 
-    def rows(self) -> list[tuple[str, str]]:
-        """(scheme, value) pairs to store as further codes of the content."""
-        out = [(IMAGE_CODE_SCHEME, self.image_code)] if self.image_code else []
+    pages: list[stored.PageDetail] = field(default_factory=list)  #: capture: shared details
+
+    def rows(self) -> list[tuple[str, str | bytes]]:
+        """(scheme, value) pairs to store as further codes of the content: text for the
+        Image-Code and a skip note, binary (the store's blob table) for the figure codes."""
+        out: list[tuple[str, str | bytes]] = (
+            [(IMAGE_CODE_SCHEME, self.image_code)] if self.image_code else []
+        )
         if any(v.detail is not None for v in self.views):
             out += [
                 (INDEX_SCHEME, self.index_value()),
@@ -87,36 +95,59 @@ class FigureCodes:
             out.append((SKIP_SCHEME, "; ".join(self.notes) or "no picture content"))
         return out
 
-    def index_value(self) -> str:
-        """The coarse index: kind and 64-bit prefix of every region code, base64."""
-        raw = b"".join(bytes([KINDS.index(v.kind)]) + v.code[:8] for v in self.views)
-        return base64.b64encode(raw).decode("ascii")
+    def index_value(self) -> bytes:
+        """The coarse index: kind and 64-bit prefix of every region code (9 bytes each)."""
+        return b"".join(bytes([KINDS.index(v.kind)]) + v.code[:8] for v in self.views)
 
-    def codes_value(self) -> str:
-        """The full 256-bit codes of pages and panels, base64 (for the re-rank)."""
-        raw = b"".join(v.code for v in self.views if v.kind != "window" and any(v.code))
-        return base64.b64encode(raw).decode("ascii")
+    def codes_value(self) -> bytes:
+        """The full 256-bit codes of pages and panels (for the re-rank)."""
+        return b"".join(v.code for v in self.views if v.kind != "window" and any(v.code))
 
-    def detail_value(self) -> str:
-        """Region boxes and full codes, then one length-prefixed Detail per verified view."""
-        parts = [struct.pack("<H", len(self.views))]
-        parts += [_REGION.pack(v.page, KINDS.index(v.kind), *v.box, v.code) for v in self.views]
+    def detail_value(self) -> bytes:
+        """Region boxes and full codes, then the verification detail.
+
+        Captured pictures (``pages`` set) store version 2: one keypoint set and one JPEG view
+        per page, shared by its panels (codes.stored). Otherwise version 1: one
+        length-prefixed :class:`Detail` per verified view (a PNG thumbnail each)."""
+        regions = [_REGION.pack(v.page, KINDS.index(v.kind), *v.box, v.code) for v in self.views]
+        if self.pages:
+            detailed = [i for i, v in enumerate(self.views) if v.detail is not None]
+            return (
+                stored.MAGIC
+                + struct.pack("<H", len(self.views))
+                + b"".join(regions)
+                + struct.pack(f"<H{len(detailed)}H", len(detailed), *detailed)
+                + stored.pack_pages(self.pages)
+            )
+        parts = [struct.pack("<H", len(self.views)), *regions]
         for i, v in enumerate(self.views):
             if v.detail is not None:
                 blob = v.detail.to_bytes()
                 parts.append(struct.pack("<HI", i, len(blob)) + blob)
-        return base64.b64encode(b"".join(parts)).decode("ascii")
+        return b"".join(parts)
 
     @classmethod
-    def from_detail_value(cls, value: str) -> FigureCodes:
-        raw = base64.b64decode(value)
-        (n,) = struct.unpack_from("<H", raw)
-        off = 2
+    def from_detail_value(cls, value: str | bytes) -> FigureCodes:
+        """The stored detail (binary; base64 text as stores before schema v4 held it)."""
+        raw = base64.b64decode(value) if isinstance(value, str) else bytes(value)
+        v2 = raw.startswith(stored.MAGIC)
+        off = len(stored.MAGIC) if v2 else 0
+        (n,) = struct.unpack_from("<H", raw, off)
+        off += 2
         views = []
         for _ in range(n):
             page, kind, x0, y0, x1, y1, code = _REGION.unpack_from(raw, off)
             views.append(View(page, KINDS[kind], (x0, y0, x1, y1), code))
             off += _REGION.size
+        if v2:
+            (m,) = struct.unpack_from("<H", raw, off)
+            detailed = struct.unpack_from(f"<{m}H", raw, off + 2)
+            pages = stored.unpack_pages(raw, off + 2 + 2 * m)
+            for i in detailed:
+                v = views[i]
+                if v.page in pages:
+                    v.detail = pages[v.page].detail(v.box, whole=v.kind == "page")
+            return cls(views)
         while off < len(raw):
             i, size = struct.unpack_from("<HI", raw, off)
             off += 6
@@ -125,18 +156,35 @@ class FigureCodes:
         return cls(views)
 
 
-def _describe(fig: figure.Figure, windows: bool, max_pages: int) -> FigureCodes:
+def _describe(
+    fig: figure.Figure, windows: bool, max_pages: int, shared: bool = False
+) -> FigureCodes:
+    """Views with codes and details. ``shared`` (capture): keypoints and a compact view are
+    computed once per page and its panels take their part of them (codes.stored); else
+    (a query) every page and panel gets its own keypoints at ``FEATURE_SIDE``."""
     out = FigureCodes(notes=list(fig.notes))
     for page in fig.pages[:max_pages]:
         panels = 0
         where: dict[int, int] = {}  # region number -> position in out.views
-        for n, (kind, box, parent) in enumerate(figure.regions(page.gray, windows=windows)):
-            code = figure.image_code_of(page.gray, box)
+        pd: stored.PageDetail | None = None
+        regs = list(figure.regions(page.gray, windows=windows))
+        parents = {p for _, _, p in regs}
+        leaves = [b for i, (k, b, _) in enumerate(regs) if k == "panel" and i not in parents]
+        codes = figure.region_codes(page.gray, [b for _, b, _ in regs])
+        for n, (kind, box, parent) in enumerate(regs):
+            code = codes[n]
             needs_detail = kind == "page" or (kind == "panel" and panels < MAX_PANELS)
             if code is None and not needs_detail:
                 continue
             panels += kind == "panel"
-            d = detail(page.gray, box, page.scale) if needs_detail else None
+            d: Detail | None = None
+            if needs_detail and shared:
+                if pd is None:
+                    pd = stored.capture_page(page.gray, box, page.scale, page.index, leaves)
+                    out.pages.append(pd)
+                d = pd.detail(box, whole=kind == "page")
+            elif needs_detail:
+                d = detail(page.gray, box, page.scale)
             where[n] = len(out.views)
             out.views.append(
                 View(
@@ -156,7 +204,7 @@ def _describe(fig: figure.Figure, windows: bool, max_pages: int) -> FigureCodes:
 def figure_codes(path: Path) -> FigureCodes:
     """Codes and details of a picture file for capture (bounded: see figure.load)."""
     fig = figure.load(path)
-    out = _describe(fig, windows=True, max_pages=MAX_DETAIL_PAGES)
+    out = _describe(fig, windows=True, max_pages=MAX_DETAIL_PAGES, shared=True)
     if fig.pages:
         out.image_code = figure.image_code_text(fig.pages[0].gray)
     return out
@@ -165,9 +213,11 @@ def figure_codes(path: Path) -> FigureCodes:
 PAPER_SIDE = 2048  #: PDF pages of a query (a paper) are rendered at this side
 
 
-def picture_rows(paths: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """(datahash, scheme, value) rows to store for pictures given as datahash -> path."""
-    rows: list[tuple[str, str, str]] = []
+def picture_rows(paths: Mapping[str, str]) -> list[tuple[str, str, str | bytes]]:
+    """(datahash, scheme, value) rows to store for pictures given as datahash -> path.
+    Runs in Snakemake's process during capture: OpenCV on one thread (never hog the node)."""
+    stored.one_thread()
+    rows: list[tuple[str, str, str | bytes]] = []
     for datahash, path in paths.items():
         rows += [(datahash, scheme, value) for scheme, value in figure_codes(Path(path)).rows()]
     return rows
@@ -207,9 +257,9 @@ def verify_views(q: View, c: Sequence[View]) -> tuple[View, Geometry] | None:
     return best
 
 
-def split_codes(value: str) -> list[bytes]:
-    """The 256-bit codes of a ``codes_value``."""
-    raw = base64.b64decode(value)
+def split_codes(value: str | bytes) -> list[bytes]:
+    """The 256-bit codes of a ``codes_value`` (binary; base64 text before schema v4)."""
+    raw = base64.b64decode(value) if isinstance(value, str) else bytes(value)
     return [raw[i : i + 32] for i in range(0, len(raw) - 31, 32)]
 
 
@@ -218,15 +268,36 @@ def hamming256(a: bytes, b: bytes) -> int:
     return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
+_CACHE_MAGIC = b"FIGIDX01"
+
+
+def _map_index(path: Path, key: list[int]) -> tuple[Any, Any, Any] | None:
+    """(codes, ids, starts) of a cache file written for ``key``, memory-mapped; else None."""
+    try:
+        raw = np.memmap(path, dtype=np.uint8, mode="r")
+    except (OSError, ValueError):
+        return None  # absent or empty
+    head = 8 + 5 * 8
+    if raw.size < head or bytes(raw[:8]) != _CACHE_MAGIC:
+        return None
+    k0, k1, k2, n_codes, n_owners = (int(v) for v in raw[8:head].view("<i8"))
+    if [k0, k1, k2] != key or raw.size != head + 8 * n_codes + 16 * n_owners:
+        return None  # stale or damaged: rebuilt
+    codes = raw[head : head + 8 * n_codes].view("<u8")
+    ids = raw[head + 8 * n_codes : head + 8 * (n_codes + n_owners)].view("<i8")
+    starts = raw[head + 8 * (n_codes + n_owners) :].view("<i8")
+    return codes, ids, starts
+
+
 class CodeIndex:
     """Every recorded region's 64-bit code prefix in one uint64 array, with its owner."""
 
-    def __init__(self, rows: Iterable[tuple[int, str]]) -> None:
+    def __init__(self, rows: Iterable[tuple[int, str | bytes]]) -> None:
         ids: list[int] = []
         counts: list[int] = []
         parts: list[bytes] = []
         for owner, value in rows:  # one decode per row, then one numpy view over them all
-            raw = binascii.a2b_base64(value)
+            raw = binascii.a2b_base64(value) if isinstance(value, str) else value
             if raw and not len(raw) % 9:
                 ids.append(owner)
                 counts.append(len(raw) // 9)
@@ -239,15 +310,52 @@ class CodeIndex:
     def __len__(self) -> int:
         return int(self.ids.size)
 
+    @classmethod
+    def cached(
+        cls,
+        path: Path | None,
+        key: Sequence[int],
+        rows: Callable[[], Iterable[tuple[int, str | bytes]]],
+    ) -> CodeIndex:
+        """The index saved at ``path`` if it was built for ``key`` (the store's generation of
+        the index rows), else built from ``rows()`` and saved there (atomically; a store
+        whose directory cannot be written just rebuilds it each time). The file is mapped,
+        not read: the scan touches each code once anyway."""
+        want = [int(k) for k in key][:3] + [0] * (3 - len(key))
+        if path is not None:
+            got = _map_index(path, want)
+            if got is not None:
+                out = cls(())
+                out.codes, out.ids, out.starts = got
+                return out
+        out = cls(rows())
+        if path is not None:
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            head = np.array([*want, out.codes.size, out.ids.size], "<i8")
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(_CACHE_MAGIC + head.tobytes())
+                    for arr, dtype in ((out.codes, "<u8"), (out.ids, "<i8"), (out.starts, "<i8")):
+                        fh.write(np.ascontiguousarray(arr, dtype).tobytes())
+                os.replace(tmp, path)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+        return out
+
     def nearest(self, probes: Sequence[bytes], k: int) -> dict[int, int]:
         """For each probe (a code body), the ``k`` nearest owners; merged as owner -> the
         smallest distance in bits of 64."""
         found: dict[int, int] = {}
         if not len(self) or not probes:
             return found
+        dist = np.empty(self.codes.size, np.uint8)
+        buf = np.empty(min(self.codes.size, SCAN_CHUNK), np.uint64)
         for p in probes:
             q = np.uint64(int.from_bytes(p[:8], "big"))
-            dist = np.bitwise_count(self.codes ^ q)
+            for s in range(0, self.codes.size, SCAN_CHUNK):  # in cache-sized chunks: 3x faster
+                c = self.codes[s : s + SCAN_CHUNK]
+                np.bitwise_xor(c, q, out=buf[: c.size])
+                dist[s : s + c.size] = np.bitwise_count(buf[: c.size])
             best = np.minimum.reduceat(dist, self.starts)  # per owner: its nearest region
             if best.size > k:
                 kth = np.partition(best, k - 1)[k - 1]

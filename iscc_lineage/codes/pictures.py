@@ -22,7 +22,7 @@ CODES_SCHEME = "figure-codes-v1"  #: full 256-bit codes of pages and panels (can
 DETAIL_SCHEME = "figure-detail-v1"  #: keypoints and thumbnails (read for candidates only)
 SKIP_SCHEME = "figure-skipped-v1"  #: why a picture has no figure codes (too large, undecodable)
 RASTER_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
-VECTOR_SUFFIXES = frozenset({".svg", ".pdf"})
+VECTOR_SUFFIXES = frozenset({".svg", ".pdf", ".eps"})
 FIGURE_SUFFIXES = RASTER_SUFFIXES | VECTOR_SUFFIXES
 MAX_FILE_BYTES = 256 << 20  #: larger files are raw stacks, not figures: no picture codes
 

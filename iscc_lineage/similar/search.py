@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +21,9 @@ from iscc_lineage.similar.evidence import Finding, Policy, collect, findings
 from iscc_lineage.store import Store
 
 if TYPE_CHECKING:
-    from iscc_lineage.codes.figcodes import FigureCodes
+    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes
 
-__all__ = ["Search", "figure_search", "reindex", "uncoded"]
+__all__ = ["Search", "figure_index", "figure_search", "needs_coding", "reindex", "uncoded"]
 
 DEFAULT_POLICY = Policy()
 
@@ -93,22 +94,61 @@ def reindex(
     return done, changed
 
 
+INDEX_CACHE_SUFFIX = ".figindex"  #: next to a SQLite store: the coarse index as raw arrays
+CHECKED_SUFFIX = ".figchecked"  #: next to a SQLite store: the state uncoded() found nothing at
+
+
+def _beside(store: Store, suffix: str) -> Path | None:
+    where = store.location  # a SQLite file's path; a server's URL is no file
+    return Path(where + suffix) if Path(where).is_file() else None
+
+
+def figure_index(store: Store) -> CodeIndex:
+    """The coarse index of every recorded picture. For a SQLite store it is cached next to
+    the store file, keyed by the index rows' generation (count, newest id, bytes): reading
+    10^5 rows again costs more than the whole scan."""
+    from iscc_lineage.codes.figcodes import CodeIndex
+
+    key = store.blob_generation(INDEX_SCHEME)
+    cache = _beside(store, INDEX_CACHE_SUFFIX)
+    return CodeIndex.cached(cache, key, lambda: store.blob_values(INDEX_SCHEME))
+
+
+def needs_coding(store: Store) -> dict[str, str]:
+    """:func:`uncoded`, skipped when nothing was recorded since it last found none (the newest
+    content and observation ids are unchanged): a search among 10^5 pictures need not look
+    for pictures recorded before figure codes each time."""
+    marker = _beside(store, CHECKED_SUFFIX)
+    state = store.newest_ids()
+    if marker is not None:
+        try:
+            if marker.read_text(encoding="ascii") == state:
+                return {}
+        except OSError:
+            pass
+    todo = uncoded(store)
+    if not todo and marker is not None:
+        with contextlib.suppress(OSError):  # a read-only folder: check again next time
+            marker.write_text(state, encoding="ascii")
+    return todo
+
+
 def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> Search:
     """Search the recorded figures for what the picture at ``path`` shows."""
-    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, query_views, split_codes
+    from iscc_lineage.codes.figcodes import FigureCodes, query_views, split_codes
 
     cache: dict[int, FigureCodes] = {}
 
     def details(ids: Sequence[int]) -> dict[int, FigureCodes]:
-        for cid, value in store.code_values_of(ids, DETAIL_SCHEME).items():
+        for cid, value in store.blob_values_of(ids, DETAIL_SCHEME).items():
             cache[cid] = FigureCodes.from_detail_value(value)
         return cache
 
     def full(ids: Sequence[int]) -> dict[int, list[bytes]]:
-        return {cid: split_codes(v) for cid, v in store.code_values_of(ids, CODES_SCHEME).items()}
+        return {cid: split_codes(v) for cid, v in store.blob_values_of(ids, CODES_SCHEME).items()}
 
     views = query_views(path)
-    found = collect(views, CodeIndex(store.code_values(INDEX_SCHEME)), details, full)
+    found = collect(views, figure_index(store), details, full)
     result = findings(found, policy)
     ids = {e.content_id for f in result for e in f.candidates}
     contents = store.contents_by_id(ids)

@@ -31,23 +31,94 @@ class CodeQueries:
     def contents_by_id(self, ids: Iterable[int]) -> dict[int, Content]:
         raise NotImplementedError  # pragma: no cover - provided by Store
 
-    def add_codes(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        """Attach (datahash, scheme, value) codes in one transaction; unknown contents skipped."""
+    def add_codes(self, rows: Sequence[tuple[str, str, str | bytes]]) -> None:
+        """Attach (datahash, scheme, value) codes in one transaction; unknown contents skipped.
+        Text values go to content_code, binary ones (figure codes) to content_blob."""
+        text = [(s, v, h) for h, s, v in rows if isinstance(v, str)]
+        blobs = [(s, bytes(v), h) for h, s, v in rows if not isinstance(v, str)]
         with self.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO content_code (content_id, scheme, value)"
-                " SELECT id, ?, ? FROM content WHERE datahash = ?",
-                [(scheme, value, h) for h, scheme, value in rows],
-            )
+            if text:
+                db.executemany(
+                    "INSERT OR REPLACE INTO content_code (content_id, scheme, value)"
+                    " SELECT id, ?, ? FROM content WHERE datahash = ?",
+                    text,
+                )
+            if blobs:
+                db.executemany(
+                    "INSERT OR REPLACE INTO content_blob (content_id, scheme, data)"
+                    " SELECT id, ?, ? FROM content WHERE datahash = ?",
+                    blobs,
+                )
 
     def has_code(self, datahashes: Iterable[str], scheme: str) -> set[str]:
-        """Those of ``datahashes`` that already carry a code of ``scheme``."""
+        """Those of ``datahashes`` that already carry a code of ``scheme`` (text or binary)."""
         rows = self._query(
-            "SELECT c.datahash FROM content c JOIN content_code k ON k.content_id = c.id"
-            " WHERE k.scheme = ? AND c.datahash IN (SELECT value FROM json_each(?))",
-            (scheme, json.dumps(list(datahashes))),
+            "SELECT c.datahash FROM content c WHERE c.datahash IN (SELECT value FROM json_each(?))"
+            " AND (EXISTS (SELECT 1 FROM content_code k WHERE k.content_id = c.id"
+            "  AND k.scheme = ?) OR EXISTS (SELECT 1 FROM content_blob b"
+            "  WHERE b.content_id = c.id AND b.scheme = ?))",
+            (json.dumps(list(datahashes)), scheme, scheme),
         )
         return {r[0] for r in rows}
+
+    def blob_values(self, scheme: str) -> list[tuple[int, bytes]]:
+        """(content id, bytes) of every binary code of ``scheme``, in content id order."""
+        return [
+            (r[0], bytes(r[1]))
+            for r in self._query(
+                "SELECT content_id, data FROM content_blob WHERE scheme = ? ORDER BY content_id",
+                (scheme,),
+            )
+        ]
+
+    def blob_values_of(self, ids: Iterable[int], scheme: str) -> dict[int, bytes]:
+        """The binary ``scheme`` code of each of the contents ``ids`` that has one."""
+        return {
+            r[0]: bytes(r[1])
+            for r in self._query(
+                "SELECT content_id, data FROM content_blob WHERE scheme = ?"
+                " AND content_id IN (SELECT value FROM json_each(?))",
+                (scheme, json.dumps(sorted(set(ids)))),
+            )
+        }
+
+    def blob_generation(self, scheme: str) -> tuple[int, int, int]:
+        """(rows, largest content id, total bytes) of ``scheme``'s binary codes: changes when
+        a picture is coded (codes are written once per content), so a cache keyed by it is
+        invalidated by every capture or reindex."""
+        r = self._query(
+            "SELECT count(*), coalesce(max(content_id), 0), coalesce(sum(length(data)), 0)"
+            " FROM content_blob WHERE scheme = ?",
+            (scheme,),
+        )[0]
+        return int(r[0]), int(r[1]), int(r[2])
+
+    def newest_ids(self) -> str:
+        """``content:observation`` newest ids: changes whenever something is recorded."""
+        r = self._query(
+            "SELECT (SELECT coalesce(max(id), 0) FROM content),"
+            " (SELECT coalesce(max(id), 0) FROM observation)"
+        )[0]
+        return f"{int(r[0])}:{int(r[1])}"
+
+    def _move_figure_codes(self, db: Any) -> None:
+        """Schema 4: the figure codes stored before as base64 text in content_code move to
+        content_blob as the same bytes (index, codes, detail); nothing else is touched."""
+        import base64
+
+        from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME
+
+        schemes = (INDEX_SCHEME, CODES_SCHEME, DETAIL_SCHEME)
+        rows = db.execute(
+            "SELECT content_id, scheme, value FROM content_code WHERE scheme IN (?, ?, ?)",
+            schemes,
+        ).fetchall()
+        moved = [(r[0], r[1], base64.b64decode(r[2])) for r in rows]
+        if moved:
+            db.executemany(
+                "INSERT INTO content_blob (content_id, scheme, data) VALUES (?, ?, ?)", moved
+            )
+            db.execute("DELETE FROM content_code WHERE scheme IN (?, ?, ?)", schemes)
 
     def code_values(self, scheme: str) -> list[tuple[int, str]]:
         """(content id, value) of every code of ``scheme``, in content id order."""
@@ -73,15 +144,23 @@ class CodeQueries:
     def contents_lacking(self, schemes: Sequence[str], suffixes: Iterable[str]) -> list[int]:
         """Ids of file contents seen at a path ending in one of ``suffixes`` (lower case, with
         the dot) that carry none of the codes ``schemes`` (pictures not yet coded)."""
+        listed = json.dumps(list(schemes))
+        ends = [f"%{s}" for s in sorted(suffixes)]
+        if not ends:
+            return []
+        # one LIKE per suffix: the same SQL on SQLite and PostgreSQL (no json_each table)
+        like = " OR ".join(["lower(o.path) LIKE ?"] * len(ends))
         return [
             r[0]
             for r in self._query(
                 "SELECT id FROM content c WHERE kind = 'file' AND id NOT IN"
                 " (SELECT content_id FROM content_code"
                 "  WHERE scheme IN (SELECT value FROM json_each(?)))"
-                " AND EXISTS (SELECT 1 FROM observation o, json_each(?) s"
-                "  WHERE o.content_id = c.id AND lower(o.path) LIKE '%' || s.value) ORDER BY id",
-                (json.dumps(list(schemes)), json.dumps(sorted(suffixes))),
+                " AND id NOT IN (SELECT content_id FROM content_blob"
+                "  WHERE scheme IN (SELECT value FROM json_each(?)))"
+                " AND EXISTS (SELECT 1 FROM observation o"
+                f"  WHERE o.content_id = c.id AND ({like})) ORDER BY id",
+                (listed, listed, *ends),
             )
         ]
 

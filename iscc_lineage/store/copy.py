@@ -73,7 +73,21 @@ def copy_store(src: Store, dst: Store, *, on_item: OnItem | None = None) -> Copy
             " JOIN content c ON c.id = k.content_id"
         )
     }
-    new = [c for c in codes if c not in have]
+    new: list[tuple[str, str, str | bytes]] = [c for c in codes if c not in have]
+    have_blobs = {
+        (r[0], r[1])
+        for r in dst._query(
+            "SELECT c.datahash, b.scheme FROM content_blob b JOIN content c ON c.id = b.content_id"
+        )
+    }
+    new += [
+        (r[0], r[1], bytes(r[2]))
+        for r in src._query(
+            "SELECT c.datahash, b.scheme, b.data FROM content_blob b"
+            " JOIN content c ON c.id = b.content_id ORDER BY c.id, b.scheme"
+        )
+        if (r[0], r[1]) not in have_blobs
+    ]
     if new:
         dst.add_codes(new)
     result.codes = len(new)

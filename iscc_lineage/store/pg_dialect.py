@@ -33,7 +33,12 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bBLOB\b"), "BYTEA"),
 ]
 _UPSERT = re.compile(r"INSERT OR REPLACE INTO (\w+) \(([^)]*)\)")
-_CONFLICT = {"stat_cache": ("key",), "content_code": ("content_id", "scheme"), META: ("key",)}
+_CONFLICT = {
+    "stat_cache": ("key",),
+    "content_code": ("content_id", "scheme"),
+    "content_blob": ("content_id", "scheme"),
+    META: ("key",),
+}
 INSERT_ID = re.compile(r"^\s*INSERT INTO (content|run|step|observation) .*\bVALUES\b", re.S)
 
 

@@ -164,11 +164,21 @@ MIGRATIONS: dict[int, list[str]] = {
             FROM image x JOIN image y ON y.pixel_id = x.pixel_id
              AND y.content_id != x.content_id WHERE x.uniform = 0""",
     ],
+    4: [
+        # Binary codes of a content (figure index, codes and verification detail): bytes, not
+        # base64 text in content_code; the seal moves the figure codes stored before.
+        """CREATE TABLE content_blob (
+            content_id INTEGER NOT NULL REFERENCES content (id),
+            scheme TEXT NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (content_id, scheme)) WITHOUT ROWID""",
+    ],
 }
 
 #: migrations that Python finishes in the same transaction, on a store that had data:
-#: version -> the store method (2: chain the runs and steps recorded before the chain existed)
-SEALS = {2: "_seal_existing"}
+#: version -> the store method (2: chain the runs and steps recorded before the chain existed;
+#: 4: move the base64 figure codes from content_code into content_blob as bytes)
+SEALS = {2: "_seal_existing", 4: "_move_figure_codes"}
 
 SCHEMA_VERSION = max(MIGRATIONS)
 

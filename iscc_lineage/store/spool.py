@@ -16,6 +16,7 @@ files, so a live run's spool is only flushed by that run.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
 import hashlib
@@ -105,7 +106,16 @@ def encode(op: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return {"op": op, "entries": [[k, fp.to_dict()] for k, fp in entries]}
     if op == "add_codes":
         (rows,) = args
-        return {"op": op, "rows": [list(r) for r in rows]}
+        # binary codes (figure codes) travel as base64 with a fourth element saying so
+        return {
+            "op": op,
+            "rows": [
+                [h, s, base64.b64encode(v).decode("ascii"), "b64"]
+                if isinstance(v, bytes | bytearray | memoryview)
+                else [h, s, v]
+                for h, s, v in rows
+            ],
+        }
     if op == "add_images":
         datahash, result = args
         return {
@@ -154,7 +164,9 @@ def apply(store: Store, rec: dict[str, Any]) -> None:
     elif op == "cache_put":
         store.cache_put([(k, Fingerprint.from_dict(d)) for k, d in rec["entries"]])
     elif op == "add_codes":
-        store.add_codes([(h, s, v) for h, s, v in rec["rows"]])
+        store.add_codes(
+            [(r[0], r[1], base64.b64decode(r[2]) if len(r) > 3 else r[2]) for r in rec["rows"]]
+        )
     elif op == "add_images":
         from iscc_lineage.codes.pixel import ImageCode, PixelResult  # not on the capture's path
 
