@@ -108,6 +108,9 @@ class Separation:
     #: per position: share of the query's structure the candidate leaves unexplained
     unexplained: list[float]
     unexplained_edges: list[float]  #: the same over the query's edges only
+    #: per position: share of the candidate's edges the query does not show (a same-style
+    #: plot's own data lines and bars; an annotation only hides a few percent)
+    missing: list[float]
 
 
 def thumb_source(d: Detail) -> Source:
@@ -149,7 +152,9 @@ def _warp_refined(
     warp = init.copy()
     try:
         crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, ECC_ITERATIONS, 1e-5)
-        _, warp = cv2.findTransformECC(q, srcf, warp, cv2.MOTION_AFFINE, crit, None, 5)
+        _, warp = cv2.findTransformECC(  # type: ignore[call-overload]
+            q, srcf, warp, cv2.MOTION_AFFINE, crit, None, 5
+        )
         corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float32).T
         k = float(np.sqrt(abs(np.linalg.det(init[:, :2].astype(np.float64)))))
         move = float(np.abs((warp - init) @ corners).max()) / max(1.0, k * max(h, w))
@@ -160,8 +165,8 @@ def _warp_refined(
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     out = cv2.warpAffine(srcf, warp, (w, h), flags=flags, borderValue=0.0)
     ones = np.ones(srcf.shape, np.uint8)
-    valid = cv2.warpAffine(ones, warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-    valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
+    cover = cv2.warpAffine(ones, warp, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    valid: npt.NDArray[np.bool_] = np.asarray(cv2.erode(cover, np.ones((5, 5), np.uint8)) > 0)
     if valid.sum() < 256:
         return None
     return np.asarray(out, np.float32), valid
@@ -260,6 +265,10 @@ def separate(
         valids.append(valid)
     unexplained = [_unexplained(qw, f, v) for f, v in zip(fitted, valids, strict=True)]
     edges = [_unexplained_edges(qw, f, v) for f, v in zip(fitted, valids, strict=True)]
+    missing = [
+        _unexplained_edges(np.clip(np.round(f), 0, 255).astype(np.uint8), q, v)
+        for f, v in zip(fitted, valids, strict=True)
+    ]
     common = np.logical_and.reduce(valids)
     if common.sum() < 256:
         return None
@@ -282,7 +291,7 @@ def separate(
         d = region & (np.abs(fl[best] - fl[i]) > tau)
         pairs[i] = _pair(lerr[best], lerr[i], d, gerr[best], gerr[i], region)
     full_res = all(src.full for src, _ in cands)
-    return Separation(order, means, pairs, sig[best], n, full_res, unexplained, edges)
+    return Separation(order, means, pairs, sig[best], n, full_res, unexplained, edges, missing)
 
 
 UNEXPLAINED_LEVELS = 48  #: a query pixel further than this from every nearby fitted pixel

@@ -38,7 +38,8 @@ CLEAR_RATIO = 1.25  #: where two candidates differ, the loser's error is this ma
 CLEAR_LEVELS = 2.0  #: ... and at least this many grey levels larger
 MIN_DIFF_PIXELS = 12  #: fewer differing pixels (at thumbnail size) cannot tell two apart
 WHOLE_OVERLAP = 0.85  #: a match covering this much of a view stands for the whole view
-MAX_SEPARATE = 6  #: verified candidates compared pixel by pixel (the rest must be beaten)
+MAX_SEPARATE = 10  #: verified candidates compared pixel by pixel (the rest must be beaten)
+EXTRA_RATIO = 3.0  #: ... by a registered residual this many times the best's (+ MARGIN_ABS)
 #: Pixel comparison (codes/compare.py) of near-identical candidates: the best is named over
 #: another only if, where the two differ beyond the query's noise, its error is SEP_RATIO
 #: times smaller (+ SEP_LEVELS grey levels) and it is the nearer one at SEP_CLOSER of those
@@ -48,10 +49,13 @@ MAX_SEPARATE = 6  #: verified candidates compared pixel by pixel (the rest must 
 SEP_RATIO = 1.5
 SEP_LEVELS = 2.0
 SEP_CLOSER = 0.75
-SEP_BLOCKS = 0.8
-SEP_MSE = 0.25  #: grey levels squared: below this no global difference counts
+SEP_BLOCKS = 0.9
+SEP_MSE = 0.05  #: grey levels squared: below this no global difference counts
+GLOBAL_RATIO = 1.2
 SEP_MIN_PIXELS = 40  #: differing pixels (and 0.2 % of the region) for local evidence
-MAX_UNEXPLAINED_PIXELS = 0.06
+MAX_UNEXPLAINED_PIXELS = 0.12
+MAX_UNEXPLAINED_EDGES = 1.0
+MAX_MISSING = 1.0
 THUMB_RATIO = 2.5
 THUMB_BLOCKS = 0.95
 
@@ -123,11 +127,14 @@ class Policy:
     sep_ratio: float = SEP_RATIO
     sep_closer: float = SEP_CLOSER
     sep_blocks: float = SEP_BLOCKS
+    global_ratio: float = GLOBAL_RATIO
     thumb_ratio: float = THUMB_RATIO
     thumb_blocks: float = THUMB_BLOCKS
     #: share of the query's structure a candidate may leave unexplained when compared at the
     #: query's resolution (a same-style plot leaves its data lines and bars)
     max_unexplained_pixels: float = MAX_UNEXPLAINED_PIXELS
+    max_unexplained_edges: float = MAX_UNEXPLAINED_EDGES  #: the same over the query's edges
+    max_missing: float = MAX_MISSING  #: share of the candidate's edges the query lacks
 
 
 #: (position of the view, its verified candidates) -> their pixel comparison, or None
@@ -145,7 +152,8 @@ def separated(p: Pair, sep: Separation, policy: Policy) -> bool:
     if local and decisive and p.closer >= policy.sep_closer:
         return True
     contradicts = local and (p.closer < 0.5 or p.error_other < p.error_best)
-    return not contradicts and p.mse_other >= ratio * p.mse_best + SEP_MSE and p.blocks >= blocks
+    gratio = policy.global_ratio if sep.full else policy.thumb_ratio
+    return not contradicts and p.mse_other >= gratio * p.mse_best + SEP_MSE and p.blocks >= blocks
 
 
 def _beats(a: Evidence, b: Evidence, policy: Policy) -> tuple[bool, dict[str, float]]:
@@ -213,7 +221,13 @@ def _by_pixels(
     if sep is None:
         return None
     keep = [
-        e for e, u in zip(cands, sep.unexplained, strict=True) if u <= policy.max_unexplained_pixels
+        e
+        for e, u, ue, mi in zip(
+            cands, sep.unexplained, sep.unexplained_edges, sep.missing, strict=True
+        )
+        if u <= policy.max_unexplained_pixels
+        and ue <= policy.max_unexplained_edges
+        and mi <= policy.max_missing
     ]
     if not keep:
         return Finding(view.page, box, view.kind, "none")
@@ -225,11 +239,18 @@ def _by_pixels(
     best = cands[sep.order[0]]
     others = [cands[i] for i in sep.order[1:]]
     beaten = {cands[i].content_id for i, p in sep.pairs.items() if separated(p, sep, policy)}
-    rivals = [e for e in others if e.content_id not in beaten] + extra
+    least = min(e.residual for e in cands)
+    rivals = [e for e in others if e.content_id not in beaten]
+    rivals += [e for e in extra if e.residual <= EXTRA_RATIO * least + MARGIN_ABS]
     detail: dict[int, dict[str, float | int]] = {
-        e.content_id: {"unexplained_pixels": u, "unexplained_edges": ue, "error": round(err, 3)}
-        for e, u, ue, err in zip(
-            cands, sep.unexplained, sep.unexplained_edges, sep.errors, strict=True
+        e.content_id: {
+            "unexplained_pixels": u,
+            "unexplained_edges": ue,
+            "missing_edges": mi,
+            "error": round(err, 3),
+        }
+        for e, u, ue, mi, err in zip(
+            cands, sep.unexplained, sep.unexplained_edges, sep.missing, sep.errors, strict=True
         )
     }
     for i, p in sep.pairs.items():
