@@ -377,16 +377,30 @@ def test_drift_gamma_and_seed_siblings_named_right_at_full_resolution(sweep: Pat
         assert listed & {"cat~drift.png", "cat~param.png", "cat~seed.png"}  # they did verify
 
 
-def test_vector_original_named_over_agg_rendered_sibling(sweep: Path) -> None:
+def test_vector_original_never_loses_to_an_agg_rendered_sibling(sweep: Path) -> None:
     """The paper's PNG of a PDF figure is rendered by Agg like the recorded PNG parameter
-    neighbour: where the two differ (the data), the PDF original explains it; the renderers'
-    anti-aliasing must not decide."""
+    neighbour: the renderers' anti-aliasing must not decide. A summary plot whose data
+    differ is named; image panels whose mask differs by a 0.6 percentile step are named or
+    ambiguous (both listed), never the Agg sibling."""
+    from benchmarks.figures_corpus import _save_fig, panel_figure
+
     _agg_plot(sweep / "q_summary.png", 11, dpi=150)
-    res = run("trace", "--similar", "--json", str(sweep / "q_summary.png"))
+    assert _named(trace_json(sweep / "q_summary.png")) == "summary.pdf"
+    _save_fig(panel_figure(21, 1), sweep / "panels.pdf")
+    _save_fig(panel_figure(21, 1, 0.6), sweep / "panels~param.png")
+    for n in ("panels.pdf", "panels~param.png"):
+        res = run("record", "-o", str(sweep / n), "--name", "make")
+        assert res.exit_code == 0, res.output
+    _save_fig(panel_figure(21, 1), sweep / "q_panels.png", dpi=150)
+    res = run("trace", "--similar", "--json", str(sweep / "q_panels.png"))
     doc = json.loads(res.stdout)
     Draft202012Validator(SCHEMA).validate(doc)
-    assert res.exit_code == 0, res.output
-    assert _named(doc) == "summary.pdf"
+    if res.exit_code == 0:
+        assert _named(doc) == "panels.pdf"
+    else:
+        assert res.exit_code == 1 and doc["ambiguous"] is True, res.output
+        listed = {Path(c["paths"][0]).name for c in doc["candidates"]}
+        assert listed == {"panels.pdf", "panels~param.png"}
 
 
 def test_same_style_plot_crop_is_refused(sweep: Path) -> None:
