@@ -17,7 +17,7 @@ from iscc_lineage.codes.pictures import (
 )
 from iscc_lineage.model import Content
 from iscc_lineage.similar.evidence import Finding, Policy, collect, findings
-from iscc_lineage.similar.separate import separator
+from iscc_lineage.similar.separate import store_separator
 from iscc_lineage.store import Store
 
 if TYPE_CHECKING:
@@ -96,15 +96,7 @@ def reindex(
 
 def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> Search:
     """Search the recorded figures for what the picture at ``path`` shows."""
-    from iscc_lineage.codes.compare import query_pages
-    from iscc_lineage.codes.figcodes import (
-        PAPER_SIDE,
-        CodeIndex,
-        FigureCodes,
-        query_views,
-        split_codes,
-    )
-    from iscc_lineage.codes.figure import CODE_SIDE
+    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, query_views, split_codes
 
     cache: dict[int, FigureCodes] = {}
 
@@ -118,38 +110,10 @@ def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> 
 
     views = query_views(path)
     found = collect(views, CodeIndex(store.code_values(INDEX_SCHEME)), details, full)
-    known: dict[int, Content] = {}
-
-    def paths(cid: int) -> list[Path]:
-        if cid not in known:
-            known.update(store.contents_by_id([cid]))
-        c = known.get(cid)
-        return [] if c is None else _holding(store, c)
-
-    side = PAPER_SIDE if path.suffix.lower() == ".pdf" else CODE_SIDE
-    result = findings(found, policy, separator(found, lambda: query_pages(path, side), paths))
+    result = findings(found, policy, store_separator(store, path, found))
     ids = {e.content_id for f in result for e in f.candidates}
     contents = store.contents_by_id(ids)
     return Search([_collapse(store, f, contents) for f in result], contents, found.notes)
-
-
-def _holding(store: Store, c: Content) -> list[Path]:
-    """The recorded paths of ``c`` that still hold its content: same size, and the bytes
-    hash to its datahash (through the store's stat cache: content decides, never mtime)."""
-    import os
-
-    from iscc_lineage.codes import fingerprint_path
-
-    out = []
-    for p in c.paths:
-        try:
-            if os.path.getsize(p) != c.size:
-                continue
-            if fingerprint_path(Path(p), cache=store).datahash == c.datahash:
-                out.append(Path(p))
-        except (OSError, ValueError):
-            continue
-    return out
 
 
 def _collapse(store: Store, f: Finding, contents: Mapping[int, Content]) -> Finding:

@@ -10,13 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from iscc_lineage.model import Content
 from iscc_lineage.similar.evidence import Collected, Evidence, Separator
+from iscc_lineage.store import Store
 
 if TYPE_CHECKING:
     from iscc_lineage.codes.compare import Separation, Source
     from iscc_lineage.codes.figure import Gray
 
-__all__ = ["separator"]
+__all__ = ["holding", "separator", "store_separator"]
 
 
 def separator(
@@ -65,3 +67,41 @@ def separator(
         return out
 
     return run
+
+
+def holding(store: Store, c: Content) -> list[Path]:
+    """The recorded paths of ``c`` that still hold its content: same size, and the bytes
+    hash to its datahash (through the store's stat cache: content decides, never mtime)."""
+    import os
+
+    from iscc_lineage.codes import fingerprint_path
+
+    out = []
+    for p in c.paths:
+        try:
+            if os.path.getsize(p) != c.size:
+                continue
+            if fingerprint_path(Path(p), cache=store).datahash == c.datahash:
+                out.append(Path(p))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def store_separator(store: Store, query: Path, c: Collected) -> Separator:
+    """The :func:`separator` of a search on ``store``: the query decoded as for its views, the
+    candidates' files found through their recorded paths."""
+    from iscc_lineage.codes.compare import query_pages
+    from iscc_lineage.codes.figcodes import PAPER_SIDE
+    from iscc_lineage.codes.figure import CODE_SIDE
+
+    known: dict[int, Content] = {}
+
+    def paths(cid: int) -> list[Path]:
+        if cid not in known:
+            known.update(store.contents_by_id([cid]))
+        content = known.get(cid)
+        return [] if content is None else holding(store, content)
+
+    side = PAPER_SIDE if query.suffix.lower() == ".pdf" else CODE_SIDE
+    return separator(c, lambda: query_pages(query, side), paths)
