@@ -35,7 +35,7 @@ from iscc_lineage.codes.figcodes import (
 from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME
 from iscc_lineage.similar import Collected, Policy, collect, findings
 from iscc_lineage.similar.evidence import Separator
-from iscc_lineage.similar.separate import separator
+from iscc_lineage.similar.separate import is_vector, separator
 
 POLICIES = [
     Policy(),
@@ -93,7 +93,12 @@ def _separator(query: Path, c: Collected, by_id: Mapping[int, Path], thumbs: boo
     from iscc_lineage.codes.figure import CODE_SIDE
 
     side = PAPER_SIDE if query.suffix.lower() == ".pdf" else CODE_SIDE
-    return separator(c, lambda: query_pages(query, side), lambda i: [] if thumbs else [by_id[i]])
+    return separator(
+        c,
+        lambda: query_pages(query, side),
+        lambda i: [] if thumbs else [by_id[i]],
+        lambda i: is_vector(by_id[i]),
+    )
 
 
 def _score(found: Sequence[Any], truth: str | None, names: Mapping[int, str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from iscc_lineage.codes.compare import Pair, Separation
@@ -137,8 +137,16 @@ class Policy:
     max_missing: float = MAX_MISSING  #: share of the candidate's edges the query lacks
 
 
-#: (position of the view, its verified candidates) -> their pixel comparison, or None
-Separator = Callable[[int, Sequence["Evidence"]], "Separation | None"]
+class Separator(Protocol):
+    """Compares a view's verified candidates with the query pixel by pixel."""
+
+    def __call__(self, pos: int, cands: Sequence[Evidence]) -> Separation | None:
+        """(position of the view, its candidates) -> their comparison, or None."""
+
+    def vector(self, content_id: int) -> bool:
+        """Whether the candidate is a vector figure (SVG, PDF) rendered for the comparison:
+        against a raster candidate its pixels compare renderers (anti-aliasing, how embedded
+        images are resampled), not content, so the comparison never decides between them."""
 
 
 def separated(p: Pair, sep: Separation, policy: Policy) -> bool:
@@ -238,7 +246,12 @@ def _by_pixels(
             return None
     best = cands[sep.order[0]]
     others = [cands[i] for i in sep.order[1:]]
-    beaten = {cands[i].content_id for i, p in sep.pairs.items() if separated(p, sep, policy)}
+    vec = separator.vector(best.content_id)
+    beaten = {
+        cands[i].content_id
+        for i, p in sep.pairs.items()
+        if separator.vector(cands[i].content_id) == vec and separated(p, sep, policy)
+    }
     least = min(e.residual for e in cands)
     rivals = [e for e in others if e.content_id not in beaten]
     rivals += [e for e in extra if e.residual <= EXTRA_RATIO * least + MARGIN_ABS]

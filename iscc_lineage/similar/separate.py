@@ -18,16 +18,18 @@ if TYPE_CHECKING:
     from iscc_lineage.codes.compare import Separation, Source
     from iscc_lineage.codes.figure import Gray
 
-__all__ = ["holding", "separator", "store_separator"]
+__all__ = ["VECTOR_SUFFIXES", "holding", "is_vector", "separator", "store_separator"]
 
 
 def separator(
     c: Collected,
     pages: Callable[[], Mapping[int, Gray]],
     paths: Callable[[int], Sequence[Path]],
+    vector: Callable[[int], bool],
 ) -> Separator:
     """A :data:`Separator` for the views of ``c``: ``pages()`` decodes the query's pages (once,
-    on first use), ``paths(content_id)`` the candidate's files still holding its content.
+    on first use), ``paths(content_id)`` the candidate's files still holding its content,
+    ``vector(content_id)`` whether it is a vector figure.
     Comparisons are kept in ``c.separations`` (another policy reuses them)."""
     from iscc_lineage.codes.compare import file_source, separate, thumb_source
 
@@ -45,7 +47,7 @@ def separator(
                     break
         return files[key]
 
-    def run(pos: int, cands: Sequence[Evidence]) -> Separation | None:
+    def compare(pos: int, cands: Sequence[Evidence]) -> Separation | None:
         key = (pos, tuple(e.content_id for e in cands))
         if key in c.separations:
             return c.separations[key]
@@ -66,7 +68,31 @@ def separator(
         c.separations[key] = out
         return out
 
-    return run
+    return _Separator(compare, vector)
+
+
+class _Separator:
+    def __init__(
+        self,
+        compare: Callable[[int, Sequence[Evidence]], Separation | None],
+        vector: Callable[[int], bool],
+    ) -> None:
+        self._compare = compare
+        self._vector = vector
+
+    def __call__(self, pos: int, cands: Sequence[Evidence]) -> Separation | None:
+        return self._compare(pos, cands)
+
+    def vector(self, content_id: int) -> bool:
+        return self._vector(content_id)
+
+
+VECTOR_SUFFIXES = (".svg", ".svgz", ".pdf", ".eps", ".ps")
+
+
+def is_vector(path: str | Path) -> bool:
+    """A figure drawn by a renderer at decoding (SVG, PDF, EPS), not stored as pixels."""
+    return Path(path).suffix.lower() in VECTOR_SUFFIXES
 
 
 def holding(store: Store, c: Content) -> list[Path]:
@@ -103,5 +129,10 @@ def store_separator(store: Store, query: Path, c: Collected) -> Separator:
         content = known.get(cid)
         return [] if content is None else holding(store, content)
 
+    def vector(cid: int) -> bool:
+        paths(cid)  # looks the content up
+        content = known.get(cid)
+        return content is not None and any(is_vector(p) for p in content.paths)
+
     side = PAPER_SIDE if query.suffix.lower() == ".pdf" else CODE_SIDE
-    return separator(c, lambda: query_pages(query, side), paths)
+    return separator(c, lambda: query_pages(query, side), paths, vector)
