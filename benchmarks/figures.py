@@ -33,15 +33,32 @@ from iscc_lineage.codes.figcodes import (
 )
 from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME
 from iscc_lineage.similar import Collected, Policy, collect, findings
+from iscc_lineage.similar.evidence import Separator
+from iscc_lineage.similar.separate import is_vector, separator
 
 POLICIES = [
-    Policy(min_inliers=i, min_correlation=c, max_unexplained=u, margin=m, use_pixels=p)
-    for i in (10, 20)
-    for c in (0.8, 0.9)
-    for u in (0.03, 0.05, 0.1)
-    for m in (0.1, 0.25, 0.5)
-    for p in (False, True)
+    Policy(),
+    Policy(separate=False),
+    Policy(sep_ratio=1.25),
+    Policy(sep_ratio=2.0),
+    Policy(sep_closer=0.65),
+    Policy(sep_closer=0.85),
+    Policy(global_ratio=1.1),
+    Policy(global_ratio=1.35),
+    Policy(sep_blocks=0.8),
+    Policy(sep_blocks=1.0),
+    Policy(max_unexplained_pixels=0.06),
+    Policy(max_missing=0.3),
+    Policy(max_missing=0.2),
+    Policy(max_missing=0.15),
+    Policy(max_missing=0.1),
+    Policy(max_unexplained=0.07),
+    Policy(min_correlation=0.9),
 ]
+
+
+def _option(argv: list[str], name: str) -> str | None:
+    return argv[argv.index(name) + 1] if name in argv and argv.index(name) + 1 < len(argv) else None
 
 
 def _record(
@@ -66,6 +83,25 @@ def _record(
     return index, detail, times, names, full
 
 
+def _path_of(man: dict[str, Any], name: str) -> str:
+    e = man["originals"].get(name) or man["siblings"][name]
+    return str(e["path"])
+
+
+def _separator(query: Path, c: Collected, by_id: Mapping[int, Path], thumbs: bool) -> Separator:
+    from iscc_lineage.codes.compare import query_pages
+    from iscc_lineage.codes.figcodes import PAPER_SIDE
+    from iscc_lineage.codes.figure import CODE_SIDE
+
+    side = PAPER_SIDE if query.suffix.lower() == ".pdf" else CODE_SIDE
+    return separator(
+        c,
+        lambda: query_pages(query, side),
+        lambda i: [] if thumbs else [by_id[i]],
+        lambda i: is_vector(by_id[i]),
+    )
+
+
 def _score(found: Sequence[Any], truth: str | None, names: Mapping[int, str]) -> str:
     named = [names[f.match.content_id] for f in found if f.status == "match"]
     listed = [names[e.content_id] for f in found if f.status == "ambiguous" for e in f.candidates]
@@ -87,12 +123,16 @@ def main(argv: list[str]) -> None:
 
         build(root, quick="--quick" in argv)
     man = json.loads((root / "manifest.json").read_text())
+    seps: dict[str, Separator] = {}
     if "--load" in argv:  # re-decide saved evidence (policy changes only)
         import pickle
 
         with open(root / "collected.pickle", "rb") as fh:
             collected, names, q_times, cap_times = pickle.load(fh)
         index = detail = {}
+        ids = {i: root / _path_of(man, n) for i, n in names.items()}
+        for rel, _t, _k, c in collected:
+            seps[rel] = _separator(root / rel, c, ids, "--thumbs" in argv)
     else:
         index, detail, cap_times, names, full = _record(root, man)
         cache: dict[int, FigureCodes] = {}
@@ -106,12 +146,21 @@ def main(argv: list[str]) -> None:
         idx = CodeIndex(index.items())
         queries = [(e["path"], e["of"], e["kind"]) for e in man["edits"]]
         queries += [(e["path"], None, "negative:" + e["kind"]) for e in man["negatives"]]
+        if kinds := _option(argv, "--kinds"):  # e.g. --kinds crop25,jpeg,negative:crop25
+            want = set(kinds.split(","))
+            queries = [q for q in queries if q[2] in want or q[2].split(":")[0] in want]
+        if sample := _option(argv, "--sample"):  # every n-th query (a quick subset)
+            queries = queries[:: int(sample)]
+        thumbs = "--thumbs" in argv  # as if every recorded file were gone: thumbnails only
+        by_id = {i: root / _path_of(man, n) for i, n in names.items()}
         collected: list[tuple[str, str | None, str, Collected]] = []
         q_times = []
         for rel, truth, kind in queries:
             t = time.perf_counter()
             views = query_views(root / rel)
             c = collect(views, idx, details, lambda ids: {i: full[i] for i in ids})
+            seps[rel] = _separator(root / rel, c, by_id, thumbs)
+            findings(c, Policy(), seps[rel])
             q_times.append(time.perf_counter() - t)
             collected.append((rel, truth, kind, c))
     if "--save" in argv:  # evidence for re-sweeping policies without recomputing it
@@ -126,8 +175,8 @@ def main(argv: list[str]) -> None:
     rows = []
     for pol in POLICIES:
         per: dict[str, Counter[str]] = defaultdict(Counter)
-        for _rel, truth, kind, c in collected:
-            s = _score(findings(c, pol), truth, names)
+        for rel, truth, kind, c in collected:
+            s = _score(findings(c, pol, seps.get(rel)), truth, names)
             per["negatives" if truth is None else kind][s] += 1
             if truth is not None:
                 per["ALL EDITS"][s] += 1
@@ -165,9 +214,9 @@ def main(argv: list[str]) -> None:
     )
     if "-v" in argv:
         for rel, truth, _kind, c in collected:
-            s = _score(findings(c, default), truth, names)
+            s = _score(findings(c, default, seps.get(rel)), truth, names)
             if s not in ("found", "clean"):
-                fs = findings(c, default)
+                fs = findings(c, default, seps.get(rel))
                 print(
                     s,
                     rel,
@@ -181,16 +230,18 @@ def main(argv: list[str]) -> None:
                                     e.geometry.correlation,
                                     e.geometry.unexplained,
                                     e.residual,
+                                    f.separation.get(e.content_id),
                                 )
                                 for e in f.candidates
                             ],
+                            f.resolution,
                         )
                         for f in fs
                     ],
                 )
     ms = [t * 1000 for t in cap_times]
     qs = [t * 1000 for t in q_times]
-    if "--load" in argv:
+    if "--load" in argv or "--no-timing" in argv:
         return
     kib = statistics.median(len(v) for v in detail.values()) / 1024
     print(

@@ -292,3 +292,162 @@ def test_export_crate_similar_records_the_evidence(recorded: Path, tmp_path: Pat
         "export", "crate", str(tmp_path / "no.zip"), "--zip", "--for", str(tmp_path / "fig1a.jpg")
     )
     assert res.exit_code != 0 and "not in the lineage store" in res.output
+
+
+# --- near-identical siblings: told apart at the query's resolution, never guessed ----------
+
+
+def _siblings_of(a: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """What a pipeline records next to a picture: the next time-lapse frame (3 px drift and
+    a smooth local change), a parameter neighbour (gamma 1.15) and a re-run on another seed
+    (new sensor noise)."""
+    from scipy import ndimage
+
+    f = a.astype(float)
+    rng = np.random.default_rng(seed)
+    drift = ndimage.shift(f, (3, -2), order=1, mode="nearest")
+    drift += ndimage.gaussian_filter(rng.normal(0, 14, f.shape), 3)
+    return {
+        "drift": drift,
+        "param": 255 * (f / 255) ** 1.15,
+        "seed": f + rng.normal(0, 6, f.shape),
+    }
+
+
+def _agg_plot(path: Path, seed: int, tweak: float = 0.0, dpi: int = 100) -> None:
+    """A demo-style summary: a histogram and a bar chart (matplotlib; the suffix picks the
+    backend: .pdf is vector, .png is Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.2), layout="constrained")
+    for k in range(3):
+        a.hist(rng.gamma(3 + k, 25, 150) * (1 + tweak), bins=12, histtype="step", linewidth=2)
+    a.set(title="Nucleus size distribution", xlabel="nucleus area (µm²)", ylabel="nuclei")
+    counts = rng.integers(60, 150, 3) * (1 + tweak)
+    b.bar(["s0", "s1", "s2"], counts, color=["C0", "C1", "C2"])
+    b.set(title="Nuclei per sample", ylabel="segmented nuclei")
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """chelsea (grey) and its three siblings, a summary plot recorded as PDF with a PNG
+    parameter neighbour (+4 % areas, rendered by Agg) and a PNG run on another seed."""
+    work = tmp_path_factory.mktemp("sweep")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ISCC_LINEAGE_STORE", str(work / "lineage.db"))
+        mp.chdir(work)
+        cat = np.asarray(Image.fromarray(_data("chelsea")).convert("L"))
+        Image.fromarray(cat).save(work / "cat.png")
+        names = ["cat.png"]
+        for tag, a in _siblings_of(cat, 5).items():
+            Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).save(work / f"cat~{tag}.png")
+            names.append(f"cat~{tag}.png")
+        _agg_plot(work / "summary.pdf", 11)
+        _agg_plot(work / "summary~param.png", 11, tweak=0.04)
+        _agg_plot(work / "summary~seed.png", 111)
+        names += ["summary.pdf", "summary~param.png", "summary~seed.png"]
+        for n in names:
+            assert run("record", "-o", n, "--name", "make").exit_code == 0, n
+        yield work
+
+
+def _named(doc: dict[str, Any]) -> str:
+    return Path(doc["match"]["paths"][0]).name
+
+
+def test_drift_gamma_and_seed_siblings_named_right_at_full_resolution(sweep: Path) -> None:
+    """A JPEG and a 25 % crop at 0.6 scale of the recorded frame: the frame is named, not its
+    drifted neighbour, its gamma neighbour or its re-run on another seed (all verify)."""
+    cat = Image.open(sweep / "cat.png")
+    cat.save(sweep / "q_cat.jpg", quality=75)
+    w, h = cat.size
+    crop = cat.crop((w // 8, h // 10, w // 8 + 3 * w // 4, h // 10 + 3 * h // 4))
+    crop.resize((round(crop.width * 0.6), round(crop.height * 0.6))).save(sweep / "q_crop.png")
+    for q in ("q_cat.jpg", "q_crop.png"):
+        doc = trace_json(sweep / q)
+        assert _named(doc) == "cat.png", q
+        m = doc["match"]
+        assert m["resolution"] == "file" and m["pixels"]["unexplained_pixels"] < 0.06
+        listed = {Path(c["paths"][0]).name for c in doc["candidates"]}
+        assert listed & {"cat~drift.png", "cat~param.png", "cat~seed.png"}  # they did verify
+
+
+def _named_or_ambiguous(query: Path, right: str, sibling: str) -> dict[str, Any]:
+    res = run("trace", "--similar", "--json", str(query))
+    doc: dict[str, Any] = json.loads(res.stdout)
+    Draft202012Validator(SCHEMA).validate(doc)
+    if res.exit_code == 0:
+        assert _named(doc) == right, res.output
+    else:
+        assert res.exit_code == 1 and doc["ambiguous"] is True, res.output
+        assert {Path(c["paths"][0]).name for c in doc["candidates"]} == {right, sibling}
+    return doc
+
+
+def test_vector_original_never_loses_to_an_agg_rendered_sibling(sweep: Path) -> None:
+    """The paper's PNG of a PDF figure is rendered by Agg like the recorded PNG parameter
+    neighbour: pixels of two renderers differ by anti-aliasing and by how embedded images are
+    resampled, which must not decide. Named or ambiguous (both listed), never the sibling."""
+    from benchmarks.figures_corpus import _save_fig, panel_figure
+
+    _agg_plot(sweep / "q_summary.png", 11, dpi=150)
+    _named_or_ambiguous(sweep / "q_summary.png", "summary.pdf", "summary~param.png")
+    _save_fig(panel_figure(21, 1), sweep / "panels.pdf")
+    _save_fig(panel_figure(21, 1, 0.6), sweep / "panels~param.png")
+    for n in ("panels.pdf", "panels~param.png"):
+        res = run("record", "-o", str(sweep / n), "--name", "make")
+        assert res.exit_code == 0, res.output
+    _save_fig(panel_figure(21, 1), sweep / "q_panels.png", dpi=150)
+    _named_or_ambiguous(sweep / "q_panels.png", "panels.pdf", "panels~param.png")
+    panels = Image.open(sweep / "q_panels.png")  # the middle panel alone: same data in both
+    w, h = panels.size
+    panels.crop((w // 3 + 10, 0, 2 * w // 3 - 10, h)).save(sweep / "q_middle.png")
+    _named_or_ambiguous(sweep / "q_middle.png", "panels.pdf", "panels~param.png")
+
+
+def test_same_style_plot_crop_is_refused(sweep: Path) -> None:
+    """A 25 % crop of another plot in exactly the same style (axes, labels, legend): its data
+    is not explained by any recorded plot, so nothing is named."""
+    _agg_plot(sweep / "other.png", 404)
+    other = Image.open(sweep / "other.png")
+    w, h = other.size
+    other.crop((0, 0, 3 * w // 4, 3 * h // 4)).save(sweep / "q_other.png")
+    res = run("trace", "--similar", "--json", str(sweep / "q_other.png"))
+    assert res.exit_code == 1, res.output
+    doc = json.loads(res.stdout)
+    Draft202012Validator(SCHEMA).validate(doc)
+    assert doc.get("match") is None
+
+
+def test_siblings_ambiguous_when_the_recorded_files_are_gone(
+    sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the recorded files (moved away, or changed: content decides, not mtime) only
+    the stored thumbnails are left; a re-run with slightly different sensor noise, which they
+    cannot separate, makes the answer ambiguous (both listed), never a guess."""
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", str(tmp_path / "lineage.db"))
+    monkeypatch.chdir(tmp_path)
+    cat = np.asarray(Image.open(sweep / "cat.png"))
+    rerun = cat + np.random.default_rng(8).normal(0, 4, cat.shape)
+    Image.fromarray(cat).save(tmp_path / "cat.png")
+    Image.fromarray(np.clip(rerun, 0, 255).astype(np.uint8)).save(tmp_path / "cat~rerun.png")
+    for n in ("cat.png", "cat~rerun.png"):
+        assert run("record", "-o", n, "--name", "make").exit_code == 0
+    Image.open(tmp_path / "cat.png").save(tmp_path / "q.jpg", quality=75)
+    assert _named(trace_json(tmp_path / "q.jpg")) == "cat.png"  # files there: told apart
+    (tmp_path / "cat~rerun.png").unlink()
+    with Image.open(tmp_path / "cat.png") as img:  # same pixels, other bytes: not the content
+        img.save(tmp_path / "cat.png", compress_level=0)
+    res = run("trace", "--similar", "--json", str(tmp_path / "q.jpg"))
+    doc = json.loads(res.stdout)
+    Draft202012Validator(SCHEMA).validate(doc)
+    assert res.exit_code == 1, res.output
+    assert doc["ambiguous"] is True
+    assert {Path(c["paths"][0]).name for c in doc["candidates"]} == {"cat.png", "cat~rerun.png"}
+    assert {c["resolution"] for c in doc["candidates"]} == {"thumbnail"}

@@ -52,6 +52,8 @@ def evidence_dict(e: Evidence, f: Finding, c: Content) -> dict[str, Any]:
         "page_in_query": f.page,
         "box_in_query": [round(v, 1) for v in f.box],
         "margin": f.margin,
+        "resolution": f.resolution,
+        "pixels": f.separation.get(e.content_id),
     }
 
 
@@ -61,6 +63,18 @@ def _why(e: Evidence) -> str:
         f"{g.inliers} keypoint inliers, scale {g.scale:.2f}, residual {g.residual:.4f}, "
         f"correlation {g.correlation:.3f}, box in original "
         f"[{', '.join(f'{v:.0f}' for v in g.box)}]"
+    )
+
+
+def _pixels(f: Finding, e: Evidence) -> str:
+    """The pixel comparison of a listed candidate against the best, if one was made."""
+    p = f.separation.get(e.content_id)
+    if not p or "differing_pixels" not in p:
+        return ""
+    return (
+        f"; vs the first, from the {f.resolution}: {p['differing_pixels']} differing pixels, "
+        f"error there {p['error_best']} vs {p['error_other']}, "
+        f"mean squared {p['mse_best']} vs {p['mse_other']}"
     )
 
 
@@ -188,7 +202,7 @@ def _ambiguous_exit(
         err=True,
     )
     for e, c in cands:
-        click.echo(f"  {_name(c)}  ({_why(e)})", err=True)
+        click.echo(f"  {_name(c)}  ({_why(e)}{_pixels(f, e)})", err=True)
     ctx.exit(EXIT_NEGATIVE)
 
 

@@ -170,6 +170,8 @@ class Geometry:
     fitted: Gray | None = field(default=None, repr=False, compare=False)  #: registered original
     valid: npt.NDArray[np.bool_] | None = field(default=None, repr=False, compare=False)
     query: Gray | None = field(default=None, repr=False, compare=False)
+    #: query page px -> original page px (a similarity, row-major 2x3), for the comparison
+    transform: tuple[float, ...] = field(default=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0), compare=False)
 
 
 def _transform(q: Detail, c: Detail) -> tuple[npt.NDArray[np.float64], int, int] | None:
@@ -248,6 +250,10 @@ def verify(q: Detail, c: Detail) -> Geometry | None:
     pts[1] += c.box[1]
     pts /= c.page_scale
     box = (float(pts[0].min()), float(pts[1].min()), float(pts[0].max()), float(pts[1].max()))
+    qx0, qy0 = q.box[0], q.box[1]
+    q_p2f = np.array([[q.fscale, 0, -qx0 * q.fscale], [0, q.fscale, -qy0 * q.fscale], [0, 0, 1]])
+    c_f2p = np.array([[1 / c.fscale, 0, c.box[0]], [0, 1 / c.fscale, c.box[1]], [0, 0, 1]])
+    page_map = (c_f2p @ a @ q_p2f)[:2].ravel()
     s_feat = math.hypot(m[0, 0], m[1, 0])  # cand feature px per query feature px
     scale = s_feat * (q.fscale * q.page_scale) / (c.fscale * c.page_scale)
     return Geometry(
@@ -262,6 +268,7 @@ def verify(q: Detail, c: Detail) -> Geometry | None:
         fitted,
         valid,
         q.thumb,
+        tuple(float(v) for v in page_map),
     )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
+    from iscc_lineage.codes.compare import Pair, Separation
     from iscc_lineage.codes.features import Geometry
     from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, View
 
@@ -18,6 +19,7 @@ __all__ = [
     "Evidence",
     "Finding",
     "Policy",
+    "Separator",
     "collect",
     "decide",
     "findings",
@@ -36,6 +38,26 @@ CLEAR_RATIO = 1.25  #: where two candidates differ, the loser's error is this ma
 CLEAR_LEVELS = 2.0  #: ... and at least this many grey levels larger
 MIN_DIFF_PIXELS = 12  #: fewer differing pixels (at thumbnail size) cannot tell two apart
 WHOLE_OVERLAP = 0.85  #: a match covering this much of a view stands for the whole view
+MAX_SEPARATE = 10  #: verified candidates compared pixel by pixel (the rest must be beaten)
+EXTRA_RATIO = 3.0  #: ... by a registered residual this many times the best's (+ MARGIN_ABS)
+#: Pixel comparison (codes/compare.py) of near-identical candidates: the best is named over
+#: another only if, where the two differ beyond the query's noise, its error is SEP_RATIO
+#: times smaller (+ SEP_LEVELS grey levels) and it is the nearer one at SEP_CLOSER of those
+#: pixels; where they differ nowhere beyond the noise, its mean squared error must be SEP_RATIO
+#: times smaller and lower in SEP_BLOCKS of the 4x4 blocks. From thumbnails (the recorded
+#: file is gone or changed) the ratios are THUMB_RATIO and THUMB_BLOCKS.
+SEP_RATIO = 1.5
+SEP_LEVELS = 2.0
+SEP_CLOSER = 0.75
+SEP_BLOCKS = 0.9
+SEP_MSE = 0.05  #: grey levels squared: below this no global difference counts
+GLOBAL_RATIO = 1.2
+SEP_MIN_PIXELS = 40  #: differing pixels (and 0.2 % of the region) for local evidence
+MAX_UNEXPLAINED_PIXELS = 0.12
+MAX_UNEXPLAINED_EDGES = 1.0
+MAX_MISSING = 1.0
+THUMB_RATIO = 2.5
+THUMB_BLOCKS = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +103,9 @@ class Finding:
     candidates: list[Evidence] = field(default_factory=list)  #: best first
     margin: float | None = None  #: runner-up residual minus best (None: no runner-up)
     collapsed: int = 0  #: candidates as near as the match but in its own lineage (its sources)
+    #: pixel comparison against the best: content id -> evidence (codes.compare.Pair.to_dict)
+    separation: dict[int, dict[str, float | int]] = field(default_factory=dict)
+    resolution: str | None = None  #: "file" / "thumbnail": what the pixel comparison used
 
     @property
     def match(self) -> Evidence | None:
@@ -98,6 +123,45 @@ class Policy:
     margin_abs: float = MARGIN_ABS
     clear_ratio: float = CLEAR_RATIO
     use_pixels: bool = False  #: also beaten where the two differ (measured: more wrong names)
+    separate: bool = True  #: compare near-identical candidates pixel by pixel (compare.py)
+    sep_ratio: float = SEP_RATIO
+    sep_closer: float = SEP_CLOSER
+    sep_blocks: float = SEP_BLOCKS
+    global_ratio: float = GLOBAL_RATIO
+    thumb_ratio: float = THUMB_RATIO
+    thumb_blocks: float = THUMB_BLOCKS
+    #: share of the query's structure a candidate may leave unexplained when compared at the
+    #: query's resolution (a same-style plot leaves its data lines and bars)
+    max_unexplained_pixels: float = MAX_UNEXPLAINED_PIXELS
+    max_unexplained_edges: float = MAX_UNEXPLAINED_EDGES  #: the same over the query's edges
+    max_missing: float = MAX_MISSING  #: share of the candidate's edges the query lacks
+
+
+class Separator(Protocol):
+    """Compares a view's verified candidates with the query pixel by pixel."""
+
+    def __call__(self, pos: int, cands: Sequence[Evidence]) -> Separation | None:
+        """(position of the view, its candidates) -> their comparison, or None."""
+
+    def vector(self, content_id: int) -> bool:
+        """Whether the candidate is a vector figure (SVG, PDF) rendered for the comparison:
+        against a raster candidate its pixels compare renderers (anti-aliasing, how embedded
+        images are resampled), not content, so the comparison never decides between them."""
+
+
+def separated(p: Pair, sep: Separation, policy: Policy) -> bool:
+    """Whether the pixel comparison clearly prefers the best over the candidate of ``p``:
+    where the two differ beyond the noise (local), or over the whole region and in most of its
+    blocks (global) without the local evidence pointing the other way."""
+    ratio = policy.sep_ratio if sep.full else policy.thumb_ratio
+    blocks = policy.sep_blocks if sep.full else policy.thumb_blocks
+    local = p.differing >= max(SEP_MIN_PIXELS, 0.002 * sep.pixels)
+    decisive = p.error_other >= ratio * p.error_best + SEP_LEVELS
+    if local and decisive and p.closer >= policy.sep_closer:
+        return True
+    contradicts = local and (p.closer < 0.5 or p.error_other < p.error_best)
+    gratio = policy.global_ratio if sep.full else policy.thumb_ratio
+    return not contradicts and p.mse_other >= gratio * p.mse_best + SEP_MSE and p.blocks >= blocks
 
 
 def _beats(a: Evidence, b: Evidence, policy: Policy) -> tuple[bool, dict[str, float]]:
@@ -116,7 +180,12 @@ def _beats(a: Evidence, b: Evidence, policy: Policy) -> tuple[bool, dict[str, fl
 
 
 def decide(
-    view: View, evidence: Sequence[Evidence], page_scale: float = 1.0, policy: Policy = Policy()
+    view: View,
+    evidence: Sequence[Evidence],
+    page_scale: float = 1.0,
+    policy: Policy = Policy(),
+    separator: Separator | None = None,
+    pos: int = -1,
 ) -> Finding:
     """Name the best verified candidate only if every other one is clearly worse."""
     ok = sorted(
@@ -132,6 +201,10 @@ def decide(
     box = view.source_box(page_scale)
     if not ok:
         return Finding(view.page, box, view.kind, "none")
+    if separator is not None and policy.separate:
+        f = _by_pixels(view, box, ok, policy, separator, pos)
+        if f is not None:
+            return f
     best = ok[0]  # the lowest registered residual; named only if it beats every other
     rest = [e for e in ok if e is not best]
     rivals = [e for e in rest if not _beats(best, e, policy)[0]]
@@ -139,6 +212,69 @@ def decide(
     if rivals:
         return Finding(view.page, box, view.kind, "ambiguous", [best, *rivals], margin)
     return Finding(view.page, box, view.kind, "match", [best, *rest][:4], margin)
+
+
+def _by_pixels(
+    view: View,
+    box: tuple[float, float, float, float],
+    ok: Sequence[Evidence],
+    policy: Policy,
+    separator: Separator,
+    pos: int,
+) -> Finding | None:
+    """Decide among near-identical candidates by comparing them with the query pixel by
+    pixel; None when they cannot be compared (then the thumbnail residual decides)."""
+    cands, extra = list(ok[:MAX_SEPARATE]), list(ok[MAX_SEPARATE:])
+    sep = separator(pos, cands)
+    if sep is None:
+        return None
+    keep = [
+        e
+        for e, u, ue, mi in zip(
+            cands, sep.unexplained, sep.unexplained_edges, sep.missing, strict=True
+        )
+        if u <= policy.max_unexplained_pixels
+        and ue <= policy.max_unexplained_edges
+        and mi <= policy.max_missing
+    ]
+    if not keep:
+        return Finding(view.page, box, view.kind, "none")
+    if len(keep) < len(cands):  # compare again among those that explain the query
+        cands = keep
+        sep = separator(pos, cands)
+        if sep is None:
+            return None
+    best = cands[sep.order[0]]
+    others = [cands[i] for i in sep.order[1:]]
+    vec = separator.vector(best.content_id)
+    beaten = {
+        cands[i].content_id
+        for i, p in sep.pairs.items()
+        if separator.vector(cands[i].content_id) == vec and separated(p, sep, policy)
+    }
+    least = min(e.residual for e in cands)
+    rivals = [e for e in others if e.content_id not in beaten]
+    rivals += [e for e in extra if e.residual <= EXTRA_RATIO * least + MARGIN_ABS]
+    detail: dict[int, dict[str, float | int]] = {
+        e.content_id: {
+            "unexplained_pixels": u,
+            "unexplained_edges": ue,
+            "missing_edges": mi,
+            "error": round(err, 3),
+        }
+        for e, u, ue, mi, err in zip(
+            cands, sep.unexplained, sep.unexplained_edges, sep.missing, sep.errors, strict=True
+        )
+    }
+    for i, p in sep.pairs.items():
+        detail[cands[i].content_id].update(p.to_dict())
+    margin = None
+    if len(sep.order) > 1:
+        margin = round((sep.errors[sep.order[1]] - sep.errors[sep.order[0]]) / 255.0, 5)
+    res = "file" if sep.full else "thumbnail"
+    status: Literal["match", "ambiguous"] = "ambiguous" if rivals else "match"
+    listed = [best, *rivals] if rivals else [best, *others][:4]
+    return Finding(view.page, box, view.kind, status, listed, margin, 0, detail, res)
 
 
 @dataclass(slots=True)
@@ -150,6 +286,8 @@ class Collected:
     evidence: dict[int, list[Evidence]]  #: by position in ``views``
     scales: dict[int, float]  #: page -> page pixels per source pixel
     notes: list[str]
+    #: pixel comparisons done, by (view position, candidate ids): reused by other policies
+    separations: dict[tuple[int, tuple[int, ...]], Separation | None] = field(default_factory=dict)
 
 
 def _rerank(
@@ -204,18 +342,25 @@ def collect(
     return Collected(qviews, parents, evidence, scales, list(views.notes))
 
 
-def findings(c: Collected, policy: Policy = Policy()) -> list[Finding]:
+def findings(
+    c: Collected, policy: Policy = Policy(), separator: Separator | None = None
+) -> list[Finding]:
     """Walk each page's panel tree from the top: a view whose match covers it is one finding;
     otherwise its panels are searched, down to single panels."""
-    decided = [
-        decide(v, c.evidence[n], c.scales.get(v.page, 1.0), policy) for n, v in enumerate(c.views)
-    ]
+    done: dict[int, Finding] = {}
+
+    def decided(n: int) -> Finding:  # lazily: a panel is decided only when it is visited
+        if n not in done:
+            v = c.views[n]
+            done[n] = decide(v, c.evidence[n], c.scales.get(v.page, 1.0), policy, separator, n)
+        return done[n]
+
     children: dict[int, list[int]] = {}
     for n, p in enumerate(c.parents):
         children.setdefault(p, []).append(n)
 
     def visit(n: int) -> list[Finding]:
-        f = decided[n]
+        f = decided(n)
         covers = f.status != "none" and f.candidates[0].geometry.overlap >= WHOLE_OVERLAP
         if covers or n not in children:
             return [f]

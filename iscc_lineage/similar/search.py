@@ -18,6 +18,7 @@ from iscc_lineage.codes.pictures import (
 )
 from iscc_lineage.model import Content
 from iscc_lineage.similar.evidence import Finding, Policy, collect, findings
+from iscc_lineage.similar.separate import store_separator
 from iscc_lineage.store import Store
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> 
 
     views = query_views(path)
     found = collect(views, figure_index(store), details, full)
-    result = findings(found, policy)
+    result = findings(found, policy, store_separator(store, path, found))
     ids = {e.content_id for f in result for e in f.candidates}
     contents = store.contents_by_id(ids)
     return Search([_collapse(store, f, contents) for f in result], contents, found.notes)
@@ -173,4 +174,6 @@ def _collapse(store: Store, f: Finding, contents: Mapping[int, Content]) -> Find
     if not dropped or not keep:
         return f
     status: Literal["match", "ambiguous"] = "match" if len(keep) == 1 else "ambiguous"
-    return Finding(f.page, f.box, f.kind, status, keep, f.margin, collapsed=dropped)
+    return Finding(
+        f.page, f.box, f.kind, status, keep, f.margin, dropped, f.separation, f.resolution
+    )
