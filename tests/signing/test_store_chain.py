@@ -222,8 +222,9 @@ def test_store_of_schema_v1_is_sealed_on_upgrade(recorded: Path) -> None:
         "DROP TABLE chain",
         "DROP VIEW twin",
         "DROP TABLE image",
+        "DROP TABLE content_blob",
         "PRAGMA user_version = 1",
-    ):  # what migrations 2 (chain) and 3 (images) add
+    ):  # what migrations 2 (chain), 3 (images) and 4 (binary figure codes) add
         con.execute(stmt)
     con.commit()
     con.close()
