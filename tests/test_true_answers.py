@@ -93,9 +93,11 @@ def test_a_file_inside_a_recorded_directory(work: Path, monkeypatch: pytest.Monk
 
 
 def test_ask_by_iscc_by_datahash_and_by_a_gone_path(
-    work: Path, monkeypatch: pytest.MonkeyPatch
+    work: Path, monkeypatch: pytest.MonkeyPatch, store_location: str
 ) -> None:
-    rec = _rec(work)
+    """The same answers on SQLite and PostgreSQL (a gone path failed on PostgreSQL)."""
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", store_location)
+    rec = Recorder(open_store(store_location))
     run = rec.begin_run(workdir=work, run_id="r")
     raw = write(work / "raw.txt", "raw")
     tmp = write(work / "tmp.txt", "intermediate")

@@ -198,12 +198,16 @@ class ContentQueries:
 
     def recorded_at(self, path: str) -> list[tuple[Content, str, str | None]]:
         """Every content recorded at ``path``: (content, when, run id), newest first."""
-        rows = self._query(
-            "SELECT o.content_id, max(o.seen_at) AS t, r.uid FROM observation o"
+        rows, seen = [], set()
+        for r in self._query(  # each content's newest observation (portable: no bare column)
+            "SELECT o.content_id, o.seen_at, r.uid FROM observation o"
             " LEFT JOIN run r ON r.id = o.run_id WHERE o.path = ? AND o.content_id IS NOT NULL"
-            " GROUP BY o.content_id ORDER BY t DESC, max(o.id) DESC",
+            " ORDER BY o.seen_at DESC, o.id DESC",
             (path,),
-        )
+        ):
+            if r[0] not in seen:
+                seen.add(r[0])
+                rows.append(r)
         found = self.contents_by_id(r[0] for r in rows)
         return [(found[r[0]], r[1], r[2]) for r in rows if r[0] in found]
 
