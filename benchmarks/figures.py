@@ -12,6 +12,7 @@ that is not a sibling listed with it), missed (nothing).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import statistics
@@ -52,6 +53,10 @@ POLICIES = [
     Policy(max_missing=0.2),
     Policy(max_missing=0.15),
     Policy(max_missing=0.1),
+    Policy(max_missing=0.05),
+    Policy(max_missing=0.02),
+    Policy(max_missing=0.01),
+    Policy(max_missing=0.005),
     Policy(max_unexplained=0.07),
     Policy(min_correlation=0.9),
 ]
@@ -81,6 +86,26 @@ def _record(
         index[i], detail[i], names[i] = ix, dv, name
         full[i] = split_codes(rows[CODES_SCHEME])
     return index, detail, times, names, full
+
+
+def _rule_rivals(man: dict[str, Any], names: Mapping[int, str]) -> Any:
+    """What ``Store.blob_rivals`` answers on a pipeline's store, as this corpus would be made:
+    one rule per kind of figure (photo, fluorescence, panel figure, summary plot), making each
+    original and its siblings (drift, parameter, seed) with its wildcards."""
+
+    def rule(name: str) -> str:
+        e = man["originals"].get(name) or man["originals"][man["siblings"][name]["of"]]
+        return str(e["kind"])
+
+    by_rule: dict[str, list[int]] = defaultdict(list)
+    for i, n in names.items():
+        by_rule[rule(n)].append(i)
+
+    def rivals(ids: Sequence[int]) -> list[int]:
+        own = set(ids)
+        return sorted({r for i in ids for r in by_rule[rule(names[i])]} - own)
+
+    return rivals
 
 
 def _path_of(man: dict[str, Any], name: str) -> str:
@@ -144,6 +169,7 @@ def main(argv: list[str]) -> None:
             return {i: cache[i] for i in ids}
 
         idx = CodeIndex(index.items())
+        rivals = _rule_rivals(man, names)
         queries = [(e["path"], e["of"], e["kind"]) for e in man["edits"]]
         queries += [(e["path"], None, "negative:" + e["kind"]) for e in man["negatives"]]
         if kinds := _option(argv, "--kinds"):  # e.g. --kinds crop25,jpeg,negative:crop25
@@ -158,7 +184,7 @@ def main(argv: list[str]) -> None:
         for rel, truth, kind in queries:
             t = time.perf_counter()
             views = query_views(root / rel)
-            c = collect(views, idx, details, lambda ids: {i: full[i] for i in ids})
+            c = collect(views, idx, details, lambda ids: {i: full[i] for i in ids}, rivals)
             seps[rel] = _separator(root / rel, c, by_id, thumbs)
             findings(c, Policy(), seps[rel])
             q_times.append(time.perf_counter() - t)
@@ -185,10 +211,13 @@ def main(argv: list[str]) -> None:
     for pol, per in rows:
         a, n = per["ALL EDITS"], per["negatives"]
         tot = sum(a.values())
+        changed = ", ".join(
+            f"{f.name}={getattr(pol, f.name)}"
+            for f in dataclasses.fields(pol)
+            if getattr(pol, f.name) != getattr(Policy(), f.name)
+        )
         print(
-            f"  inliers>={pol.min_inliers:<3} corr>={pol.min_correlation:<5} "
-            f"unexplained<={pol.max_unexplained:<5} margin {pol.margin:<4} "
-            f"pixels {'y' if pol.use_pixels else 'n'} "
+            f"  {changed or 'defaults':<30} "
             f"found {a['found']:>3}/{tot} ({100 * a['found'] / tot:5.1f} %)  "
             f"ambiguous {a['ambiguous']:>3}  wrong {a['wrong']:>2}  missed {a['missed']:>3}"
             f"  | negatives: false {n['wrong']}/{sum(n.values())}"

@@ -277,3 +277,36 @@ def test_paper_graph_holds_every_panels_lineage(tmp_path: Path) -> None:
         for name in ("paper.pdf", "astronaut.png", "astronaut.raw.tif", "camera.png"):
             assert name in text, (out, name)
         assert "camera.raw.tif" in text and "figure search" in text, out
+
+
+def test_rivals_are_the_rules_other_outputs_and_what_shared_a_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_location: str
+) -> None:
+    """A figure search compares a hit with its recorded siblings: the other pictures of its
+    rule (a step of the same name, in any run) and what was recorded at the same path;
+    never a picture of another rule. The same answer on SQLite and PostgreSQL."""
+    monkeypatch.setenv("ISCC_LINEAGE_STORE", store_location)
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(3)
+
+    def picture(name: str) -> Path:
+        Image.fromarray(rng.integers(0, 255, (96, 128), dtype=np.uint8)).save(tmp_path / name)
+        return tmp_path / name
+
+    for name, rule in (("a.png", "plot"), ("b.png", "plot"), ("c.png", "other")):
+        picture(name)
+        assert CliRunner().invoke(cli, ["record", "-o", name, "--name", rule]).exit_code == 0
+    first = {p: _content_id(store_location, tmp_path / p) for p in ("a.png", "b.png", "c.png")}
+    picture("a.png")  # a later run writes another picture at a's path
+    assert CliRunner().invoke(cli, ["record", "-o", "a.png", "--name", "redo"]).exit_code == 0
+    again = _content_id(store_location, tmp_path / "a.png")
+    assert again != first["a.png"]
+    with open_store(store_location) as st:
+        assert st.blob_rivals([first["a.png"]], CODES_SCHEME, 10) == [again, first["b.png"]]
+        assert st.blob_rivals([first["c.png"]], CODES_SCHEME, 10) == []
+        assert st.blob_rivals([first["a.png"]], CODES_SCHEME, 1) == [again]
+
+
+def _content_id(store: str, path: Path) -> int:
+    with open_store(store) as st:
+        return st.recorded_at(str(path))[0][0].id

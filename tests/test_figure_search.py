@@ -451,3 +451,42 @@ def test_siblings_ambiguous_when_the_recorded_files_are_gone(
     assert doc["ambiguous"] is True
     assert {Path(c["paths"][0]).name for c in doc["candidates"]} == {"cat.png", "cat~rerun.png"}
     assert {c["resolution"] for c in doc["candidates"]} == {"thumbnail"}
+
+
+def test_a_sibling_the_index_offers_never_stands_in_for_the_original_it_missed(
+    sweep: Path,
+) -> None:
+    """The codes of a noisy picture need not find its original (a seed sibling of a noisy
+    micrograph measured 124 of 256 bits from it, as far as unrelated pictures): with an index
+    that offers the siblings but not cat.png, the search still compares cat.png, because the
+    same rule ("make") recorded it, and names it, never the sibling that verified first."""
+    from iscc_lineage.codes.figcodes import CodeIndex, FigureCodes, query_views, split_codes
+    from iscc_lineage.codes.pictures import CODES_SCHEME, DETAIL_SCHEME, INDEX_SCHEME
+    from iscc_lineage.similar import collect, findings
+    from iscc_lineage.similar.evidence import RIVALS
+    from iscc_lineage.similar.separate import store_separator
+    from iscc_lineage.store import open_store
+
+    Image.open(sweep / "cat.png").save(sweep / "q_missed.jpg", quality=80)
+    with open_store(str(sweep / "lineage.db")) as st:
+        [(cat, _, _)] = st.recorded_at(str(sweep / "cat.png"))
+        cat_id = cat.id
+        index = CodeIndex([(i, v) for i, v in st.blob_values(INDEX_SCHEME) if i != cat_id])
+
+        def details(ids: Any) -> dict[int, FigureCodes]:
+            rows = st.blob_values_of(ids, DETAIL_SCHEME).items()
+            return {i: FigureCodes.from_detail_value(v) for i, v in rows}
+
+        def full(ids: Any) -> dict[int, list[bytes]]:
+            return {i: split_codes(v) for i, v in st.blob_values_of(ids, CODES_SCHEME).items()}
+
+        def rivals(ids: Any) -> list[int]:
+            return st.blob_rivals(ids, CODES_SCHEME, RIVALS)
+
+        views = query_views(sweep / "q_missed.jpg")
+        blind = collect(views, index, details, full)
+        assert cat_id not in {e.content_id for ev in blind.evidence.values() for e in ev}
+        seen = collect(views, index, details, full, rivals)
+        found = findings(seen, separator=store_separator(st, sweep / "q_missed.jpg", seen))
+    named = [f.match.content_id for f in found if f.match is not None]
+    assert named == [cat_id], [(f.status, [e.content_id for e in f.candidates]) for f in found]

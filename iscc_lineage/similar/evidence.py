@@ -15,6 +15,7 @@ __all__ = [
     "CANDIDATES_PER_VIEW",
     "MARGIN",
     "MIN_CORRELATION",
+    "RIVALS",
     "Collected",
     "Evidence",
     "Finding",
@@ -27,6 +28,8 @@ __all__ = [
 
 CANDIDATES_PER_VIEW = 24  #: coarse-stage candidates verified per query view (plus near-ties)
 MAX_VERIFY = 64  #: candidates verified per query view in all (bounded work per search)
+RIVALS = 512  #: recorded siblings of a search's good hits considered (the newest)
+RIVAL_CORRELATION = 0.7  #: a hit this good (and MIN_INLIERS) has its siblings verified too
 COARSE_FACTOR = 8  #: the 64-bit scan keeps this many times more owners for the 256-bit re-rank
 TIE_BITS = 2  #: (of 64) candidates this close to the last one kept are kept too
 MIN_INLIERS = 10  #: RANSAC inliers of a verified candidate
@@ -239,11 +242,16 @@ def _by_pixels(
     ]
     if not keep:
         return Finding(view.page, box, view.kind, "none")
+    nearest = cands[sep.order[0]]  # the lowest pixel error of all
     if len(keep) < len(cands):  # compare again among those that explain the query
         cands = keep
         sep = separator(pos, cands)
         if sep is None:
             return None
+        if nearest not in keep:  # contradicting evidence: the nearest does not explain the
+            # query while a farther one does; naming the farther one could name a sibling
+            order = [cands[i] for i in sep.order]
+            return Finding(view.page, box, view.kind, "ambiguous", [nearest, *order][:4])
     best = cands[sep.order[0]]
     others = [cands[i] for i in sep.order[1:]]
     vec = separator.vector(best.content_id)
@@ -313,9 +321,12 @@ def collect(
     index: CodeIndex,
     details: Callable[[Sequence[int]], Mapping[int, FigureCodes]],
     full: Callable[[Sequence[int]], Mapping[int, Sequence[bytes]]] | None = None,
+    rivals: Callable[[Sequence[int]], Sequence[int]] | None = None,
 ) -> Collected:
     """Candidates for every view of a query (64-bit index scan, re-ranked by the full 256-bit
-    page and panel codes), each verified by keypoints."""
+    page and panel codes), each verified by keypoints; then, where a view has a good hit, the
+    hits' recorded siblings that ``rivals(ids)`` names (what the same rule made, what was
+    recorded at the same path), verified too (:func:`_add_rivals`)."""
     from iscc_lineage.codes.figcodes import hamming256, verify_views
 
     qviews = [v for v in views.views if v.detail is not None]
@@ -338,8 +349,60 @@ def collect(
             if hit is not None:
                 region, geom = hit
                 evidence[n].append(Evidence(cid, geom, hamming256(v.code, region.code), region))
+    if rivals is not None:
+        tried = [set(found) for found in coarse]
+        _add_rivals(qviews, evidence, tried, rivals, details, full)
     scales = {v.page: v.detail.page_scale for v in qviews if v.detail is not None}
     return Collected(qviews, parents, evidence, scales, list(views.notes))
+
+
+def _add_rivals(
+    qviews: Sequence[View],
+    evidence: dict[int, list[Evidence]],
+    tried: Sequence[set[int]],
+    rivals: Callable[[Sequence[int]], Sequence[int]],
+    details: Callable[[Sequence[int]], Mapping[int, FigureCodes]],
+    full: Callable[[Sequence[int]], Mapping[int, Sequence[bytes]]] | None,
+) -> None:
+    """Verify the siblings of every good hit that the code index did not offer. A named match
+    must beat its near-identical siblings (time-lapse frames, parameter sweeps, re-runs on
+    other seeds), and the codes of a noisy picture need not find them: a seed sibling of a
+    noisy micrograph was measured 124 of 256 bits from its original, as far as unrelated
+    pictures, so the index offered the sibling and not the original it was edited from."""
+    from iscc_lineage.codes.figcodes import hamming256, verify_views
+
+    good = {
+        n: {
+            e.content_id
+            for e in ev
+            if e.geometry.inliers >= MIN_INLIERS and e.geometry.correlation >= RIVAL_CORRELATION
+        }
+        for n, ev in evidence.items()
+    }
+    hits = sorted({i for ids in good.values() for i in ids})
+    if not hits:
+        return
+    pool = list(rivals(hits))
+    if not pool:
+        return
+    fine = full(pool) if full is not None else {}
+    for n, v in enumerate(qviews):
+        if not good.get(n):
+            continue
+        score = {
+            cid: min((hamming256(v.code, c) for c in fine.get(cid, ())), default=256)
+            for cid in pool
+            if cid not in tried[n]
+        }
+        todo = sorted(score, key=lambda i: (score[i], i))[:MAX_VERIFY]
+        recorded = details(todo) if todo else {}
+        for cid in todo:
+            tried[n].add(cid)
+            codes = recorded.get(cid)
+            hit = verify_views(v, codes.views) if codes is not None else None
+            if hit is not None:
+                region, geom = hit
+                evidence[n].append(Evidence(cid, geom, hamming256(v.code, region.code), region))
 
 
 def findings(

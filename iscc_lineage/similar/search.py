@@ -17,7 +17,7 @@ from iscc_lineage.codes.pictures import (
     is_figure,
 )
 from iscc_lineage.model import Content
-from iscc_lineage.similar.evidence import Finding, Policy, collect, findings
+from iscc_lineage.similar.evidence import RIVALS, Finding, Policy, collect, findings
 from iscc_lineage.similar.separate import store_separator
 from iscc_lineage.store import Store
 
@@ -149,7 +149,11 @@ def figure_search(store: Store, path: Path, policy: Policy = DEFAULT_POLICY) -> 
         return {cid: split_codes(v) for cid, v in store.blob_values_of(ids, CODES_SCHEME).items()}
 
     views = query_views(path)
-    found = collect(views, figure_index(store), details, full)
+
+    def rivals(ids: Sequence[int]) -> list[int]:
+        return store.blob_rivals(ids, CODES_SCHEME, RIVALS)
+
+    found = collect(views, figure_index(store), details, full, rivals)
     result = findings(found, policy, store_separator(store, path, found))
     ids = {e.content_id for f in result for e in f.candidates}
     contents = store.contents_by_id(ids)

@@ -82,6 +82,28 @@ class CodeQueries:
             )
         }
 
+    def blob_rivals(self, ids: Iterable[int], scheme: str, limit: int) -> list[int]:
+        """Other contents carrying a binary ``scheme`` code that a step of the same name made
+        (the rule that made one of ``ids``, in any run) or that were recorded at one of their
+        paths: the near-identical siblings a figure search must compare before it names one
+        (time-lapse frames, parameter sweeps, re-runs on other seeds). The newest ``limit``."""
+        listed = json.dumps(sorted(set(ids)))
+        rows = self._query(
+            "SELECT b.content_id FROM content_blob b WHERE b.scheme = ? AND b.content_id IN ("
+            " SELECT o2.content_id FROM observation o1"
+            "  JOIN step s1 ON s1.id = o1.step_id"
+            "  JOIN step s2 ON s2.name = s1.name"
+            "  JOIN observation o2 ON o2.step_id = s2.id AND o2.role = 'generated'"
+            "  WHERE o1.role = 'generated' AND o1.content_id IN (SELECT value FROM json_each(?))"
+            " UNION"
+            " SELECT o2.content_id FROM observation o1 JOIN observation o2 ON o2.path = o1.path"
+            "  WHERE o1.content_id IN (SELECT value FROM json_each(?)))"
+            " ORDER BY b.content_id DESC LIMIT ?",
+            (scheme, listed, listed, limit + len(json.loads(listed))),
+        )
+        own = set(ids)
+        return [int(r[0]) for r in rows if int(r[0]) not in own][:limit]
+
     def blob_generation(self, scheme: str) -> tuple[int, int, int]:
         """(rows, largest content id, total bytes) of ``scheme``'s binary codes: changes when
         a picture is coded (codes are written once per content), so a cache keyed by it is
