@@ -49,6 +49,7 @@ POLICIES = [
     Policy(sep_blocks=0.8),
     Policy(sep_blocks=1.0),
     Policy(max_unexplained_pixels=0.06),
+    Policy(max_missing=1.0),
     Policy(max_missing=0.3),
     Policy(max_missing=0.2),
     Policy(max_missing=0.15),

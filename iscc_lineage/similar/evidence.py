@@ -58,7 +58,7 @@ GLOBAL_RATIO = 1.2
 SEP_MIN_PIXELS = 40  #: differing pixels (and 0.2 % of the region) for local evidence
 MAX_UNEXPLAINED_PIXELS = 0.12
 MAX_UNEXPLAINED_EDGES = 1.0
-MAX_MISSING = 1.0
+MAX_MISSING = 0.02  #: share of the candidate's edges the query lacks (chosen on the sweep)
 THUMB_RATIO = 2.5
 THUMB_BLOCKS = 0.95
 
@@ -243,15 +243,13 @@ def _by_pixels(
     if not keep:
         return Finding(view.page, box, view.kind, "none")
     nearest = cands[sep.order[0]]  # the lowest pixel error of all
-    if len(keep) < len(cands):  # compare again among those that explain the query
-        cands = keep
-        sep = separator(pos, cands)
-        if sep is None:
-            return None
-        if nearest not in keep:  # contradicting evidence: the nearest does not explain the
-            # query while a farther one does; naming the farther one could name a sibling
-            order = [cands[i] for i in sep.order]
-            return Finding(view.page, box, view.kind, "ambiguous", [nearest, *order][:4])
+    if nearest not in keep:  # contradicting evidence: the nearest does not explain the query
+        # while a farther one does; naming the farther one could name a sibling
+        order = [cands[i] for i in sep.order if cands[i] in keep]
+        return Finding(view.page, box, view.kind, "ambiguous", [nearest, *order][:4])
+    # The thresholds only decide whether the nearest explains the query; a candidate that
+    # does not is still its rival unless the pixels beat it (they are no proof of another
+    # source: a downscaled layout loses fine structure of the original too).
     best = cands[sep.order[0]]
     others = [cands[i] for i in sep.order[1:]]
     vec = separator.vector(best.content_id)
