@@ -36,12 +36,9 @@ RAW = {"a": "1\n2\n", "b": "3\n", "c": "4\n5\n6\n"}
 
 
 def warnings(text: str) -> list[str]:
-    """The plugin's lines but its closing 'recorded N steps …' line."""
-    return [
-        ln
-        for ln in text.splitlines()
-        if ln.startswith("iscc-lineage:") and not ln.startswith("iscc-lineage: recorded ")
-    ]
+    """The plugin's lines but its closing 'recorded N steps …' line. Found anywhere in a line:
+    the writer process shares Snakemake's stderr, so its line can land after a partial one."""
+    return re.findall(r"iscc-lineage: (?!recorded )[^\n]*", text)
 
 
 def datahash(data: bytes | Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -54,11 +55,9 @@ def start(work: Path, *args: str, plugin: bool = True, cores: int = 2) -> subpro
 
 
 def ours(stderr: str) -> list[str]:
-    return [
-        line
-        for line in stderr.splitlines()
-        if line.startswith("iscc-lineage:") and not line.startswith("iscc-lineage: recorded ")
-    ]  # the closing line
+    """Our lines but the closing one, found anywhere in a line: the writer process shares
+    Snakemake's stderr, so its line can land after a partial one of Snakemake's."""
+    return re.findall(r"iscc-lineage: (?!recorded )[^\n]*", stderr)
 
 
 def steps_in(db: Path) -> int:
