@@ -263,10 +263,11 @@ def separate(
         warped, valid = got
         fitted.append(_fit(q, warped, valid))
         valids.append(valid)
-    unexplained = [_unexplained(qw, f, v) for f, v in zip(fitted, valids, strict=True)]
-    edges = [_unexplained_edges(qw, f, v) for f, v in zip(fitted, valids, strict=True)]
-    missing = [
-        _unexplained_edges(np.clip(np.round(f), 0, 255).astype(np.uint8), q, v)
+    shares = [_unexplained(qw, f, v) for f, v in zip(fitted, valids, strict=True)]
+    unexplained = [u for u, _ in shares]
+    edges = [e for _, e in shares]
+    missing = [  # the other way round: the candidate's edges that the query lacks
+        _unexplained(np.clip(np.round(f), 0, 255).astype(np.uint8), q, v, structure=False)[1]
         for f, v in zip(fitted, valids, strict=True)
     ]
     common = np.logical_and.reduce(valids)
@@ -297,11 +298,15 @@ def separate(
 UNEXPLAINED_LEVELS = 48  #: a query pixel further than this from every nearby fitted pixel
 
 
-def _unexplained(q: Gray, fitted: Floats, valid: npt.NDArray[np.bool_]) -> float:
+def _unexplained(
+    q: Gray, fitted: Floats | Gray, valid: npt.NDArray[np.bool_], structure: bool = True
+) -> tuple[float, float]:
     """Of the query's structure (pixels off its background, edges), the share that no pixel of
-    the registered, fitted candidate within one pixel explains: a plot in the same style
-    (same axes, ticks, labels) leaves its own data unexplained; a letter or scale bar a few
-    percent."""
+    the registered, fitted candidate within one pixel explains, and the same over the query's
+    edges only (each line and glyph counts by its length, not its area: a plot's data lines
+    weigh as much as its filled bars). A plot in the same style (same axes, ticks, labels)
+    leaves its own data unexplained; a letter or scale bar a few percent. ``structure=False``
+    skips the first share (returned as 0.0)."""
     k = np.ones((3, 3), np.uint8)
     f8 = np.clip(np.round(fitted), 0, 255).astype(np.uint8)
     hi = cv2.dilate(f8, k).astype(np.int16)
@@ -309,27 +314,17 @@ def _unexplained(q: Gray, fitted: Floats, valid: npt.NDArray[np.bool_]) -> float
     qq = q.astype(np.int16)
     inner = cv2.erode(valid.astype(np.uint8), k) > 0
     if inner.sum() < 64:
-        return 1.0
+        return 1.0, 1.0
     off = inner & ((qq > hi + UNEXPLAINED_LEVELS) | (qq < lo - UNEXPLAINED_LEVELS))
-    bg = int(np.median(q[inner]))
     grad = cv2.morphologyEx(q, cv2.MORPH_GRADIENT, k) > UNEXPLAINED_LEVELS
-    structure = inner & ((np.abs(qq - bg) > UNEXPLAINED_LEVELS) | grad)
-    m = int(structure.sum())
-    return round(float((off & structure).sum()) / m, 4) if m >= 32 else 0.0
+    edges = _share(off, inner & grad)
+    if not structure:
+        return 0.0, edges
+    bg = int(np.median(q[inner]))
+    return _share(off, inner & ((np.abs(qq - bg) > UNEXPLAINED_LEVELS) | grad)), edges
 
 
-def _unexplained_edges(q: Gray, fitted: Floats, valid: npt.NDArray[np.bool_]) -> float:
-    """Like :func:`_unexplained`, over the query's edges only (each line and glyph counts by
-    its length, not its area: a plot's data lines weigh as much as its filled bars)."""
-    k = np.ones((3, 3), np.uint8)
-    f8 = np.clip(np.round(fitted), 0, 255).astype(np.uint8)
-    hi = cv2.dilate(f8, k).astype(np.int16)
-    lo = cv2.erode(f8, k).astype(np.int16)
-    qq = q.astype(np.int16)
-    inner = cv2.erode(valid.astype(np.uint8), k) > 0
-    if inner.sum() < 64:
-        return 1.0
-    off = inner & ((qq > hi + UNEXPLAINED_LEVELS) | (qq < lo - UNEXPLAINED_LEVELS))
-    edges = inner & (cv2.morphologyEx(q, cv2.MORPH_GRADIENT, k) > UNEXPLAINED_LEVELS)
-    m = int(edges.sum())
-    return round(float((off & edges).sum()) / m, 4) if m >= 32 else 0.0
+def _share(off: npt.NDArray[np.bool_], region: npt.NDArray[np.bool_]) -> float:
+    """The share of ``region`` that is ``off``; 0.0 for a region too small to say."""
+    m = int(region.sum())
+    return round(float((off & region).sum()) / m, 4) if m >= 32 else 0.0

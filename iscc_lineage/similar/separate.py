@@ -121,18 +121,20 @@ def store_separator(store: Store, query: Path, c: Collected) -> Separator:
     from iscc_lineage.codes.figcodes import PAPER_SIDE
     from iscc_lineage.codes.figure import CODE_SIDE
 
-    known: dict[int, Content] = {}
+    known: dict[int, Content | None] = {}
+
+    def content(cid: int) -> Content | None:
+        if cid not in known:
+            known[cid] = store.contents_by_id([cid]).get(cid)
+        return known[cid]
 
     def paths(cid: int) -> list[Path]:
-        if cid not in known:
-            known.update(store.contents_by_id([cid]))
-        content = known.get(cid)
-        return [] if content is None else holding(store, content)
+        c = content(cid)
+        return [] if c is None else holding(store, c)
 
-    def vector(cid: int) -> bool:
-        paths(cid)  # looks the content up
-        content = known.get(cid)
-        return content is not None and any(is_vector(p) for p in content.paths)
+    def vector(cid: int) -> bool:  # by the recorded paths alone: no file is read
+        c = content(cid)
+        return c is not None and any(is_vector(p) for p in c.paths)
 
     side = PAPER_SIDE if query.suffix.lower() == ".pdf" else CODE_SIDE
     return separator(c, lambda: query_pages(query, side), paths, vector)
